@@ -1,0 +1,81 @@
+// Package report writes what became of each input row: the results CSV
+// (one row per input row, written to a temporary file and renamed into
+// place so a reader never sees half a file) and the run summary shown to
+// people at the end of a run.
+package report
+
+import "time"
+
+// Outcome is what became of one input row, as written in the results
+// file's outcome column.
+type Outcome string
+
+// The outcomes, spelled as in the results file.
+const (
+	Applied      Outcome = "applied"       // the PATCH succeeded
+	Unchanged    Outcome = "unchanged"     // already in the desired state (--reconcile): nothing sent
+	Failed       Outcome = "failed"        // sent, and it did not succeed
+	Invalid      Outcome = "invalid"       // the row did not validate: nothing sent
+	Skipped      Outcome = "skipped"       // done by an earlier run (--resume): nothing sent
+	NotAttempted Outcome = "not_attempted" // the run stopped before the row's turn
+)
+
+// outcomes lists every outcome in the order the summary shows them:
+// successes first, then the rows that need attention.
+var outcomes = [...]Outcome{Applied, Unchanged, Skipped, Failed, Invalid, NotAttempted}
+
+// Valid reports whether o is one of the defined outcomes.
+func (o Outcome) Valid() bool {
+	return o.index() >= 0
+}
+
+func (o Outcome) index() int {
+	for i, v := range outcomes {
+		if v == o {
+			return i
+		}
+	}
+	return -1
+}
+
+// Row is one line of the results file: what became of one input row.
+// Zero numbers and times mean "does not apply" and are written as empty
+// cells (a not_attempted row has no HTTP status, no attempts, no duration).
+type Row struct {
+	Line                     int // physical line of the input row
+	MobileAppID              string
+	UserAppInstallStatusID   string // "" for the direct route
+	MobileAppInstallStatusID string
+
+	Outcome      Outcome
+	HTTPStatus   int    // status of the last answer; 0 when none came
+	ErrorCode    string // Graph's error code, or a short word for why no answer came
+	ErrorMessage string // may span lines and be long: the writer flattens and truncates it
+	Attempts     int    // requests sent for this row, retries included
+
+	RequestID       string
+	ClientRequestID string
+	Duration        time.Duration // from the first attempt to the end
+	FinishedAt      time.Time
+
+	// Props holds the input's property cells as sent, aligned with the
+	// Writer's property columns: "<null>" for a cleared property, "" for
+	// one not sent. A shorter slice is padded with empty cells.
+	Props []string
+}
+
+// fixedColumns are the results file's leading columns, in the order the
+// CLI contract fixes.
+var fixedColumns = [...]string{
+	"line", "mobileAppId", "userAppInstallStatusId", "mobileAppInstallStatusId",
+	"outcome", "http_status", "error_code", "error_message", "attempts",
+	"request_id", "client_request_id", "duration_ms", "finished_at",
+}
+
+// Header returns the results file's header row: the fixed columns
+// followed by propColumns (the input's property columns, in input order).
+func Header(propColumns []string) []string {
+	h := make([]string, 0, len(fixedColumns)+len(propColumns))
+	h = append(h, fixedColumns[:]...)
+	return append(h, propColumns...)
+}

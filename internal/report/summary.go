@@ -1,0 +1,194 @@
+package report
+
+import (
+	"cmp"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Summary tallies a run's rows for the end-of-run report. The zero value
+// is ready to use. A Summary is not safe for concurrent use: the goroutine
+// that writes the results file is meant to own it.
+type Summary struct {
+	// Throttled counts attempts answered 429 Too Many Requests. A Row does
+	// not carry it, so the caller adds each request's count (for example
+	// graph.Result.Throttled).
+	Throttled int
+	// Elapsed is the run's wall time, set by the caller before WriteText;
+	// the achieved rate is computed from it.
+	Elapsed time.Duration
+
+	counts [len(outcomes)]int
+	writes int
+	errors map[errorKey]int
+}
+
+type errorKey struct {
+	code   string
+	status int
+}
+
+// ErrorCount is one error code seen in a run, with the HTTP status it came
+// with and how many rows ended with it.
+type ErrorCount struct {
+	Code   string // "" when the row failed without one (e.g. no answer came)
+	Status int    // 0 when no answer came
+	Count  int
+}
+
+// Add counts one row. Writes are the attempts of rows that were sent
+// (applied or failed); failed and invalid rows count under their error
+// code.
+func (s *Summary) Add(r Row) {
+	i := r.Outcome.index()
+	if i < 0 {
+		// An unknown outcome is a caller bug; counting it as failed keeps
+		// the exit code honest instead of hiding the row.
+		i = Failed.index()
+		r.Outcome = Failed
+	}
+	s.counts[i]++
+	switch r.Outcome {
+	case Applied, Failed:
+		s.writes += r.Attempts
+	}
+	if r.Outcome == Failed || r.Outcome == Invalid {
+		if s.errors == nil {
+			s.errors = make(map[errorKey]int)
+		}
+		s.errors[errorKey{r.ErrorCode, r.HTTPStatus}]++
+	}
+}
+
+// Count returns how many rows had outcome o.
+func (s *Summary) Count(o Outcome) int {
+	if i := o.index(); i >= 0 {
+		return s.counts[i]
+	}
+	return 0
+}
+
+// Rows returns how many rows were added.
+func (s *Summary) Rows() int {
+	n := 0
+	for _, c := range s.counts {
+		n += c
+	}
+	return n
+}
+
+// Writes returns how many write requests were sent, retries included.
+func (s *Summary) Writes() int { return s.writes }
+
+// Rate returns the achieved writes per second over Elapsed, or 0 when
+// Elapsed is not set.
+func (s *Summary) Rate() float64 {
+	if s.Elapsed <= 0 {
+		return 0
+	}
+	return float64(s.writes) / s.Elapsed.Seconds()
+}
+
+// TopErrors returns at most n error codes, most frequent first (ties by
+// code, then status, so the order is stable); n < 0 returns all.
+func (s *Summary) TopErrors(n int) []ErrorCount {
+	all := make([]ErrorCount, 0, len(s.errors))
+	for k, c := range s.errors {
+		all = append(all, ErrorCount{Code: k.code, Status: k.status, Count: c})
+	}
+	slices.SortFunc(all, func(a, b ErrorCount) int {
+		return cmp.Or(cmp.Compare(b.Count, a.Count), strings.Compare(a.Code, b.Code), cmp.Compare(a.Status, b.Status))
+	})
+	if n >= 0 && len(all) > n {
+		all = all[:n]
+	}
+	return all
+}
+
+// ExitCode returns 0 when every row was applied, unchanged or skipped, and
+// 1 otherwise (some rows failed). The caller replaces it when the run was
+// stopped (3, 4, 5, 6, 130), since rows alone cannot say why.
+func (s *Summary) ExitCode() int {
+	for _, o := range []Outcome{Failed, Invalid, NotAttempted} {
+		if s.Count(o) > 0 {
+			return 1
+		}
+	}
+	return 0
+}
+
+// topErrorsShown bounds the error list so the summary fits one screen.
+const topErrorsShown = 5
+
+// WriteText writes the summary for people: the count of every outcome in
+// a fixed order, the most frequent error codes, the elapsed time and the
+// achieved write rate. Write errors are ignored: the summary is advisory
+// and the results file is the record.
+func (s *Summary) WriteText(w io.Writer) {
+	var b strings.Builder
+	for i, o := range outcomes {
+		fmt.Fprintf(&b, "%-14s %7d\n", o, s.counts[i])
+	}
+	fmt.Fprintf(&b, "%-14s %7d\n", "total", s.Rows())
+
+	if len(s.errors) > 0 {
+		b.WriteString("\nerrors:\n")
+		for _, e := range s.TopErrors(topErrorsShown) {
+			fmt.Fprintf(&b, "%7d  %s\n", e.Count, describeError(e))
+		}
+		if more := len(s.errors) - topErrorsShown; more > 0 {
+			fmt.Fprintf(&b, "         and %d more: see the results file\n", more)
+		}
+	}
+
+	b.WriteByte('\n')
+	fmt.Fprintf(&b, "%d writes", s.writes)
+	if s.Elapsed > 0 {
+		fmt.Fprintf(&b, " in %s (%.2f writes/s)", roundElapsed(s.Elapsed), s.Rate())
+	}
+	fmt.Fprintf(&b, ", %d throttled (429)\n", s.Throttled)
+	io.WriteString(w, b.String())
+}
+
+func describeError(e ErrorCount) string {
+	code := printable(e.Code, 80)
+	if code == "" {
+		code = "(no error code)"
+	}
+	if e.Status == 0 {
+		return code + " (no HTTP answer)"
+	}
+	return fmt.Sprintf("%s (HTTP %d)", code, e.Status)
+}
+
+func roundElapsed(d time.Duration) time.Duration {
+	if d < time.Second {
+		return d.Round(time.Millisecond)
+	}
+	return d.Round(100 * time.Millisecond)
+}
+
+// printable makes a server-supplied string safe to show on a terminal:
+// control characters (escape sequences included) become spaces and it is
+// cut to max runes.
+func printable(s string, max int) string {
+	var b strings.Builder
+	n := 0
+	for _, r := range s {
+		if n == max {
+			b.WriteString("…")
+			break
+		}
+		if r == utf8.RuneError || unicode.IsControl(r) {
+			r = ' '
+		}
+		b.WriteRune(r)
+		n++
+	}
+	return b.String()
+}
