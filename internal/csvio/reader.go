@@ -1,0 +1,494 @@
+package csvio
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"unicode/utf8"
+
+	"github.com/gocarina/gocsv"
+)
+
+// Defaults for the zero ReaderOptions.
+const (
+	DefaultMaxRecordBytes = 1 << 20
+	DefaultMaxColumns     = 256
+)
+
+// bufSize is the read buffer under encoding/csv. It is also how far the
+// header is looked at for dialect detection and how much the input may run
+// ahead of the record being parsed, so memory stays a small multiple of
+// MaxRecordBytes plus bufSize.
+const bufSize = 64 << 10
+
+var utf8BOM = []byte("\ufeff")
+
+// ReaderOptions configures a Reader. The zero value detects the dialect and
+// applies the default limits.
+type ReaderOptions struct {
+	// Comma is the field delimiter. 0 detects it: an Excel "sep=X" first
+	// line wins, otherwise the header is tried with ',', ';' and tab and the
+	// split that yields the most known columns is taken (ties: most cells,
+	// then that order). A non-zero Comma overrides a sep= line, which is
+	// skipped either way. Comma must be a valid encoding/csv delimiter.
+	Comma rune
+	// MaxRecordBytes bounds one record, header or row, including quoted
+	// line breaks; 0 (or less) means DefaultMaxRecordBytes, 1 MiB. A bigger
+	// record is a fatal *ParseError wrapping ErrRecordTooLarge. The input is
+	// never read more than MaxRecordBytes plus 64 KiB past the start of the
+	// current record, so even a multi-gigabyte single line costs bounded
+	// memory.
+	MaxRecordBytes int
+	// MaxColumns bounds the number of header cells; 0 (or less) means
+	// DefaultMaxColumns, 256. More is a fatal *ParseError wrapping
+	// ErrTooManyColumns.
+	MaxColumns int
+}
+
+// Reader reads input records one at a time.
+//
+// The header is read and checked by NewReader. Header cells match column
+// names case-insensitively, ignoring spaces, '_' and '-', and accept the
+// aliases listed at [aliases]; a column headed by '#' is a comment column
+// and is ignored; empty header cells may only trail, and the cells under
+// them must be empty too.
+//
+// Cells are returned as written, with one exception: a cell that [Writer]
+// neutralised ("'" in front of a cell that starts with a formula trigger)
+// is read back without that "'", so export, edit in a spreadsheet, plan
+// round-trips. Rows whose known cells are all empty are skipped like blank
+// lines, because spreadsheets save empty rows as ",,,".
+//
+// A Reader is not safe for concurrent use.
+type Reader struct {
+	g    *guard
+	csv  *csv.Reader
+	um   *gocsv.Unmarshaller
+	lay  *layout
+	max  int64 // MaxRecordBytes, resolved
+	base int64 // input bytes before what csv reads: BOM and sep= line
+	// lineOff is the number of lines before what csv reads (a sep= line),
+	// added to csv's line numbers to make them physical.
+	lineOff  int
+	start    int64 // input offset where the next record starts
+	lastLine int   // line of the last record seen, for errors that have none
+	comma    rune
+	err      error // sticky: io.EOF or a fatal *ParseError
+}
+
+// csvRow is what gocsv fills for every row: one string per known column, in
+// Column order (a test keeps the tags equal to the column names), plus the
+// cells under trailing empty header cells.
+type csvRow struct {
+	MobileAppID                 string     `csv:"mobileAppId"`
+	UserAppInstallStatusID      string     `csv:"userAppInstallStatusId"`
+	MobileAppInstallStatusID    string     `csv:"mobileAppInstallStatusId"`
+	DeviceName                  string     `csv:"deviceName"`
+	DeviceID                    string     `csv:"deviceId"`
+	LastSyncDateTime            string     `csv:"lastSyncDateTime"`
+	MobileAppInstallStatusValue string     `csv:"mobileAppInstallStatusValue"`
+	InstallState                string     `csv:"installState"`
+	InstallStateDetail          string     `csv:"installStateDetail"`
+	ErrorCode                   string     `csv:"errorCode"`
+	OSVersion                   string     `csv:"osVersion"`
+	OSDescription               string     `csv:"osDescription"`
+	UserName                    string     `csv:"userName"`
+	UserPrincipalName           string     `csv:"userPrincipalName"`
+	DisplayVersion              string     `csv:"displayVersion"`
+	Blank                       blankCells `csv:"#blank"`
+}
+
+func (row *csvRow) cells() [NumColumns]string {
+	return [NumColumns]string{
+		row.MobileAppID, row.UserAppInstallStatusID, row.MobileAppInstallStatusID,
+		row.DeviceName, row.DeviceID, row.LastSyncDateTime, row.MobileAppInstallStatusValue,
+		row.InstallState, row.InstallStateDetail, row.ErrorCode, row.OSVersion,
+		row.OSDescription, row.UserName, row.UserPrincipalName, row.DisplayVersion,
+	}
+}
+
+// blankCells receives every cell under a trailing empty header cell (they
+// all map to one field) and keeps the first that is not empty, so that one
+// field, not one per column, is enough to notice data where none belongs.
+type blankCells string
+
+// UnmarshalCSV implements gocsv.TypeUnmarshaller.
+func (b *blankCells) UnmarshalCSV(s string) error {
+	if *b == "" {
+		*b = blankCells(s)
+	}
+	return nil
+}
+
+// NewReader reads and checks the header of r. It strips a UTF-8 byte order
+// mark, honours and skips an Excel "sep=X" first line and detects the
+// delimiter (see ReaderOptions.Comma). All header problems are reported at
+// once: the error is a *ParseError, or several joined with errors.Join.
+// An invalid opt.Comma is reported as a plain error.
+func NewReader(r io.Reader, opt ReaderOptions) (*Reader, error) {
+	if opt.Comma != 0 && !validComma(opt.Comma) {
+		return nil, fmt.Errorf("csvio: invalid delimiter %q", opt.Comma)
+	}
+	maxRec := int64(opt.MaxRecordBytes)
+	if maxRec <= 0 {
+		maxRec = DefaultMaxRecordBytes
+	}
+	maxCols := opt.MaxColumns
+	if maxCols <= 0 {
+		maxCols = DefaultMaxColumns
+	}
+	g := &guard{r: r, limit: maxRec + bufSize}
+	br := bufio.NewReaderSize(g, bufSize)
+	rd := &Reader{g: g, max: maxRec, comma: opt.Comma}
+
+	if err := rd.prelude(br); err != nil {
+		return nil, err
+	}
+	if n := len(splitHeader(firstLine(peekHead(br)), rd.comma)); n > maxCols {
+		return nil, tooManyColumns(1+rd.lineOff, n, maxCols)
+	}
+
+	rd.csv = csv.NewReader(br) // reuses br: it is a big enough *bufio.Reader
+	rd.csv.Comma = rd.comma
+	rd.csv.ReuseRecord = true
+	rd.csv.FieldsPerRecord = 0 // the header sets it: every row has as many cells
+	um, err := gocsv.NewUnmarshaller(rd.csv, &csvRow{})
+	line := 1 + rd.lineOff
+	if err == nil {
+		line = rd.fieldLine(0)
+	}
+	switch {
+	case g.err != nil:
+		return nil, rd.guardError(err)
+	case err == io.EOF:
+		return nil, &ParseError{Line: line, Err: fmt.Errorf(
+			"%w: the file is empty; it needs a header naming at least %s and %s",
+			ErrMissingColumn, required[0], required[1])}
+	case err != nil:
+		return nil, rd.csvError(err)
+	}
+	if err := rd.advance(line); err != nil {
+		return nil, err
+	}
+	if n := len(um.Headers); n > maxCols {
+		return nil, tooManyColumns(line, n, maxCols)
+	}
+	// um.Headers are the cells as written: gocsv's global name normaliser is
+	// the identity, and nothing in bulkpatch changes it.
+	lay, err := parseHeader(append([]string(nil), um.Headers...), line)
+	if err != nil {
+		return nil, err
+	}
+	// parseHeader already decided what each cell names (it needs the whole
+	// header to see duplicates and trailing blanks); the normaliser hands
+	// gocsv those canonical names so it fills the matching csvRow fields.
+	err = um.RenormalizeHeaders(func(cells []string) []string {
+		if len(cells) != len(lay.keys) {
+			return cells // cannot happen; validate would then map nothing
+		}
+		return lay.keys
+	})
+	if err != nil {
+		return nil, &ParseError{Line: line, Err: err}
+	}
+	rd.um, rd.lay, rd.lastLine = um, lay, line
+	return rd, nil
+}
+
+// prelude consumes a byte order mark and a sep= line and settles the
+// delimiter.
+func (rd *Reader) prelude(br *bufio.Reader) error {
+	if b, _ := br.Peek(len(utf8BOM)); bytes.HasPrefix(b, utf8BOM) {
+		br.Discard(len(utf8BOM))
+		rd.base += int64(len(utf8BOM))
+	} else if len(b) >= 2 && (b[0] == 0xFF && b[1] == 0xFE || b[0] == 0xFE && b[1] == 0xFF) {
+		return &ParseError{Line: 1, Err: fmt.Errorf(
+			"%w: the file is UTF-16 encoded; save it as UTF-8 (in Excel: CSV UTF-8)", ErrInvalidUTF8)}
+	}
+	head := peekHead(br)
+	if rd.g.err != nil {
+		return &ParseError{Line: 1, Err: rd.g.err}
+	}
+	if c, n, ok := sepLine(head); ok {
+		br.Discard(n)
+		rd.base += int64(n)
+		rd.lineOff = 1
+		if rd.comma == 0 {
+			rd.comma = c
+		}
+		head = head[n:]
+	}
+	if rd.comma == 0 {
+		rd.comma = detectComma(firstLine(head))
+	}
+	return nil
+}
+
+// Comma returns the delimiter in use, given or detected.
+func (rd *Reader) Comma() rune { return rd.comma }
+
+// Columns returns the known columns present in the file, in file order.
+func (rd *Reader) Columns() []Column { return append([]Column(nil), rd.lay.columns...) }
+
+// Header returns the header cells as written (after a byte order mark is
+// stripped), comment and empty ones included.
+func (rd *Reader) Header() []string { return append([]string(nil), rd.lay.header...) }
+
+// Read fills rec with the next row and returns nil, or returns io.EOF at the
+// end of the input. rec.Line is the physical line the row starts on.
+//
+// Row problems (ErrFieldCount, ErrInvalidUTF8, a value under an empty
+// header, csv quote errors) return a *ParseError and the next Read goes on
+// with the next row; rec is then left unspecified. Fatal problems
+// (ErrRecordTooLarge, I/O errors) return a *ParseError that every later
+// Read returns again.
+func (rd *Reader) Read(rec *Record) error {
+	for rd.err == nil {
+		v, err := rd.um.Read()
+		if rd.g.err != nil {
+			rd.err = rd.guardError(err)
+			break
+		}
+		if err == io.EOF {
+			rd.err = io.EOF
+			break
+		}
+		var ce *csv.ParseError
+		if err != nil && !errors.As(err, &ce) {
+			rd.err = &ParseError{Line: rd.lastLine + 1, Err: err}
+			break
+		}
+		line := 0
+		if ce != nil {
+			line = ce.StartLine + rd.lineOff
+		} else {
+			line = rd.fieldLine(0)
+		}
+		if err := rd.advance(line); err != nil {
+			return err
+		}
+		rd.lastLine = line
+		if ce != nil {
+			return rd.csvError(ce)
+		}
+		row := v.(*csvRow)
+		rec.Line = line
+		rec.Cells = row.cells()
+		empty := row.Blank == ""
+		for _, c := range rd.lay.columns {
+			s := rec.Cells[c]
+			if s == "" {
+				continue
+			}
+			empty = false
+			if !utf8.ValidString(s) {
+				return &ParseError{Line: rd.fieldLine(rd.lay.index[c]), Column: c.String(), Value: clip(s), Err: ErrInvalidUTF8}
+			}
+			rec.Cells[c] = unneutralize(s)
+		}
+		if row.Blank != "" {
+			return &ParseError{Line: line, Value: clip(string(row.Blank)), Err: fmt.Errorf(
+				"%w: cells after column %d have no header, so they must be empty", ErrEmptyHeader, rd.lay.blank)}
+		}
+		if !empty {
+			return nil
+		}
+	}
+	return rd.err
+}
+
+// advance records that csv finished a record starting on line, and fails
+// when it was larger than allowed. The guard only catches records bigger
+// than the limit plus the read-ahead; this catches the rest exactly.
+func (rd *Reader) advance(line int) error {
+	end := rd.base + rd.csv.InputOffset()
+	size := end - rd.start
+	rd.start = end
+	rd.g.limit = end + rd.max + bufSize
+	if size > rd.max {
+		rd.err = &ParseError{Line: line, Err: fmt.Errorf("%w: %d bytes, at most %d are allowed", ErrRecordTooLarge, size, rd.max)}
+		return rd.err
+	}
+	return nil
+}
+
+// guardError turns the reason the guard cut the input short into the fatal
+// error, placed on the line of the record csv was reading (csv's error, as
+// gocsv passed it on, still knows where the record began).
+func (rd *Reader) guardError(err error) error {
+	line := rd.lastLine + 1
+	var ce *csv.ParseError
+	switch {
+	case errors.As(err, &ce):
+		line = ce.StartLine + rd.lineOff
+	case err == nil:
+		line = rd.fieldLine(0)
+	}
+	if rd.g.err == ErrRecordTooLarge {
+		return &ParseError{Line: line, Err: fmt.Errorf("%w: more than %d bytes", ErrRecordTooLarge, rd.max)}
+	}
+	return &ParseError{Line: line, Err: rd.g.err}
+}
+
+// csvError converts encoding/csv's error for a record.
+func (rd *Reader) csvError(err error) *ParseError {
+	var ce *csv.ParseError
+	if !errors.As(err, &ce) {
+		return &ParseError{Line: rd.lastLine + 1, Err: err}
+	}
+	start, line := ce.StartLine+rd.lineOff, ce.Line+rd.lineOff
+	if errors.Is(ce.Err, csv.ErrFieldCount) {
+		return &ParseError{Line: start, Err: fmt.Errorf("%w: the header has %d", ErrFieldCount, rd.csv.FieldsPerRecord)}
+	}
+	if start != line {
+		return &ParseError{Line: line, Err: fmt.Errorf("in the record that starts on line %d, at byte %d: %w", start, ce.Column, ce.Err)}
+	}
+	return &ParseError{Line: line, Err: fmt.Errorf("at byte %d: %w", ce.Column, ce.Err)}
+}
+
+// fieldLine is the physical line on which field i of the last record
+// starts.
+func (rd *Reader) fieldLine(i int) int {
+	line, _ := rd.csv.FieldPos(i)
+	return line + rd.lineOff
+}
+
+func tooManyColumns(line, n, limit int) error {
+	return &ParseError{Line: line, Err: fmt.Errorf("%w: the header has %d cells, at most %d are allowed", ErrTooManyColumns, n, limit)}
+}
+
+// guard sits between the caller's reader and the buffer under csv. It
+// delivers no byte at or past limit, which the Reader keeps at the start of
+// the current record plus MaxRecordBytes plus bufSize: encoding/csv
+// buffers a whole line, so without it a 2 GB line would take 2 GB.
+//
+// When it stops (limit hit, or an I/O error) it reports io.EOF and keeps
+// the reason in err. csv then finishes the truncated record normally,
+// which tells the Reader on which line the record began; the Reader checks
+// err before it looks at any record, so a truncated one is never returned.
+type guard struct {
+	r     io.Reader
+	n     int64 // bytes delivered
+	limit int64
+	err   error // ErrRecordTooLarge or the I/O error; sticky
+}
+
+func (g *guard) Read(p []byte) (int, error) {
+	if g.err != nil {
+		return 0, io.EOF
+	}
+	if g.n >= g.limit {
+		g.err = ErrRecordTooLarge
+		return 0, io.EOF
+	}
+	if rest := g.limit - g.n; int64(len(p)) > rest {
+		p = p[:rest]
+	}
+	n, err := g.r.Read(p)
+	g.n += int64(n)
+	if err != nil && err != io.EOF {
+		g.err = err
+		err = io.EOF
+	}
+	return n, err
+}
+
+func validComma(r rune) bool {
+	return r != 0 && r != '"' && r != '\r' && r != '\n' && utf8.ValidRune(r) && r != utf8.RuneError
+}
+
+// peekHead returns the start of the input without consuming it: enough to
+// hold the first non-blank line, or all of bufSize, or all there is. It
+// peeks in growing steps so a short input on a pipe is not waited on.
+func peekHead(br *bufio.Reader) []byte {
+	for n := 512; ; n = min(2*n, bufSize) {
+		b, err := br.Peek(n)
+		if err != nil || n == bufSize || bytes.IndexByte(bytes.TrimLeft(b, "\r\n"), '\n') >= 0 {
+			return b
+		}
+	}
+}
+
+// firstLine returns the first non-blank line of head, without its line end.
+func firstLine(head []byte) []byte {
+	head = bytes.TrimLeft(head, "\r\n")
+	if i := bytes.IndexByte(head, '\n'); i >= 0 {
+		head = head[:i]
+	}
+	return bytes.TrimSuffix(head, []byte("\r"))
+}
+
+// sepLine recognises Excel's "sep=X" first line (any case, X possibly
+// repeated as padding) and returns X and the length of the line with its
+// line end.
+func sepLine(head []byte) (comma rune, n int, ok bool) {
+	line := head
+	if i := bytes.IndexByte(head, '\n'); i >= 0 {
+		line, n = head[:i], i+1
+	} else {
+		n = len(head)
+	}
+	line = bytes.TrimSuffix(line, []byte("\r"))
+	if len(line) < 5 || !bytes.EqualFold(line[:4], []byte("sep=")) {
+		return 0, 0, false
+	}
+	c, size := utf8.DecodeRune(line[4:])
+	if !validComma(c) {
+		return 0, 0, false
+	}
+	for rest := line[4+size:]; len(rest) > 0; rest = rest[size:] {
+		if !bytes.HasPrefix(rest, line[4:4+size]) {
+			return 0, 0, false
+		}
+	}
+	return c, n, true
+}
+
+// detectComma picks the delimiter that splits the header line into the
+// most known columns, then into the most cells, preferring ',' then ';'
+// then tab.
+func detectComma(line []byte) rune {
+	best, bestKnown, bestCells := ',', -1, -1
+	for _, c := range []rune{',', ';', '\t'} {
+		cells := splitHeader(line, c)
+		known := 0
+		for _, cell := range cells {
+			if k, _ := classify(cell); k == knownCell {
+				known++
+			}
+		}
+		if known > bestKnown || known == bestKnown && len(cells) > bestCells {
+			best, bestKnown, bestCells = c, known, len(cells)
+		}
+	}
+	return best
+}
+
+// splitHeader splits one line on comma outside double quotes and unquotes
+// the cells: just enough CSV to look at a header before encoding/csv reads
+// it properly.
+func splitHeader(line []byte, comma rune) []string {
+	var cells []string
+	var cell []byte
+	quoted := false
+	for i := 0; i < len(line); {
+		r, size := utf8.DecodeRune(line[i:])
+		switch {
+		case r == '"' && quoted && i+1 < len(line) && line[i+1] == '"':
+			cell = append(cell, '"')
+			size = 2
+		case r == '"':
+			quoted = !quoted
+		case r == comma && !quoted:
+			cells = append(cells, string(cell))
+			cell = cell[:0]
+		default:
+			cell = append(cell, line[i:i+size]...)
+		}
+		i += size
+	}
+	return append(cells, string(cell))
+}
