@@ -65,6 +65,7 @@ type ReaderOptions struct {
 // A Reader is not safe for concurrent use.
 type Reader struct {
 	g    *guard
+	br   *bufio.Reader // between g and csv
 	csv  *csv.Reader
 	um   *gocsv.Unmarshaller
 	lay  *layout
@@ -142,7 +143,7 @@ func NewReader(r io.Reader, opt ReaderOptions) (*Reader, error) {
 	}
 	g := &guard{r: r, limit: maxRec + bufSize}
 	br := bufio.NewReaderSize(g, bufSize)
-	rd := &Reader{g: g, max: maxRec, comma: opt.Comma}
+	rd := &Reader{g: g, br: br, max: maxRec, comma: opt.Comma}
 
 	if err := rd.prelude(br); err != nil {
 		return nil, err
@@ -161,7 +162,7 @@ func NewReader(r io.Reader, opt ReaderOptions) (*Reader, error) {
 		line = rd.fieldLine(0)
 	}
 	switch {
-	case g.err != nil:
+	case rd.cut(err):
 		return nil, rd.guardError(err)
 	case err == io.EOF:
 		return nil, &ParseError{Line: line, Err: fmt.Errorf(
@@ -208,10 +209,7 @@ func (rd *Reader) prelude(br *bufio.Reader) error {
 		return &ParseError{Line: 1, Err: fmt.Errorf(
 			"%w: the file is UTF-16 encoded; save it as UTF-8 (in Excel: CSV UTF-8)", ErrInvalidUTF8)}
 	}
-	head := peekHead(br)
-	if rd.g.err != nil {
-		return &ParseError{Line: 1, Err: rd.g.err}
-	}
+	head := peekHead(br) // an I/O error here waits until csv reaches it
 	if c, n, ok := sepLine(head); ok {
 		br.Discard(n)
 		rd.base += int64(n)
@@ -248,7 +246,7 @@ func (rd *Reader) Header() []string { return append([]string(nil), rd.lay.header
 func (rd *Reader) Read(rec *Record) error {
 	for rd.err == nil {
 		v, err := rd.um.Read()
-		if rd.g.err != nil {
+		if rd.cut(err) {
 			rd.err = rd.guardError(err)
 			break
 		}
@@ -315,6 +313,19 @@ func (rd *Reader) advance(line int) error {
 	return nil
 }
 
+// cut reports whether the record csv just returned, with err, ran into
+// the guard's stop, so that it must not be used. The guard may have
+// stopped earlier, while the header was peeked at, with complete records
+// still buffered: those are fine. Only when csv has taken every byte
+// delivered does the stop matter, and then a record that ended in a line
+// break was complete, anything else may have been cut.
+func (rd *Reader) cut(err error) bool {
+	if rd.g.err == nil || rd.br.Buffered() > 0 {
+		return false
+	}
+	return err != nil || rd.g.last != '\n'
+}
+
 // guardError turns the reason the guard cut the input short into the fatal
 // error, placed on the line of the record csv was reading (csv's error, as
 // gocsv passed it on, still knows where the record began).
@@ -368,12 +379,14 @@ func tooManyColumns(line, n, limit int) error {
 // When it stops (limit hit, or an I/O error) it reports io.EOF and keeps
 // the reason in err. csv then finishes the truncated record normally,
 // which tells the Reader on which line the record began; the Reader checks
-// err before it looks at any record, so a truncated one is never returned.
+// (Reader.cut) before it looks at any record, so a truncated one is never
+// returned.
 type guard struct {
 	r     io.Reader
 	n     int64 // bytes delivered
 	limit int64
 	err   error // ErrRecordTooLarge or the I/O error; sticky
+	last  byte  // the last byte delivered
 }
 
 func (g *guard) Read(p []byte) (int, error) {
@@ -389,6 +402,9 @@ func (g *guard) Read(p []byte) (int, error) {
 	}
 	n, err := g.r.Read(p)
 	g.n += int64(n)
+	if n > 0 {
+		g.last = p[n-1]
+	}
 	if err != nil && err != io.EOF {
 		g.err = err
 		err = io.EOF
