@@ -1,0 +1,548 @@
+package graph
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// DefaultBaseURL is the API root used when Config.BaseURL is empty.
+const DefaultBaseURL = "https://graph.microsoft.com/beta"
+
+// maxBody bounds how much of any answer the client reads. The largest
+// legitimate answers are collection pages and $batch answers of 20
+// objects, far below it.
+const maxBody = 32 << 20
+
+// Config configures a Client. The zero value is usable: it talks to
+// DefaultBaseURL without an Authorization header, paces nothing and
+// retries nothing.
+type Config struct {
+	// BaseURL is the API root including the version, e.g.
+	// "https://graph.microsoft.com/beta" or "http://127.0.0.1:8089/beta".
+	// Empty means DefaultBaseURL. http:// is accepted only for loopback
+	// hosts (127.0.0.0/8, ::1, "localhost"); userinfo, a query or a
+	// fragment are refused.
+	BaseURL string
+	// HTTPClient sends the requests. Nil means a client with its own
+	// tuned *http.Transport (proxy from the environment, 64 idle
+	// connections per host), no overall Timeout (RequestTimeout bounds
+	// each attempt) and no redirects followed (a 3xx is an *APIError).
+	HTTPClient *http.Client
+	// Tokens supplies bearer tokens. Nil means no Authorization header.
+	Tokens TokenSource
+	// WriteRate is the most writes per second for the whole client: each
+	// PATCH attempt and each item of a $batch POST counts one. It is a
+	// ceiling: the client halves its actual rate on a 429 and creeps back
+	// up while none come. 0 means unlimited.
+	WriteRate float64
+	// ReadRate is the same for GETs, each page of a List counting one.
+	// 0 means unlimited.
+	ReadRate float64
+	// MaxRetries is how many times one logical request is sent again
+	// after a transient failure (429, 5xx, timeout, reset). Negative
+	// means 0. The single immediate resend after a token refresh (401)
+	// does not count against it.
+	MaxRetries int
+	// RequestTimeout bounds each attempt, from sending to the last byte
+	// of the answer. 0 means no per-attempt limit.
+	RequestTimeout time.Duration
+	// Clock is the source of time for every wait. Nil means real time.
+	Clock Clock
+	// Rand returns a jitter draw in [0,1); it may be called from many
+	// goroutines at once (the client serialises the calls). Nil means
+	// math/rand/v2.
+	Rand func() float64
+	// Logger receives one debug record per attempt (method, URL path,
+	// status, attempt, wait, ids). Tokens and headers are never logged.
+	// Nil means no logging.
+	Logger *slog.Logger
+	// UserAgent is sent as User-Agent. Empty means "bulkpatch".
+	UserAgent string
+}
+
+// Client is a Microsoft Graph client for mobileAppInstallStatus objects.
+// It is safe for concurrent use; share one among all workers so that
+// pacing and throttling pauses apply to the whole run.
+type Client struct {
+	base       string   // API root, no trailing slash
+	baseURL    *url.URL // parsed base, for origin checks
+	hc         *http.Client
+	tokens     TokenSource
+	maxRetries int
+	timeout    time.Duration
+	clock      Clock
+	log        *slog.Logger
+	userAgent  string
+
+	randMu sync.Mutex
+	rand   func() float64
+
+	writes *pacer
+	reads  *pacer
+
+	requests, writesSent, readsSent, throttled, retries atomic.Int64
+}
+
+// New returns a Client for cfg, or an error for a BaseURL or rate it
+// cannot use safely.
+func New(cfg Config) (*Client, error) {
+	base := cfg.BaseURL
+	if base == "" {
+		base = DefaultBaseURL
+	}
+	u, err := checkBaseURL(base)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range []struct {
+		name string
+		v    float64
+	}{{"WriteRate", cfg.WriteRate}, {"ReadRate", cfg.ReadRate}} {
+		if r.v < 0 || math.IsNaN(r.v) || math.IsInf(r.v, 0) {
+			return nil, fmt.Errorf("graph: %s %v: want a finite number >= 0", r.name, r.v)
+		}
+	}
+	if cfg.RequestTimeout < 0 {
+		return nil, fmt.Errorf("graph: RequestTimeout %v: want >= 0", cfg.RequestTimeout)
+	}
+	c := &Client{
+		base:       strings.TrimSuffix(u.String(), "/"),
+		baseURL:    u,
+		hc:         cfg.HTTPClient,
+		tokens:     cfg.Tokens,
+		maxRetries: max(cfg.MaxRetries, 0),
+		timeout:    cfg.RequestTimeout,
+		clock:      cfg.Clock,
+		log:        cfg.Logger,
+		userAgent:  cfg.UserAgent,
+		rand:       cfg.Rand,
+	}
+	if c.hc == nil {
+		c.hc = defaultHTTPClient()
+	}
+	if c.clock == nil {
+		c.clock = realClock{}
+	}
+	if c.log == nil {
+		c.log = slog.New(slog.DiscardHandler)
+	}
+	if c.userAgent == "" {
+		c.userAgent = "bulkpatch"
+	}
+	if c.rand == nil {
+		c.rand = rand.Float64
+	}
+	c.writes = newPacer(c.clock, cfg.WriteRate)
+	c.reads = newPacer(c.clock, cfg.ReadRate)
+	return c, nil
+}
+
+// checkBaseURL parses base and refuses what could leak a token or
+// confuse URL building.
+func checkBaseURL(base string) (*url.URL, error) {
+	u, err := url.Parse(base)
+	if err != nil {
+		return nil, fmt.Errorf("graph: base URL: %w", err)
+	}
+	bad := func(why string) (*url.URL, error) {
+		return nil, fmt.Errorf("graph: base URL %q: %s", u.Redacted(), why)
+	}
+	switch {
+	case u.Scheme != "https" && u.Scheme != "http":
+		return bad("want an https:// URL")
+	case u.Opaque != "" || u.Host == "":
+		return bad("has no host")
+	case u.User != nil:
+		return bad("must not carry user info")
+	case u.RawQuery != "" || u.ForceQuery:
+		return bad("must not have a query")
+	case u.Fragment != "" || strings.Contains(base, "#"):
+		return bad("must not have a fragment")
+	case u.Scheme == "http" && !isLoopback(u.Hostname()):
+		return bad("http:// is allowed only for loopback hosts; use https://")
+	}
+	return u, nil
+}
+
+// isLoopback reports whether host names this machine for certain, so that
+// a token sent over plain http never leaves it.
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func defaultHTTPClient() *http.Client {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConns = 128
+	t.MaxIdleConnsPerHost = 64
+	return &http.Client{
+		Transport: t,
+		// Graph does not redirect these routes; following one could
+		// replay a PATCH somewhere unexpected.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+}
+
+// Stats counts what a Client sent and saw since it was made.
+type Stats struct {
+	Requests  int64   // HTTP requests sent; a $batch POST counts one
+	Writes    int64   // write items sent: each PATCH attempt, each item of each $batch POST
+	Reads     int64   // GET attempts, each page of a List included
+	Throttled int64   // 429 answers seen, $batch items included
+	Retries   int64   // attempts after a logical request's first, for any reason
+	WriteRate float64 // current adaptive write rate in writes/s; 0 when unlimited
+}
+
+// Stats returns the client's counters. It is safe to call concurrently
+// with requests in flight.
+func (c *Client) Stats() Stats {
+	return Stats{
+		Requests:  c.requests.Load(),
+		Writes:    c.writesSent.Load(),
+		Reads:     c.readsSent.Load(),
+		Throttled: c.throttled.Load(),
+		Retries:   c.retries.Load(),
+		WriteRate: c.writes.rate(),
+	}
+}
+
+// TokenError reports that no bearer token could be had: the token source
+// failed, returned nothing usable, or failed to refresh after a 401.
+type TokenError struct {
+	Op  string // "get" or "refresh"
+	Err error  // the token source's error; nil when the token was unusable
+}
+
+func (e *TokenError) Error() string {
+	if e.Err == nil {
+		return "graph: " + e.Op + " token: token source returned an empty or malformed token"
+	}
+	return "graph: " + e.Op + " token: " + e.Err.Error()
+}
+
+func (e *TokenError) Unwrap() error { return e.Err }
+
+// token returns the token to send, "" when the client has no TokenSource.
+func (c *Client) token(ctx context.Context) (string, error) {
+	if c.tokens == nil {
+		return "", nil
+	}
+	t, err := c.tokens.Token(ctx)
+	return checkToken("get", t, err)
+}
+
+func checkToken(op, t string, err error) (string, error) {
+	if err != nil {
+		return "", &TokenError{Op: op, Err: err}
+	}
+	if t == "" || strings.ContainsFunc(t, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
+		// A header value with control characters would be refused by
+		// net/http anyway; refusing here keeps the value out of any error.
+		return "", &TokenError{Op: op}
+	}
+	return t, nil
+}
+
+func (c *Client) jitter() float64 {
+	c.randMu.Lock()
+	defer c.randMu.Unlock()
+	return c.rand()
+}
+
+// Patch sends one PATCH of w.Body to w's object, retrying what is
+// transient, and reports how it ended. It never returns a half-filled
+// Result: Err is nil exactly when Graph answered 200 or 204.
+func (c *Client) Patch(ctx context.Context, w Write) Result {
+	crid := w.ClientRequestID
+	if crid == "" {
+		crid = uuid.NewString()
+	}
+	p, err := ObjectPath(w.Target)
+	if err != nil {
+		return Result{ClientRequestID: crid, Err: err}
+	}
+	return c.do(ctx, call{method: http.MethodPatch, url: c.base + p, path: p, body: w.Body, crid: crid, write: true})
+}
+
+// Get reads one object. On success Result.Body holds it.
+func (c *Client) Get(ctx context.Context, t Target) Result {
+	crid := uuid.NewString()
+	p, err := ObjectPath(t)
+	if err != nil {
+		return Result{ClientRequestID: crid, Err: err}
+	}
+	return c.do(ctx, call{method: http.MethodGet, url: c.base + p, path: p, crid: crid})
+}
+
+// call is one logical request.
+type call struct {
+	method string
+	url    string // absolute
+	path   string // for logs: the URL path, never the query
+	body   []byte
+	crid   string
+	write  bool
+}
+
+// answer is what one attempt got back.
+type answer struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+// do runs one logical request to its end: pacing, token, attempts,
+// refresh-once on 401, waits and retries for transient failures.
+func (c *Client) do(ctx context.Context, k call) Result {
+	res := Result{ClientRequestID: k.crid}
+	p := c.reads
+	if k.write {
+		p = c.writes
+	}
+	var (
+		start     time.Time
+		notBefore time.Time // this request's own Retry-After or backoff
+		refreshed bool
+		retries   int
+		tok       string // a refreshed token to use for the next attempt
+	)
+	end := func() Result {
+		if !start.IsZero() {
+			res.Duration = c.clock.Now().Sub(start)
+		}
+		return res
+	}
+	stopped := func(err error) Result {
+		res.Err = fmt.Errorf("graph: %s %s: %w", k.method, k.path, err)
+		return end()
+	}
+	for {
+		if err := sleep(ctx, c.clock, notBefore.Sub(c.clock.Now())); err != nil {
+			return stopped(err)
+		}
+		if err := p.wait(ctx); err != nil {
+			return stopped(err)
+		}
+		if tok == "" {
+			t, err := c.token(ctx)
+			if err != nil {
+				if ctx.Err() != nil {
+					return stopped(ctx.Err())
+				}
+				res.Err = err
+				return end()
+			}
+			tok = t
+		}
+		if start.IsZero() {
+			start = c.clock.Now()
+		}
+		res.Attempts++
+		c.count(k.write, 1, res.Attempts > 1)
+		ans, err := c.roundTrip(ctx, k.method, k.url, k.body, k.crid, tok)
+		sent := tok
+		tok = ""
+		now := c.clock.Now()
+		if err != nil {
+			res.Status = 0
+			if ctx.Err() != nil {
+				return stopped(ctx.Err())
+			}
+			if !shouldRetry(ctx, 0, err) || retries >= c.maxRetries {
+				c.logAttempt(ctx, k, res, 0, err)
+				res.Err = err
+				return end()
+			}
+			retries++
+			wait := backoff(retries, c.jitter())
+			c.logAttempt(ctx, k, res, wait, err)
+			notBefore = now.Add(wait)
+			continue
+		}
+		res.Status = ans.status
+		if id := ans.header.Get("request-id"); id != "" {
+			res.RequestID = id
+		}
+		if ans.status == http.StatusOK || ans.status == http.StatusNoContent {
+			if ans.status == http.StatusOK && json.Valid(ans.body) {
+				res.Body = json.RawMessage(ans.body)
+			}
+			c.logAttempt(ctx, k, res, 0, nil)
+			return end()
+		}
+		apiErr := c.apiError(ans, now)
+		if res.RequestID == "" {
+			res.RequestID = apiErr.RequestID
+		}
+		if ans.status == http.StatusUnauthorized && c.tokens != nil && !refreshed {
+			c.logAttempt(ctx, k, res, 0, apiErr)
+			refreshed = true
+			t, err := c.tokens.Refresh(ctx, sent)
+			if tok, err = checkToken("refresh", t, err); err != nil {
+				if ctx.Err() != nil {
+					return stopped(ctx.Err())
+				}
+				res.Err = err
+				return end()
+			}
+			continue
+		}
+		retry := shouldRetry(ctx, ans.status, nil)
+		var wait time.Duration
+		if retry {
+			wait = c.retryWait(ans.status, apiErr.RetryAfter, retries+1)
+		}
+		if ans.status == http.StatusTooManyRequests {
+			res.Throttled++
+			c.throttled.Add(1)
+		}
+		c.noteThrottle(p, ans.status, apiErr.RetryAfter, wait, now)
+		if !retry || retries >= c.maxRetries {
+			c.logAttempt(ctx, k, res, 0, apiErr)
+			res.Err = apiErr
+			return end()
+		}
+		retries++
+		c.logAttempt(ctx, k, res, wait, apiErr)
+		notBefore = now.Add(wait)
+	}
+}
+
+// retryWait is the wait before retry number n after a transient status:
+// the server's Retry-After when it gave one, else jittered backoff.
+func (c *Client) retryWait(status int, ra time.Duration, n int) time.Duration {
+	switch status {
+	case http.StatusTooManyRequests, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		if ra > 0 {
+			return ra
+		}
+	}
+	return backoff(n, c.jitter())
+}
+
+// noteThrottle tells the pacer about a throttling answer received at now.
+// A 429 pauses every request of its kind for wait (its Retry-After, or
+// the backoff drawn when it had none) and cuts the rate; a 503 with
+// Retry-After pauses without cutting.
+func (c *Client) noteThrottle(p *pacer, status int, ra, wait time.Duration, now time.Time) {
+	switch {
+	case status == http.StatusTooManyRequests:
+		if wait == 0 {
+			wait = max(ra, backoffMin)
+		}
+		p.throttled(now, now.Add(wait), true)
+	case status == http.StatusServiceUnavailable && ra > 0:
+		p.throttled(now, now.Add(ra), false)
+	}
+}
+
+// apiError decodes an error answer, measuring an HTTP-date Retry-After
+// against the client's clock when the answer had no Date header.
+func (c *Client) apiError(ans *answer, now time.Time) *APIError {
+	e := decodeError(ans.status, ans.header, ans.body)
+	if e.RetryAfter == 0 {
+		e.RetryAfter, _ = retryAfter(ans.header, now)
+	}
+	return e
+}
+
+// count updates the counters for one request carrying items write items
+// (or one read when !write).
+func (c *Client) count(write bool, items int, retry bool) {
+	c.requests.Add(1)
+	if write {
+		c.writesSent.Add(int64(items))
+	} else {
+		c.readsSent.Add(1)
+	}
+	if retry {
+		c.retries.Add(1)
+	}
+}
+
+// roundTrip makes one attempt. It returns an error only when no complete
+// answer came; any status is an answer.
+func (c *Client) roundTrip(ctx context.Context, method, rawURL string, body []byte, crid, tok string) (*answer, error) {
+	actx, cancel := ctx, context.CancelFunc(func() {})
+	if c.timeout > 0 {
+		actx, cancel = context.WithTimeout(ctx, c.timeout)
+	}
+	defer cancel()
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(actx, method, rawURL, rd)
+	if err != nil {
+		return nil, fmt.Errorf("graph: build request: %w", err)
+	}
+	if tok != "" {
+		req.Header.Set("Authorization", "Bearer "+tok)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", c.userAgent)
+	req.Header.Set("client-request-id", crid)
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return nil, c.attemptError(ctx, actx, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
+	if err != nil {
+		return nil, c.attemptError(ctx, actx, fmt.Errorf("graph: read %d answer: %w", resp.StatusCode, err))
+	}
+	if len(b) > maxBody {
+		return nil, fmt.Errorf("%w (more than %d bytes)", errBodyTooLarge, maxBody)
+	}
+	return &answer{status: resp.StatusCode, header: resp.Header, body: b}, nil
+}
+
+// attemptError names a per-attempt timeout as such; the caller's own
+// cancellation is reported by the caller.
+func (c *Client) attemptError(ctx, actx context.Context, err error) error {
+	if ctx.Err() == nil && errors.Is(actx.Err(), context.DeadlineExceeded) {
+		return fmt.Errorf("graph: no answer within %v: %w", c.timeout, err)
+	}
+	return err
+}
+
+func (c *Client) logAttempt(ctx context.Context, k call, res Result, wait time.Duration, err error) {
+	if !c.log.Enabled(ctx, slog.LevelDebug) {
+		return
+	}
+	attrs := []slog.Attr{
+		slog.String("method", k.method),
+		slog.String("path", k.path),
+		slog.Int("status", res.Status),
+		slog.Int("attempt", res.Attempts),
+		slog.String("request_id", res.RequestID),
+		slog.String("client_request_id", res.ClientRequestID),
+	}
+	if wait > 0 {
+		attrs = append(attrs, slog.Duration("wait", wait))
+	}
+	if err != nil {
+		attrs = append(attrs, slog.String("error", err.Error()))
+	}
+	c.log.LogAttrs(ctx, slog.LevelDebug, "graph attempt", attrs...)
+}

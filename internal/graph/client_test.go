@@ -1,0 +1,583 @@
+package graph
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+var guidRE = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
+
+func TestNewBaseURL(t *testing.T) {
+	tests := []struct {
+		url  string
+		ok   bool
+		base string
+	}{
+		{"", true, DefaultBaseURL},
+		{"https://graph.microsoft.com/beta", true, "https://graph.microsoft.com/beta"},
+		{"https://graph.microsoft.us/v1.0/", true, "https://graph.microsoft.us/v1.0"},
+		{"http://127.0.0.1:8089/beta", true, "http://127.0.0.1:8089/beta"},
+		{"http://127.5.6.7/beta", true, "http://127.5.6.7/beta"},
+		{"http://[::1]:8089/beta", true, "http://[::1]:8089/beta"},
+		{"http://localhost:8089/beta", true, "http://localhost:8089/beta"},
+		{"http://LOCALHOST/beta", true, "http://LOCALHOST/beta"},
+		{"http://graph.microsoft.com/beta", false, ""},
+		{"http://10.0.0.1/beta", false, ""},
+		{"http://localhost.evil.example/beta", false, ""},
+		{"http://127.0.0.1.nip.io/beta", false, ""},
+		{"http://[::ffff:10.0.0.1]/beta", false, ""},
+		{"https://user:pw@graph.microsoft.com/beta", false, ""},
+		{"https://graph.microsoft.com/beta?x=1", false, ""},
+		{"https://graph.microsoft.com/beta?", false, ""},
+		{"https://graph.microsoft.com/beta#frag", false, ""},
+		{"https://graph.microsoft.com/beta#", false, ""},
+		{"ftp://graph.microsoft.com/beta", false, ""},
+		{"graph.microsoft.com/beta", false, ""},
+		{"https:///beta", false, ""},
+		{"mailto:x@example.com", false, ""},
+		{"https://graph.microsoft.com/%zz", false, ""},
+	}
+	for _, tt := range tests {
+		c, err := New(Config{BaseURL: tt.url})
+		if (err == nil) != tt.ok {
+			t.Errorf("New(%q) error = %v, want ok %v", tt.url, err, tt.ok)
+			continue
+		}
+		if err == nil && c.base != tt.base {
+			t.Errorf("New(%q) base = %q, want %q", tt.url, c.base, tt.base)
+		}
+		if err != nil && strings.Contains(err.Error(), "pw") {
+			t.Errorf("New(%q) error shows the password: %v", tt.url, err)
+		}
+	}
+}
+
+func TestNewRejectsBadRates(t *testing.T) {
+	for _, cfg := range []Config{
+		{WriteRate: -1}, {ReadRate: -0.5}, {WriteRate: float64Inf()}, {ReadRate: float64NaN()},
+		{RequestTimeout: -time.Second},
+	} {
+		if _, err := New(cfg); err == nil {
+			t.Errorf("New(%+v) succeeded, want an error", cfg)
+		}
+	}
+}
+
+func float64Inf() float64 { var z float64; return 1 / z }
+func float64NaN() float64 { var z float64; return z / z }
+
+func TestPatchSuccess(t *testing.T) {
+	obj := `{"id":"st-1","installState":"installed"}`
+	tests := []struct {
+		name     string
+		step     http.HandlerFunc
+		status   int
+		wantBody string
+	}{
+		{"204 no content", reply(204, "", "request-id", "rid-1"), 204, ""},
+		{"200 with the object", reply(200, obj, "request-id", "rid-1"), 200, obj},
+	}
+	for _, tt := range tests {
+		tok := &fakeTokens{tok: "secret-token-a"}
+		c, sc, _ := newTestClient(t, func(cfg *Config) { cfg.Tokens = tok; cfg.UserAgent = "bulkpatch-test/1" }, tt.step)
+		body := `{"installState":"installed"}`
+		res := c.Patch(context.Background(), Write{Target: target, Body: []byte(body), ClientRequestID: "crid-1"})
+		if res.Err != nil {
+			t.Fatalf("%s: %v", tt.name, res.Err)
+		}
+		want := Result{Status: tt.status, Attempts: 1, RequestID: "rid-1", ClientRequestID: "crid-1"}
+		if tt.wantBody != "" {
+			want.Body = json.RawMessage(tt.wantBody)
+		}
+		if diff := cmp.Diff(want, res); diff != "" {
+			t.Errorf("%s: result (-want +got):\n%s", tt.name, diff)
+		}
+		wantSeen := []seen{{
+			Method: "PATCH", Path: targetPath, CRID: "crid-1", Auth: "Bearer secret-token-a",
+			ContentType: "application/json", Accept: "application/json", UserAgent: "bulkpatch-test/1", Body: body,
+		}}
+		if diff := cmp.Diff(wantSeen, sc.Requests()); diff != "" {
+			t.Errorf("%s: requests (-want +got):\n%s", tt.name, diff)
+		}
+	}
+}
+
+func TestNoTokensNoAuthorization(t *testing.T) {
+	c, sc, _ := newTestClient(t, nil, reply(204, ""))
+	res := c.Patch(context.Background(), Write{Target: target, Body: []byte(`{}`)})
+	if res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	r := sc.Requests()[0]
+	if r.Auth != "" {
+		t.Errorf("Authorization %q sent without a TokenSource", r.Auth)
+	}
+	if r.UserAgent != "bulkpatch" {
+		t.Errorf("User-Agent %q, want the default bulkpatch", r.UserAgent)
+	}
+	if !guidRE.MatchString(r.CRID) || res.ClientRequestID != r.CRID {
+		t.Errorf("client-request-id %q (result %q), want one fresh GUID", r.CRID, res.ClientRequestID)
+	}
+}
+
+func TestFinalErrors(t *testing.T) {
+	tests := []struct {
+		name   string
+		status int
+		body   string
+		code   string
+	}{
+		{"400", 400, `{"error":{"code":"BadRequest","message":"Invalid value"}}`, "BadRequest"},
+		{"403", 403, `{"error":{"code":"Forbidden","message":"no permission"}}`, "Forbidden"},
+		{"404", 404, errBody404, "ResourceNotFound"},
+		{"409", 409, `{"error":{"code":"Conflict","message":"busy"}}`, "Conflict"},
+		{"501", 501, ``, ""},
+	}
+	for _, tt := range tests {
+		c, sc, clk := newTestClient(t, nil, reply(tt.status, tt.body, "request-id", "rid-9"))
+		res := c.Patch(context.Background(), Write{Target: target, Body: []byte(`{}`), ClientRequestID: "c1"})
+		var apiErr *APIError
+		if !errors.As(res.Err, &apiErr) {
+			t.Fatalf("%s: Err = %v, want *APIError", tt.name, res.Err)
+		}
+		if apiErr.Status != tt.status || apiErr.Code != tt.code || apiErr.RequestID != "rid-9" {
+			t.Errorf("%s: APIError %+v", tt.name, apiErr)
+		}
+		if res.Attempts != 1 || res.Status != tt.status || res.RequestID != "rid-9" || len(sc.Requests()) != 1 {
+			t.Errorf("%s: Attempts %d, Status %d, RequestID %q, requests %d; want 1, %d, rid-9, 1",
+				tt.name, res.Attempts, res.Status, res.RequestID, len(sc.Requests()), tt.status)
+		}
+		if w := clk.Waits(); len(w) != 0 {
+			t.Errorf("%s: waited %v for a final error", tt.name, w)
+		}
+	}
+}
+
+// TestThrottledThenSuccess covers each form of Retry-After: the wait the
+// client asks of its clock is the server's, exactly, and the same
+// client-request-id goes out again.
+func TestThrottledThenSuccess(t *testing.T) {
+	date := "Fri, 02 Jan 2026 10:00:00 GMT"
+	tests := []struct {
+		name    string
+		status  int
+		headers []string
+		wait    time.Duration
+	}{
+		{"integer", 429, []string{"Retry-After", "3"}, 3 * time.Second},
+		{"fractional", 429, []string{"Retry-After", "2.128"}, 2128 * time.Millisecond},
+		{"sub-second", 429, []string{"Retry-After", "0.249"}, 249 * time.Millisecond},
+		{"HTTP date against Date", 429, []string{"Retry-After", "Fri, 02 Jan 2026 10:00:05 GMT", "Date", date}, 5 * time.Second},
+		{"HTTP date against the clock", 429, []string{"Retry-After", t0.Add(7 * time.Second).Format(http.TimeFormat), "Date", ""}, 7 * time.Second},
+		{"missing: backoff, not immediate", 429, nil, 500 * time.Millisecond},
+		{"zero: backoff", 429, []string{"Retry-After", "0"}, 500 * time.Millisecond},
+		{"garbage: backoff", 429, []string{"Retry-After", "-1"}, 500 * time.Millisecond},
+		{"503 with Retry-After", 503, []string{"Retry-After", "4"}, 4 * time.Second},
+		{"504 with Retry-After", 504, []string{"Retry-After", "1.5"}, 1500 * time.Millisecond},
+		{"500 ignores Retry-After", 500, []string{"Retry-After", "9"}, 500 * time.Millisecond},
+		{"502", 502, nil, 500 * time.Millisecond},
+	}
+	for _, tt := range tests {
+		first := func(w http.ResponseWriter, r *http.Request) {
+			for i := 0; i+1 < len(tt.headers); i += 2 {
+				if tt.headers[i+1] == "" {
+					w.Header()[tt.headers[i]] = nil // suppress the server's own Date
+					continue
+				}
+				w.Header().Set(tt.headers[i], tt.headers[i+1])
+			}
+			w.WriteHeader(tt.status)
+			w.Write([]byte(`{"error":{"code":"TooManyRequests","message":"slow down"}}`))
+		}
+		c, sc, clk := newTestClient(t, nil, first, reply(204, "", "request-id", "rid-ok"))
+		res := c.Patch(context.Background(), Write{Target: target, Body: []byte(`{}`)})
+		if res.Err != nil {
+			t.Errorf("%s: %v", tt.name, res.Err)
+			continue
+		}
+		wantThrottled := 0
+		if tt.status == 429 {
+			wantThrottled = 1
+		}
+		if res.Attempts != 2 || res.Throttled != wantThrottled || res.Status != 204 || res.RequestID != "rid-ok" {
+			t.Errorf("%s: Attempts %d Throttled %d Status %d RequestID %q; want 2 %d 204 rid-ok",
+				tt.name, res.Attempts, res.Throttled, res.Status, res.RequestID, wantThrottled)
+		}
+		if got := clk.Waits(); len(got) != 1 || got[0] != tt.wait {
+			t.Errorf("%s: waits %v, want [%v]", tt.name, got, tt.wait)
+		}
+		if res.Duration != tt.wait {
+			t.Errorf("%s: Duration %v, want %v on the fake clock", tt.name, res.Duration, tt.wait)
+		}
+		reqs := sc.Requests()
+		if len(reqs) != 2 || reqs[0].CRID != reqs[1].CRID || reqs[0].CRID != res.ClientRequestID {
+			t.Errorf("%s: client-request-ids %q, want the same on both attempts", tt.name, []string{reqs[0].CRID, reqs[1].CRID})
+		}
+		if st := c.Stats(); st.Requests != 2 || st.Writes != 2 || st.Retries != 1 || st.Throttled != int64(wantThrottled) {
+			t.Errorf("%s: Stats %+v", tt.name, st)
+		}
+	}
+}
+
+func TestRetriesExhausted(t *testing.T) {
+	c, sc, clk := newTestClient(t, func(cfg *Config) { cfg.MaxRetries = 3 }, reply(503, `{"error":{"code":"ServiceUnavailable","message":"busy"}}`))
+	res := c.Patch(context.Background(), Write{Target: target, Body: []byte(`{}`)})
+	var apiErr *APIError
+	if !errors.As(res.Err, &apiErr) || apiErr.Status != 503 {
+		t.Fatalf("Err = %v, want a 503 APIError", res.Err)
+	}
+	if res.Attempts != 4 || len(sc.Requests()) != 4 {
+		t.Errorf("Attempts %d, requests %d; want 4", res.Attempts, len(sc.Requests()))
+	}
+	want := []time.Duration{500 * time.Millisecond, time.Second, 2 * time.Second}
+	if diff := cmp.Diff(want, clk.Waits()); diff != "" {
+		t.Errorf("backoff waits (-want +got):\n%s", diff)
+	}
+}
+
+func TestNegativeMaxRetriesMeansNone(t *testing.T) {
+	c, sc, _ := newTestClient(t, func(cfg *Config) { cfg.MaxRetries = -4 }, reply(500, ""))
+	res := c.Patch(context.Background(), Write{Target: target, Body: []byte(`{}`)})
+	if res.Attempts != 1 || len(sc.Requests()) != 1 || res.Err == nil {
+		t.Errorf("Attempts %d, requests %d, Err %v; want one failed attempt", res.Attempts, len(sc.Requests()), res.Err)
+	}
+}
+
+func TestResetThenSuccess(t *testing.T) {
+	c, sc, clk := newTestClient(t, nil, hangUp, reply(204, ""))
+	res := c.Patch(context.Background(), Write{Target: target, Body: []byte(`{}`)})
+	if res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	if res.Attempts != 2 || res.Status != 204 || res.Throttled != 0 {
+		t.Errorf("Attempts %d Status %d Throttled %d; want 2 204 0", res.Attempts, res.Status, res.Throttled)
+	}
+	if got := clk.Waits(); len(got) != 1 || got[0] != 500*time.Millisecond {
+		t.Errorf("waits %v, want [500ms]", got)
+	}
+	if reqs := sc.Requests(); reqs[0].CRID != reqs[1].CRID {
+		t.Errorf("client-request-id changed across the retry")
+	}
+}
+
+func TestResetEveryTimeIsNoAPIError(t *testing.T) {
+	c, _, _ := newTestClient(t, func(cfg *Config) { cfg.MaxRetries = 1 }, hangUp)
+	res := c.Patch(context.Background(), Write{Target: target, Body: []byte(`{}`)})
+	var apiErr *APIError
+	if res.Err == nil || errors.As(res.Err, &apiErr) {
+		t.Errorf("Err = %v, want a transport error that is not an *APIError", res.Err)
+	}
+	if res.Status != 0 || res.Attempts != 2 {
+		t.Errorf("Status %d Attempts %d; want 0 2", res.Status, res.Attempts)
+	}
+}
+
+// hang blocks until the client gives up on the request (or the test ends).
+func hang(release <-chan struct{}) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+		case <-release:
+		}
+	}
+}
+
+func TestAttemptTimeout(t *testing.T) {
+	release := make(chan struct{})
+	t.Cleanup(func() { close(release) })
+	c, sc, clk := newTestClient(t, func(cfg *Config) { cfg.RequestTimeout = 50 * time.Millisecond }, hang(release), reply(204, ""))
+	res := c.Patch(context.Background(), Write{Target: target, Body: []byte(`{}`)})
+	if res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	if res.Attempts != 2 || len(sc.Requests()) != 2 {
+		t.Errorf("Attempts %d requests %d; want 2", res.Attempts, len(sc.Requests()))
+	}
+	if got := clk.Waits(); len(got) != 1 || got[0] != 500*time.Millisecond {
+		t.Errorf("waits %v, want one backoff of 500ms", got)
+	}
+
+	c2, _, _ := newTestClient(t, func(cfg *Config) { cfg.RequestTimeout = 50 * time.Millisecond; cfg.MaxRetries = 0 }, hang(release))
+	res = c2.Get(context.Background(), target)
+	var apiErr *APIError
+	if !errors.Is(res.Err, context.DeadlineExceeded) || errors.As(res.Err, &apiErr) || res.Status != 0 {
+		t.Errorf("Err %v Status %d; want a per-attempt DeadlineExceeded, no status", res.Err, res.Status)
+	}
+	if !strings.Contains(res.Err.Error(), "no answer within 50ms") {
+		t.Errorf("Err %q does not name the per-attempt timeout", res.Err)
+	}
+}
+
+func TestUnauthorizedRefreshOnce(t *testing.T) {
+	unauth := reply(401, `{"error":{"code":"InvalidAuthenticationToken","message":"Access token has expired."}}`)
+	t.Run("then success", func(t *testing.T) {
+		tok := &fakeTokens{tok: "secret-token-a"}
+		c, sc, clk := newTestClient(t, func(cfg *Config) { cfg.Tokens = tok }, unauth, reply(204, ""))
+		res := c.Patch(context.Background(), Write{Target: target, Body: []byte(`{}`)})
+		if res.Err != nil {
+			t.Fatal(res.Err)
+		}
+		reqs := sc.Requests()
+		if tok.refreshes != 1 || res.Attempts != 2 || reqs[1].Auth != "Bearer secret-token-b" {
+			t.Errorf("refreshes %d Attempts %d second auth %q; want 1 2 the new token", tok.refreshes, res.Attempts, reqs[1].Auth)
+		}
+		if len(clk.Waits()) != 0 {
+			t.Errorf("waited %v before the refreshed retry; want none", clk.Waits())
+		}
+	})
+	t.Run("second 401 is final", func(t *testing.T) {
+		tok := &fakeTokens{tok: "secret-token-a"}
+		c, sc, _ := newTestClient(t, func(cfg *Config) { cfg.Tokens = tok }, unauth)
+		res := c.Patch(context.Background(), Write{Target: target, Body: []byte(`{}`)})
+		var apiErr *APIError
+		if !errors.As(res.Err, &apiErr) || apiErr.Status != 401 || apiErr.Code != "InvalidAuthenticationToken" {
+			t.Fatalf("Err = %v, want the 401 APIError", res.Err)
+		}
+		if tok.refreshes != 1 || res.Attempts != 2 || len(sc.Requests()) != 2 {
+			t.Errorf("refreshes %d Attempts %d requests %d; want 1 2 2", tok.refreshes, res.Attempts, len(sc.Requests()))
+		}
+		if strings.Contains(res.Err.Error(), "secret-token") {
+			t.Errorf("error shows the token: %v", res.Err)
+		}
+	})
+	t.Run("without a TokenSource no refresh", func(t *testing.T) {
+		c, sc, _ := newTestClient(t, nil, unauth)
+		res := c.Patch(context.Background(), Write{Target: target, Body: []byte(`{}`)})
+		if res.Status != 401 || res.Attempts != 1 || len(sc.Requests()) != 1 {
+			t.Errorf("Status %d Attempts %d requests %d; want 401 1 1", res.Status, res.Attempts, len(sc.Requests()))
+		}
+	})
+	t.Run("refresh fails", func(t *testing.T) {
+		tok := &fakeTokens{tok: "secret-token-a"}
+		c, _, _ := newTestClient(t, func(cfg *Config) { cfg.Tokens = tok }, func(w http.ResponseWriter, r *http.Request) {
+			tok.mu.Lock()
+			tok.err = errors.New("sign-in required")
+			tok.mu.Unlock()
+			unauth(w, r)
+		})
+		res := c.Patch(context.Background(), Write{Target: target, Body: []byte(`{}`)})
+		var te *TokenError
+		if !errors.As(res.Err, &te) || te.Op != "refresh" {
+			t.Errorf("Err = %v, want a refresh TokenError", res.Err)
+		}
+	})
+}
+
+func TestTokenErrors(t *testing.T) {
+	for _, tok := range []*fakeTokens{
+		{err: errors.New("no credentials")},
+		{tok: ""},
+		{tok: "secret-token\r\nX-Evil: 1"},
+	} {
+		c, sc, _ := newTestClient(t, func(cfg *Config) { cfg.Tokens = tok }, reply(204, ""))
+		res := c.Patch(context.Background(), Write{Target: target, Body: []byte(`{}`)})
+		var te *TokenError
+		if !errors.As(res.Err, &te) || te.Op != "get" {
+			t.Errorf("token %q: Err = %v, want a TokenError", tok.tok, res.Err)
+		}
+		if len(sc.Requests()) != 0 || res.Attempts != 0 {
+			t.Errorf("token %q: sent %d requests", tok.tok, len(sc.Requests()))
+		}
+		if strings.Contains(res.Err.Error(), "secret-token") {
+			t.Errorf("error shows the token: %v", res.Err)
+		}
+	}
+}
+
+// TestSharedPause: one write's 429 holds back another goroutine's write
+// until the Retry-After has passed, and the throttled row itself waits its
+// full Retry-After.
+func TestSharedPause(t *testing.T) {
+	sc := &script{steps: []http.HandlerFunc{reply(429, "", "Retry-After", "5"), reply(204, "")}}
+	srv := httptest.NewServer(sc)
+	defer srv.Close()
+	clk := newFakeClock(false)
+	c, err := New(Config{BaseURL: srv.URL + "/beta", HTTPClient: srv.Client(), MaxRetries: 3, Clock: clk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	results := make(chan Result, 2)
+	go func() { results <- c.Patch(ctx, Write{Target: target, Body: []byte(`{}`)}) }()
+	clk.BlockUntil(t, 1) // A got its 429 and waits
+	go func() {
+		results <- c.Patch(ctx, Write{Target: Target{AppID: "app-1", StatusID: "st-2"}, Body: []byte(`{}`)})
+	}()
+	clk.BlockUntil(t, 2) // B waits on the shared pause
+	if got := len(sc.Requests()); got != 1 {
+		t.Fatalf("%d requests before the pause ended, want 1", got)
+	}
+	if diff := cmp.Diff([]time.Duration{5 * time.Second, 5 * time.Second}, clk.Pending()); diff != "" {
+		t.Errorf("pending waits (-want +got):\n%s", diff)
+	}
+	clk.Advance(4999 * time.Millisecond)
+	if got := len(sc.Requests()); got != 1 {
+		t.Errorf("%d requests before Retry-After passed, want 1", got)
+	}
+	clk.Advance(time.Millisecond)
+	for range 2 {
+		if res := <-results; res.Err != nil {
+			t.Error(res.Err)
+		}
+	}
+	if got := len(sc.Requests()); got != 3 {
+		t.Errorf("%d requests, want 3", got)
+	}
+}
+
+func TestCancelDuringRetryAfter(t *testing.T) {
+	sc := &script{steps: []http.HandlerFunc{reply(429, "", "Retry-After", "3600")}}
+	srv := httptest.NewServer(sc)
+	defer srv.Close()
+	clk := newFakeClock(false)
+	c, err := New(Config{BaseURL: srv.URL + "/beta", HTTPClient: srv.Client(), MaxRetries: 3, Clock: clk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan Result)
+	go func() { done <- c.Patch(ctx, Write{Target: target, Body: []byte(`{}`)}) }()
+	clk.BlockUntil(t, 1)
+	if got := clk.Pending(); len(got) != 1 || got[0] != time.Hour {
+		t.Errorf("pending %v, want the full hour", got)
+	}
+	cancel()
+	res := <-done // returns without the clock moving
+	if !errors.Is(res.Err, context.Canceled) || res.Attempts != 1 || res.Throttled != 1 {
+		t.Errorf("Err %v Attempts %d Throttled %d; want Canceled 1 1", res.Err, res.Attempts, res.Throttled)
+	}
+	var apiErr *APIError
+	if errors.As(res.Err, &apiErr) {
+		t.Errorf("a cancelled request reports %v as an APIError", res.Err)
+	}
+	if len(sc.Requests()) != 1 {
+		t.Errorf("%d requests, want 1", len(sc.Requests()))
+	}
+
+	// An already-cancelled context sends nothing.
+	res = c.Patch(ctx, Write{Target: target, Body: []byte(`{}`)})
+	if !errors.Is(res.Err, context.Canceled) || res.Attempts != 0 || len(sc.Requests()) != 1 {
+		t.Errorf("cancelled ctx: Err %v Attempts %d requests %d", res.Err, res.Attempts, len(sc.Requests()))
+	}
+}
+
+// TestAdaptiveWriteRate: at 2 writes/s the limiter spaces writes 500 ms
+// on the client's clock; a 429 halves the rate, so the next gap is 1 s.
+func TestAdaptiveWriteRate(t *testing.T) {
+	c, _, clk := newTestClient(t, func(cfg *Config) { cfg.WriteRate = 2 },
+		reply(204, ""), reply(204, ""), reply(429, "", "Retry-After", "0.1"), reply(204, ""))
+	ctx := context.Background()
+	for range 3 {
+		if res := c.Patch(ctx, Write{Target: target, Body: []byte(`{}`)}); res.Err != nil {
+			t.Fatal(res.Err)
+		}
+	}
+	// Halved from 2/s to 1/s at the 429, then regrowing by 5% of 2/s per
+	// second: a little above 1 by the time we look.
+	if r := c.Stats().WriteRate; r <= 1 || r > 1.1 {
+		t.Errorf("WriteRate after a 429 = %v, want just above 1", r)
+	}
+	got := clk.Waits()
+	want := []time.Duration{
+		500 * time.Millisecond, // second write
+		500 * time.Millisecond, // third write, first attempt: answered 429
+		100 * time.Millisecond, // its Retry-After
+	}
+	if len(got) != 4 {
+		t.Fatalf("waits %v, want 4", got)
+	}
+	if diff := cmp.Diff(want, got[:3]); diff != "" {
+		t.Errorf("waits (-want +got):\n%s", diff)
+	}
+	// The halved rate spaces the retry about 1 s after the previous
+	// write, less the 100 ms already waited: more than the 500 ms the
+	// full rate would have asked for.
+	if got[3] <= 800*time.Millisecond || got[3] > 900*time.Millisecond {
+		t.Errorf("spacing after the 429 = %v, want in (800ms, 900ms]", got[3])
+	}
+}
+
+func TestGet(t *testing.T) {
+	obj := `{"id":"st-1","installState":"failed","errorCode":-2016345060}`
+	c, sc, _ := newTestClient(t, func(cfg *Config) { cfg.ReadRate = 10 }, reply(200, obj, "request-id", "r1"))
+	res := c.Get(context.Background(), Target{AppID: "app-1", UserStatusID: "u-1", StatusID: "st-1"})
+	if res.Err != nil || string(res.Body) != obj || res.Status != 200 {
+		t.Fatalf("Get = %+v", res)
+	}
+	r := sc.Requests()[0]
+	if r.Method != "GET" || r.Path != "/beta/deviceAppManagement/mobileApps/app-1/userStatuses/u-1/deviceStatuses/st-1" {
+		t.Errorf("sent %s %s", r.Method, r.Path)
+	}
+	if st := c.Stats(); st.Reads != 1 || st.Writes != 0 {
+		t.Errorf("Stats %+v, want one read", st)
+	}
+}
+
+// TestLogsNeverShowToken runs a story with a refresh and a throttle at
+// debug level and checks the log for the tokens.
+func TestLogsNeverShowToken(t *testing.T) {
+	var buf bytes.Buffer
+	var mu sync.Mutex
+	logger := slog.New(slog.NewTextHandler(&lockedWriter{w: &buf, mu: &mu}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	tok := &fakeTokens{tok: "secret-token-a"}
+	c, _, _ := newTestClient(t, func(cfg *Config) { cfg.Tokens = tok; cfg.Logger = logger },
+		reply(401, `{"error":{"code":"InvalidAuthenticationToken","message":"expired"}}`),
+		reply(429, "", "Retry-After", "1"), reply(204, ""))
+	if res := c.Patch(context.Background(), Write{Target: target, Body: []byte(`{}`)}); res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	c.PatchBatch(context.Background(), []Write{{Target: target, Body: []byte(`{}`)}})
+	mu.Lock()
+	out := buf.String()
+	mu.Unlock()
+	if strings.Contains(out, "secret-token") || strings.Contains(out, "Bearer") {
+		t.Errorf("log shows the token:\n%s", out)
+	}
+	if !strings.Contains(out, "attempt=3") || !strings.Contains(out, "wait=1s") || !strings.Contains(out, "path=/deviceAppManagement/") {
+		t.Errorf("log lacks the attempt story:\n%s", out)
+	}
+}
+
+type lockedWriter struct {
+	w  *bytes.Buffer
+	mu *sync.Mutex
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+func TestConcurrentUse(t *testing.T) {
+	c, sc, _ := newTestClient(t, func(cfg *Config) { cfg.WriteRate = 1000 }, reply(204, ""))
+	var wg sync.WaitGroup
+	for i := range 16 {
+		wg.Go(func() {
+			res := c.Patch(context.Background(), Write{Target: Target{AppID: "a", StatusID: string(rune('a' + i))}, Body: []byte(`{}`)})
+			if res.Err != nil {
+				t.Error(res.Err)
+			}
+			_ = c.Stats()
+		})
+	}
+	wg.Wait()
+	if got := len(sc.Requests()); got != 16 {
+		t.Errorf("%d requests, want 16", got)
+	}
+	if st := c.Stats(); st.Requests != 16 || st.Writes != 16 {
+		t.Errorf("Stats %+v", st)
+	}
+}
