@@ -249,9 +249,11 @@ func (c *Client) sendBatch(ctx context.Context, items []*batchState) error {
 			continue
 		}
 		apiErr := c.apiError(&answer{status: it.Status, header: it.Header, body: it.Body}, now)
+		// Item header, else the item body's innerError, else the POST's.
 		if apiErr.RequestID == "" {
 			apiErr.RequestID = s.res.RequestID
 		}
+		s.res.RequestID = apiErr.RequestID
 		if apiErr.ClientRequestID == "" {
 			apiErr.ClientRequestID = s.res.ClientRequestID
 		}

@@ -70,6 +70,12 @@ func (s *script) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	step(w, r)
 }
 
+func (s *script) setSteps(steps ...http.HandlerFunc) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.steps = steps
+}
+
 func (s *script) Requests() []seen {
 	s.mu.Lock()
 	defer s.mu.Unlock()
