@@ -161,7 +161,9 @@ func decodeBody(probs []Problem, op *Op, body []byte) []Problem {
 		}
 		i := schema.PropertyIndex(key)
 		if i < 0 {
-			probs = append(probs, Problem{Line: op.Line, Column: key, Msg: msgUnknownProperty(key)})
+			// Not a column: the key is quoted inside the message, so that a
+			// hostile key cannot break the one-line report.
+			probs = append(probs, Problem{Line: op.Line, Msg: msgUnknownProperty(key)})
 			continue
 		}
 		setsAny = true
@@ -194,16 +196,17 @@ func decodeBody(probs []Problem, op *Op, body []byte) []Problem {
 // pointing out a mere casing difference since Graph's names are
 // case-sensitive.
 func msgUnknownProperty(key string) string {
+	msg := "the saved PATCH body sets " + quoteShort(key) + ", which is not "
 	for _, p := range schema.Properties {
 		if strings.EqualFold(p.Name, key) {
-			return "is not a property name: Graph's names are case-sensitive; write " + strconv.Quote(p.Name)
+			return msg + "a property name: Graph's names are case-sensitive; write " + strconv.Quote(p.Name)
 		}
 	}
 	names := make([]string, len(schema.Properties))
 	for i, p := range schema.Properties {
 		names[i] = p.Name
 	}
-	msg := "is not a property bulkpatch writes"
+	msg += "a property bulkpatch writes"
 	if c := schema.Closest(key, names); c != "" {
 		msg += "; did you mean " + strconv.Quote(c) + "?"
 	}

@@ -137,9 +137,9 @@ func TestOpFromBodyTampered(t *testing.T) {
 		body    string
 		wantErr []string // fragments, one per problem, in order
 	}{
-		{"unknown property", okIDs, `{"id":"x","deviceName":"d"}`, []string{`column id: is not a property bulkpatch writes`}},
+		{"unknown property", okIDs, `{"id":"x","deviceName":"d"}`, []string{`line 4: the saved PATCH body sets "id", which is not a property bulkpatch writes (writable: deviceName, deviceId,`}},
 		{"wrong casing of a name", okIDs, `{"DeviceName":"d"}`, []string{
-			`column DeviceName: is not a property name: Graph's names are case-sensitive; write "deviceName"`,
+			`line 4: the saved PATCH body sets "DeviceName", which is not a property name: Graph's names are case-sensitive; write "deviceName"`,
 			`nothing to change`}},
 		{"near miss of a name", okIDs, `{"installStat":"installed","deviceName":"d"}`, []string{`did you mean "installState"?`}},
 		{"enum casing", okIDs, `{"installState":"Installed"}`, []string{
@@ -171,7 +171,8 @@ func TestOpFromBodyTampered(t *testing.T) {
 		{"missing status id", [3]string{"app", "", ""}, `{"deviceName":"d"}`, []string{`column mobileAppInstallStatusId: required`}},
 		{"hostile user status id", [3]string{"app", "u\u200b", "st"}, `{"deviceName":"d"}`, []string{`column userAppInstallStatusId: "u\u200b" contains the invisible character`}},
 		{"several at once", okIDs, `{"installState":"INSTALLED","errorCode":null,"bogus":1}`, []string{
-			`column installState`, `column errorCode`, `column bogus`}},
+			`column installState`, `column errorCode`, `sets "bogus"`}},
+		{"hostile key", okIDs, `{"a\nb":1,"deviceName":"d"}`, []string{`line 4: the saved PATCH body sets "a\nb", which`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

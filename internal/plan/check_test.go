@@ -478,6 +478,16 @@ func TestCheckDuplicates(t *testing.T) {
 	if _, probs := NewValidator().Check(rec); len(probs) != 0 {
 		t.Errorf("fresh validator: %v", probs)
 	}
+
+	// The zero Validator works like a new one.
+	var zero Validator
+	if _, probs := zero.Check(rec); len(probs) != 0 {
+		t.Errorf("zero validator, first row: %v", probs)
+	}
+	rec.Line = 21
+	if _, probs := zero.Check(rec); len(probs) != 1 || probs[0].OtherLine != 20 {
+		t.Errorf("zero validator, same row again: %v", probs)
+	}
 }
 
 func TestProblemError(t *testing.T) {

@@ -13,8 +13,8 @@ const (
 
 // Value is one property's intent in an operation. For Set, Str holds the
 // value to send in canonical form: an enum member in Graph's exact
-// spelling, a date-time as written in the input (validated), a string as
-// is; Int holds an errorCode.
+// spelling, a date-time as written in the input without surrounding
+// spaces (validated), a string exactly as is; Int holds an errorCode.
 type Value struct {
 	Intent Intent
 	Str    string

@@ -13,7 +13,8 @@ import (
 
 // Validator checks input rows one at a time and remembers which objects
 // earlier rows addressed, to catch the same object twice. Use one
-// Validator per input file. It is not safe for concurrent use.
+// Validator per input file; the zero value is ready to use. It is not
+// safe for concurrent use.
 type Validator struct {
 	// seen maps a 128-bit hash of a row's three ids to the row's line.
 	// Hashes rather than the ids keep the memory flat (about 24 bytes a
@@ -100,6 +101,9 @@ func (v *Validator) remember(probs []Problem, op *Op) []Problem {
 // key hashes the ids, each preceded by its length so that the direct
 // route (no user status) and the nested one never share a key.
 func (v *Validator) key(app, user, status string) [2]uint64 {
+	if v.seen == nil { // a zero Validator works too
+		*v = *NewValidator()
+	}
 	var h maphash.Hash
 	h.SetSeed(v.seed1)
 	writeIDs(&h, app, user, status)
