@@ -165,9 +165,13 @@ func NewReader(r io.Reader, opt ReaderOptions) (*Reader, error) {
 	case rd.cut(err):
 		return nil, rd.guardError(err)
 	case err == io.EOF:
-		return nil, &ParseError{Line: line, Err: fmt.Errorf(
-			"%w: the file is empty; it needs a header naming at least %s and %s",
-			ErrMissingColumn, required[0], required[1])}
+		what := "the file is empty"
+		if rd.lineOff > 0 {
+			what = "the file has nothing after its sep= line"
+		}
+		return nil, &ParseError{Line: 1, Err: fmt.Errorf(
+			"%w: %s; it needs a header naming at least %s and %s",
+			ErrMissingColumn, what, required[0], required[1])}
 	case err != nil:
 		return nil, rd.csvError(err)
 	}

@@ -291,7 +291,7 @@ func TestReader(t *testing.T) {
 		{
 			name:   "only a BOM and a sep= line",
 			in:     "\ufeffsep=;\n",
-			header: []result{fail(2, "ErrMissingColumn", "")},
+			header: []result{fail(1, "ErrMissingColumn", "")},
 		},
 		{
 			name:   "quote error in the header is fatal",
