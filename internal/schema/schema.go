@@ -109,15 +109,19 @@ func (k Kind) Members() []string {
 	return nil
 }
 
+// foldedMembers maps each enum member, lower-cased and as spelled, to its
+// exact spelling, so that the common, already-correct cell is found
+// without lower-casing (which allocates).
 var foldedMembers = map[Kind]map[string]string{
 	AppState:       fold(AppStates),
 	AppStateDetail: fold(AppStateDetails),
 }
 
 func fold(members []string) map[string]string {
-	m := make(map[string]string, len(members))
+	m := make(map[string]string, 2*len(members))
 	for _, s := range members {
 		m[strings.ToLower(s)] = s
+		m[s] = s
 	}
 	return m
 }
@@ -140,7 +144,7 @@ func Canonical(k Kind, s string) (string, bool) {
 // IsMember reports whether s is exactly (case-sensitively) a member of
 // enum kind k, as Graph checks it.
 func IsMember(k Kind, s string) bool {
-	v, ok := foldedMembers[k][strings.ToLower(s)]
+	v, ok := foldedMembers[k][s]
 	return ok && v == s
 }
 

@@ -73,3 +73,14 @@ func TestPropertyIndex(t *testing.T) {
 		t.Error("id is not writable")
 	}
 }
+
+func TestCanonicalExactDoesNotAllocate(t *testing.T) {
+	allocs := testing.AllocsPerRun(100, func() {
+		if _, ok := Canonical(AppStateDetail, "seeInstallErrorCode"); !ok {
+			t.Fatal("seeInstallErrorCode not found")
+		}
+	})
+	if allocs != 0 {
+		t.Errorf("Canonical of an exactly spelled member allocates %v times", allocs)
+	}
+}
