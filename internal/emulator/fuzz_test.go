@@ -1,0 +1,63 @@
+package emulator
+
+import (
+	"encoding/json"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/bulkpatch/bulkpatch/internal/schema"
+)
+
+// FuzzPatchBody sends arbitrary PATCH bodies: the emulator must never
+// panic, must answer 200 with a whole, valid object or 400 in Graph's error
+// shape, and what it stores must pass its own validation again.
+func FuzzPatchBody(f *testing.F) {
+	for _, seed := range []string{
+		``, `{}`, `[]`, `null`, `{"deviceName":"x"}`, `{"deviceName":null}`,
+		`{"errorCode":2147483647}`, `{"errorCode":-2147483649}`, `{"errorCode":1e3}`,
+		`{"installState":"installed","installStateDetail":"pendingReboot"}`, `{"installState":"Installed"}`,
+		`{"lastSyncDateTime":"2026-01-01T00:00:00.1234567+14:00"}`, `{"lastSyncDateTime":"2026-01-01T00:00:00"}`,
+		`{"id":"s1"}`, `{"id":"s2"}`, `{"@odata.type":"#microsoft.graph.mobileAppInstallStatus"}`,
+		`{"foo":1}`, `{"userName":"a","userName":"b"}`, `{"deviceName":"\ud800"}`, `{"a":1}{`, `{"x@odata.type":1}`,
+	} {
+		f.Add(seed)
+	}
+	s, err := New(seedState(f), Options{})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, body string) {
+		req := httptest.NewRequest("PATCH", "http://graph.test/beta"+direct, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		rec := httptest.NewRecorder()
+		s.ServeHTTP(rec, req)
+		r := reply{rec.Code, rec.Header(), rec.Body.Bytes()}
+		if r.header.Get("request-id") == "" {
+			t.Errorf("no request-id header")
+		}
+		switch r.status {
+		case 400:
+			checkErrorShape(t, r)
+			if code := r.errorCode(t); code != "BadRequest" || r.errorMessage(t) == "" {
+				t.Errorf("400 with code %q, message %q", code, r.errorMessage(t))
+			}
+		case 200:
+			var obj map[string]json.RawMessage
+			if err := json.Unmarshal(r.body, &obj); err != nil {
+				t.Fatalf("200 body %q: %v", r.body, err)
+			}
+			for _, p := range schema.Properties {
+				v, ok := obj[p.Name]
+				if !ok {
+					t.Fatalf("200 body lacks %s: %s", p.Name, r.body)
+				}
+				if _, err := checkValue(p, v, true); err != nil {
+					t.Errorf("stored %s %s fails validation: %v", p.Name, v, err)
+				}
+			}
+		default:
+			t.Fatalf("status %d for body %q: %s", r.status, body, r.body)
+		}
+	})
+}
