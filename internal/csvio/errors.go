@@ -10,24 +10,24 @@ import (
 // Quote errors wrap encoding/csv's ErrQuote and ErrBareQuote, and I/O errors
 // are wrapped as they came from the underlying reader.
 var (
-	// ErrFieldCount: a row has more or fewer cells than the header.
+	// ErrFieldCount means a row has more or fewer cells than the header.
 	ErrFieldCount = errors.New("wrong number of fields")
-	// ErrInvalidUTF8: a cell (or header cell) is not valid UTF-8.
+	// ErrInvalidUTF8 means a cell (or header cell) is not valid UTF-8.
 	ErrInvalidUTF8 = errors.New("invalid UTF-8")
-	// ErrRecordTooLarge: a header or row is bigger than
+	// ErrRecordTooLarge means a header or row is bigger than
 	// ReaderOptions.MaxRecordBytes. It is fatal: the Reader stops.
 	ErrRecordTooLarge = errors.New("record too large")
-	// ErrTooManyColumns: the header has more cells than
+	// ErrTooManyColumns means the header has more cells than
 	// ReaderOptions.MaxColumns.
 	ErrTooManyColumns = errors.New("too many columns")
-	// ErrUnknownColumn: a header cell names no known column.
+	// ErrUnknownColumn means a header cell names no known column.
 	ErrUnknownColumn = errors.New("unknown column")
-	// ErrMissingColumn: a required column is absent from the header.
+	// ErrMissingColumn means a required column is absent from the header.
 	ErrMissingColumn = errors.New("missing required column")
-	// ErrDuplicateColumn: two header cells name the same column.
+	// ErrDuplicateColumn means two header cells name the same column.
 	ErrDuplicateColumn = errors.New("duplicate column")
-	// ErrEmptyHeader: a header cell is empty but not trailing, or a row has
-	// a value under a trailing empty header cell.
+	// ErrEmptyHeader means a header cell is empty but not trailing, or a
+	// row has a value under a trailing empty header cell.
 	ErrEmptyHeader = errors.New("empty header cell")
 )
 

@@ -11,8 +11,9 @@ import (
 // Header matching.
 //
 // A header cell names a column when, compared case-insensitively and with
-// every space, '_' and '-' removed, it equals the column's canonical name or
-// one of these aliases (the names other tools and older exports use):
+// all white space, '_' and '-' removed, it equals the column's canonical
+// name or one of these aliases (short names people write by hand, and the
+// Graph path segments the ids come from):
 //
 //	appId                          -> mobileAppId
 //	userStatusId                   -> userAppInstallStatusId

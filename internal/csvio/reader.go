@@ -14,8 +14,10 @@ import (
 
 // Defaults for the zero ReaderOptions.
 const (
+	// DefaultMaxRecordBytes is the MaxRecordBytes of the zero options: 1 MiB.
 	DefaultMaxRecordBytes = 1 << 20
-	DefaultMaxColumns     = 256
+	// DefaultMaxColumns is the MaxColumns of the zero options.
+	DefaultMaxColumns = 256
 )
 
 // bufSize is the read buffer under encoding/csv. It is also how far the
@@ -51,10 +53,16 @@ type ReaderOptions struct {
 // Reader reads input records one at a time.
 //
 // The header is read and checked by NewReader. Header cells match column
-// names case-insensitively, ignoring spaces, '_' and '-', and accept the
-// aliases listed at [aliases]; a column headed by '#' is a comment column
-// and is ignored; empty header cells may only trail, and the cells under
-// them must be empty too.
+// names case-insensitively, ignoring spaces, '_' and '-', and these aliases
+// are accepted too:
+//
+//	appId                          -> mobileAppId
+//	userStatusId                   -> userAppInstallStatusId
+//	id, statusId, deviceStatusId   -> mobileAppInstallStatusId
+//
+// A column whose header starts with '#' is a comment column and is ignored.
+// Empty header cells may only trail, and the cells under them must be empty
+// too.
 //
 // Cells are returned as written, with one exception: a cell that [Writer]
 // neutralised ("'" in front of a cell that starts with a formula trigger)
@@ -239,8 +247,10 @@ func (rd *Reader) Columns() []Column { return append([]Column(nil), rd.lay.colum
 // stripped), comment and empty ones included.
 func (rd *Reader) Header() []string { return append([]string(nil), rd.lay.header...) }
 
-// Read fills rec with the next row and returns nil, or returns io.EOF at the
-// end of the input. rec.Line is the physical line the row starts on.
+// Read fills rec (which must not be nil) with the next row and returns nil,
+// or returns io.EOF at the end of the input. rec.Line is the physical line
+// the row starts on; all of rec.Cells is overwritten, so one Record can be
+// reused for every row.
 //
 // Row problems (ErrFieldCount, ErrInvalidUTF8, a value under an empty
 // header, csv quote errors) return a *ParseError and the next Read goes on
@@ -356,7 +366,7 @@ func (rd *Reader) csvError(err error) *ParseError {
 	}
 	start, line := ce.StartLine+rd.lineOff, ce.Line+rd.lineOff
 	if errors.Is(ce.Err, csv.ErrFieldCount) {
-		return &ParseError{Line: start, Err: fmt.Errorf("%w: the header has %d", ErrFieldCount, rd.csv.FieldsPerRecord)}
+		return &ParseError{Line: start, Err: fmt.Errorf("%w: the header has %d cells", ErrFieldCount, rd.csv.FieldsPerRecord)}
 	}
 	if start != line {
 		return &ParseError{Line: line, Err: fmt.Errorf("in the record that starts on line %d, at byte %d: %w", start, ce.Column, ce.Err)}

@@ -88,7 +88,7 @@ func (w *Writer) Error() error {
 // nothing, and errorCode values must survive an export and re-import.
 //
 // Reader undoes it: a cell "'" + s where s would be neutralised is read as
-// s, so Reader(Neutralize(s)) == s for every s.
+// s, so reading back Neutralize(s) gives s for every s.
 func Neutralize(s string) string {
 	if needsNeutralizing(s) {
 		return "'" + s
