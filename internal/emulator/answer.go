@@ -19,7 +19,6 @@ type call struct {
 	requestID       string
 	root            string // scheme://host/version, for @odata.context
 	self            string // scheme://host/escaped-path, for @odata.nextLink
-	item            bool   // a $batch item
 }
 
 // echoID is the client-request-id Graph reports back: the client's, or the
@@ -53,12 +52,9 @@ const (
 	odataType = "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8"
 )
 
-func okAnswer(status int, body []byte) answer {
-	a := answer{status: status, body: body}
-	if body != nil {
-		a.header = map[string]string{"Content-Type": odataType}
-	}
-	return a
+// okAnswer is a 200 with a JSON body.
+func okAnswer(body []byte) answer {
+	return answer{status: 200, body: body, header: map[string]string{"Content-Type": odataType}}
 }
 
 // graphError is Graph's error body.

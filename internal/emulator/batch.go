@@ -242,7 +242,6 @@ func itemCall(post *call, it batchItem) *call {
 		clientRequestID: headerValue(it.Headers, "client-request-id"),
 		requestID:       uuid.NewString(),
 		root:            post.root,
-		item:            true,
 		body:            it.Body,
 	}
 	return c

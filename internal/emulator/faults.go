@@ -120,22 +120,22 @@ func (s *Server) roll(kinds []fault) fault {
 // serverError answers c with a random 5xx. Callers hold s.mu.
 func (s *Server) serverError(c *call) answer {
 	now := s.now()
-	statuses := [...]struct {
-		status        int
-		code, message string
-	}{
-		{500, "InternalServerError", c.intuneMessage("An internal server error has occurred")},
-		{502, "BadGateway", "The server received an invalid response from an upstream server."},
-		{503, "ServiceUnavailable", "The service is temporarily unavailable. Please retry later."},
-		{504, "GatewayTimeout", "The gateway did not receive a timely response from the upstream server."},
+	switch s.rng.IntN(4) {
+	case 0:
+		return c.fail(now, 500, "InternalServerError", c.intuneMessage("An internal server error has occurred"))
+	case 1:
+		return c.fail(now, 502, "BadGateway", "The server received an invalid response from an upstream server.")
+	case 2:
+		return c.fail(now, 504, "GatewayTimeout", gatewayTimeoutMessage)
 	}
-	e := statuses[s.rng.IntN(len(statuses))]
-	a := c.fail(now, e.status, e.code, e.message)
-	if e.status == 503 && s.rng.IntN(2) == 0 {
+	a := c.fail(now, 503, "ServiceUnavailable", "The service is temporarily unavailable. Please retry later.")
+	if s.rng.IntN(2) == 0 {
 		s.setRetryAfter(c, &a, now, 500*time.Millisecond+time.Duration(s.rng.Int64N(int64(4500*time.Millisecond))))
 	}
 	return a
 }
+
+const gatewayTimeoutMessage = "The gateway did not receive a timely response from the upstream server."
 
 // sleep waits for d, or until ctx ends or the server closes; it reports
 // whether the whole d passed.

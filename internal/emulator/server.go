@@ -3,8 +3,8 @@
 // paths (GET, PATCH), their two collections (GET, paged with absolute
 // @odata.nextLink) and JSON $batch, under /beta and /v1.0.
 //
-// It behaves like the live service where the live service differs from the
-// docs (see /work/shared/docs/graph-api.md): PATCH bodies are checked as
+// It follows the live service where the service and its docs disagree:
+// PATCH bodies are checked as
 // Graph's OData reader checks them, errors have Graph's shape and headers,
 // sliding-window quotas answer 429 with a Retry-After in several real-world
 // forms, and seeded faults drop, hold or fail writes reproducibly. Stats
@@ -404,7 +404,7 @@ func (s *Server) deliver(w http.ResponseWriter, r *http.Request, c *call, a answ
 			return
 		}
 		a = s.locked(func(now time.Time) answer {
-			return c.fail(now, 504, "GatewayTimeout", "The gateway did not receive a timely response from the upstream server.")
+			return c.fail(now, 504, "GatewayTimeout", gatewayTimeoutMessage)
 		})
 	}
 	s.mu.Lock()
@@ -537,7 +537,7 @@ func (s *Server) serve(c *call, kinds []fault) answer {
 	}
 	if wait := s.admit(write, now); wait > 0 {
 		s.stats.Throttled++
-		a := c.fail(now, 429, "TooManyRequests", "Too many requests: the application is over its request limit for this tenant. Retry after the time given in the Retry-After header.")
+		a := c.fail(now, 429, "TooManyRequests", throttleMessage)
 		s.setRetryAfter(c, &a, now, wait)
 		return a
 	}
@@ -567,12 +567,14 @@ func (s *Server) serve(c *call, kinds []fault) answer {
 	case faultThrottleAfter:
 		s.stats.Faults[faultNames[f]]++
 		s.stats.Throttled++
-		a := c.fail(now, 429, "TooManyRequests", "Too many requests: the application is over its request limit for this tenant. Retry after the time given in the Retry-After header.")
+		a := c.fail(now, 429, "TooManyRequests", throttleMessage)
 		s.setRetryAfter(c, &a, now, 250*time.Millisecond+time.Duration(s.rng.Int64N(int64(2750*time.Millisecond))))
 		return a
 	}
 	return a
 }
+
+const throttleMessage = "Too many requests: the application is over its request limit for this tenant. Retry after the time given in the Retry-After header."
 
 // admit takes a slot in the windows a request needs and returns 0, or
 // returns how long until all of them have one free, taking none. Callers
@@ -617,12 +619,12 @@ func (s *Server) execute(c *call, rt route, now time.Time) answer {
 		if s.store.apps[rt.app] == nil {
 			return c.notFound(now)
 		}
-		return okAnswer(200, minimalEntity(c.root+"/$metadata#deviceAppManagement/mobileApps/$entity", "#microsoft.graph.mobileApp", rt.app))
+		return okAnswer(minimalEntity(c.root+"/$metadata#deviceAppManagement/mobileApps/$entity", "#microsoft.graph.mobileApp", rt.app))
 	case routeUser:
 		if s.store.users[[2]string{rt.app, rt.user}] == nil {
 			return c.notFound(now)
 		}
-		return okAnswer(200, minimalEntity(c.root+"/$metadata#deviceAppManagement/mobileApps('"+odataKey(rt.app)+"')/userStatuses/$entity", "#microsoft.graph.userAppInstallStatus", rt.user))
+		return okAnswer(minimalEntity(c.root+"/$metadata#deviceAppManagement/mobileApps('"+odataKey(rt.app)+"')/userStatuses/$entity", "#microsoft.graph.userAppInstallStatus", rt.user))
 	case routeList:
 		return s.page(c, rt, now)
 	}
@@ -633,7 +635,7 @@ func (s *Server) execute(c *call, rt route, now time.Time) answer {
 	if obj == nil {
 		return c.notFound(now)
 	}
-	return okAnswer(200, appendStatus(nil, c.root+"/$metadata#"+rt.collectionPath+"/$entity", obj))
+	return okAnswer(appendStatus(nil, c.root+"/$metadata#"+rt.collectionPath+"/$entity", obj))
 }
 
 // minimalEntity is the body for the parent entities the emulator knows only
@@ -669,7 +671,7 @@ func (s *Server) patch(c *call, rt route, now time.Time) answer {
 	if s.opt.NoContent {
 		return answer{status: 204}
 	}
-	return okAnswer(200, appendStatus(nil, c.root+"/$metadata#"+rt.collectionPath+"/$entity", obj))
+	return okAnswer(appendStatus(nil, c.root+"/$metadata#"+rt.collectionPath+"/$entity", obj))
 }
 
 // page answers one page of a deviceStatuses collection. Callers hold s.mu.
@@ -710,7 +712,7 @@ func (s *Server) page(c *call, rt route, now time.Time) answer {
 		b = append(b, `,"@odata.nextLink":`...)
 		b = appendString(b, c.self+"?$skiptoken="+encodeSkipToken(end))
 	}
-	return okAnswer(200, append(b, '}'))
+	return okAnswer(append(b, '}'))
 }
 
 // Skip tokens are opaque to clients, as Graph's are: they must follow the

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"strings"
 
 	"github.com/bulkpatch/bulkpatch/internal/schema"
 )
@@ -82,28 +83,21 @@ func (s *Status) UnmarshalJSON(b []byte) error {
 		return err
 	}
 	*s = Status{}
+	if raw, ok := m["id"]; ok {
+		if err := json.Unmarshal(raw, &s.ID); err != nil {
+			return fmt.Errorf("status id must be a string, not %s", raw)
+		}
+	}
 	for k, v := range m {
 		switch i := schema.PropertyIndex(k); {
-		case k == "id":
-			if err := json.Unmarshal(v, &s.ID); err != nil {
-				return fmt.Errorf("status id must be a string: %s", v)
-			}
 		case i >= 0:
-			s.Props[i] = append(json.RawMessage(nil), v...)
-		case len(k) > 0 && k[0] == '@':
+			s.Props[i] = v // json.Unmarshal gave each value its own copy
+		case k == "id" || strings.HasPrefix(k, "@"):
 		default:
-			return fmt.Errorf("status %q: unknown property %q", s.idOr(m), k)
+			return fmt.Errorf("status %q: unknown property %q", s.ID, k)
 		}
 	}
 	return nil
-}
-
-// idOr names the object being decoded for an error message, even before its
-// "id" key has been seen.
-func (s *Status) idOr(m map[string]json.RawMessage) string {
-	var id string
-	_ = json.Unmarshal(m["id"], &id)
-	return id
 }
 
 // appendStatus appends s as a JSON object to b, with an @odata.context

@@ -10,7 +10,8 @@ type Stats struct {
 	Requests int
 	// ByStatus counts answers by HTTP status: each plain request once and
 	// each batch item by its own status. A $batch POST is counted only when
-	// it is rejected as a whole; dropped connections count nowhere.
+	// it is rejected as a whole. Dropped connections, and hangs the client
+	// gave up on, count nowhere.
 	ByStatus map[int]int
 	// Reads and Writes count the GET and PATCH (or other write) requests that
 	// reached a served route, throttled or not.

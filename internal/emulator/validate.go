@@ -31,7 +31,6 @@ type update struct {
 // The returned error's text is the message for a 400 answer.
 func checkPatch(body []byte, pathID string) ([]update, error) {
 	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
 	tok, err := dec.Token()
 	if errors.Is(err, io.EOF) {
 		return nil, errors.New("Empty Payload. JSON content expected.")

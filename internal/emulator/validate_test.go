@@ -28,6 +28,7 @@ func TestCheckPatch(t *testing.T) {
 		{name: "whitespace body", body: " \n", err: "Empty Payload. JSON content expected."},
 		{name: "array body", body: `[]`, err: "An unexpected 'StartArray' node was found when reading from the JSON reader. A 'StartObject' node was expected."},
 		{name: "string body", body: `"x"`, err: "An unexpected 'PrimitiveValue' node was found when reading from the JSON reader. A 'StartObject' node was expected."},
+		{name: "trailing comma", body: `{"deviceName":"x",}`, err: "Invalid JSON. invalid character '}' looking for beginning of object key string."},
 		{name: "truncated", body: `{"deviceName":"x"`, err: "Invalid JSON. An unexpected end of input was found in the JSON content."},
 		{name: "trailing data", body: `{} {}`, err: "Invalid JSON. More than one value was found at the root of the JSON content. JSON content can only have one value at the root level, which is an array, an object or a primitive value."},
 		{name: "unknown property", body: `{"foo":1}`, err: "Property 'foo' does not exist on type 'microsoft.graph.mobileAppInstallStatus'. Make sure to only use property names that are defined by the type or mark the type as open type."},
