@@ -393,6 +393,9 @@ func (c *Client) do(ctx context.Context, k call) Result {
 		if res.RequestID == "" {
 			res.RequestID = apiErr.RequestID
 		}
+		if apiErr.ClientRequestID == "" {
+			apiErr.ClientRequestID = k.crid
+		}
 		if ans.status == http.StatusUnauthorized && c.tokens != nil && !refreshed {
 			c.logAttempt(ctx, k, res, 0, apiErr)
 			refreshed = true
@@ -504,6 +507,12 @@ func (c *Client) roundTrip(ctx context.Context, method, rawURL string, body []by
 	req.Header.Set("client-request-id", crid)
 	resp, err := c.hc.Do(req)
 	if err != nil {
+		// The error repeats the URL; keep a nextLink's query (paging
+		// state) out of results and logs, as the path is enough.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			ue.URL, _, _ = strings.Cut(ue.URL, "?")
+		}
 		return nil, c.attemptError(ctx, actx, err)
 	}
 	defer resp.Body.Close()

@@ -581,3 +581,23 @@ func TestConcurrentUse(t *testing.T) {
 		t.Errorf("Stats %+v", st)
 	}
 }
+
+// TestDefaultClientDoesNotFollowRedirects: with HTTPClient nil a 3xx is
+// an answer, not an invitation to replay the PATCH elsewhere.
+func TestDefaultClientDoesNotFollowRedirects(t *testing.T) {
+	sc := &script{steps: []http.HandlerFunc{reply(307, "", "Location", "/elsewhere")}}
+	srv := httptest.NewServer(sc)
+	defer srv.Close()
+	c, err := New(Config{BaseURL: srv.URL + "/beta", Clock: newFakeClock(true)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := c.Patch(context.Background(), Write{Target: target, Body: []byte(`{}`)})
+	var e *APIError
+	if !errors.As(res.Err, &e) || e.Status != 307 || len(sc.Requests()) != 1 {
+		t.Errorf("Err %v after %d requests, want a 307 APIError and no redirect", res.Err, len(sc.Requests()))
+	}
+	if e != nil && e.ClientRequestID != res.ClientRequestID {
+		t.Errorf("APIError.ClientRequestID %q, want the one sent %q", e.ClientRequestID, res.ClientRequestID)
+	}
+}

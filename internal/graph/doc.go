@@ -2,6 +2,11 @@
 // mobileAppInstallStatus routes: it builds safe URLs from opaque ids, adds
 // the bearer token, paces reads and writes, retries what is transient and
 // decodes Graph's error bodies into *APIError.
+//
+// One *Client is meant to be shared by all workers of a run: its pacer
+// (token bucket, adaptive rate, shared pause after a 429) only protects
+// the tenant's quota if every request goes through it. All waiting runs
+// on an injectable Clock so tests can drive retries without sleeping.
 package graph
 
 import (
@@ -42,13 +47,20 @@ type Write struct {
 }
 
 // Result is what became of one logical request after all its attempts.
+// A 429 or a reset followed by success is a success: Err is nil and
+// Attempts and Throttled tell the story.
 type Result struct {
-	Status          int             // HTTP status of the last answer (a batch item's own status); 0 when none came
-	Attempts        int             // attempts made, 1 when the first one settled it
+	Status          int             // HTTP status of the last attempt's answer (a batch item's own status); 0 when the last attempt got none
+	Attempts        int             // attempts made, 1 when the first one settled it; 0 when nothing was sent
 	Throttled       int             // how many attempts were answered 429
-	RequestID       string          // request-id of the last answer
-	ClientRequestID string          // client-request-id sent
-	Duration        time.Duration   // from the first attempt to the end
+	RequestID       string          // request-id of the last answer that carried one (header, else the error body's innerError)
+	ClientRequestID string          // client-request-id sent, the same on every attempt
+	Duration        time.Duration   // from the first attempt to the end, on the client's Clock
 	Body            json.RawMessage // the object Graph returned (200); nil for 204
-	Err             error           // nil on success; *APIError for an error answer; else why no answer came
+	// Err is nil on success; an *APIError when Graph's last answer was an
+	// error status; a *TokenError when no token could be had; an error
+	// wrapping ErrInvalidID when an id was refused before sending;
+	// an error wrapping ctx.Err() when the caller's context ended; else
+	// the transport error of the last attempt (no answer came).
+	Err error
 }

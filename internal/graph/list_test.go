@@ -160,3 +160,21 @@ func TestListStops(t *testing.T) {
 		}
 	}
 }
+
+// TestTransportErrorHidesQuery: a transport error repeats the URL; the
+// nextLink's paging query must not travel into results and logs.
+func TestTransportErrorHidesQuery(t *testing.T) {
+	var srv *httptest.Server
+	sc := &script{}
+	srv = httptest.NewServer(sc)
+	defer srv.Close()
+	sc.setSteps(pages(&srv, [][]string{{}, {}}, nil), hangUp)
+	c, err := New(Config{BaseURL: srv.URL + "/beta", HTTPClient: srv.Client(), Clock: newFakeClock(true)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = c.List(context.Background(), "app", "", func(json.RawMessage) error { return nil })
+	if err == nil || strings.Contains(err.Error(), "skiptoken") || !strings.Contains(err.Error(), "page 2") {
+		t.Errorf("List = %v, want a page 2 error without the query", err)
+	}
+}
