@@ -1,0 +1,246 @@
+package report
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/bulkpatch/bulkpatch/internal/csvio"
+)
+
+// MaxErrorMessage is the most characters (runes) of an error message the
+// results file keeps; a longer one is cut and ends in "…".
+const MaxErrorMessage = 1000
+
+// finishedAtLayout is RFC 3339 with milliseconds; times are written in UTC
+// so the column sorts as text.
+const finishedAtLayout = "2006-01-02T15:04:05.000Z07:00"
+
+// Writer writes a results file. Rows go to a temporary file in the target's
+// directory; Commit renames it over the target, so the target holds either
+// its old content or the whole new file, never part of one. A Writer is
+// safe for concurrent use.
+type Writer struct {
+	path   string
+	nprops int
+
+	mu  sync.Mutex
+	f   *os.File // the temporary file; nil after Commit or Abort
+	cw  *csvio.Writer
+	rec []string // reused for each row
+}
+
+// ErrFinished is returned by Write and Commit after Commit or Abort.
+var ErrFinished = errors.New("results file already committed or aborted")
+
+// Create starts a results file that Commit will put at path, with the
+// fixed columns followed by propColumns, and writes the header. The file
+// is created with mode 0600, since it holds user names; after Commit the
+// file at path has that mode even if an earlier one there was wider.
+func Create(path string, propColumns []string) (*Writer, error) {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return nil, fmt.Errorf("create results file: %w", err)
+	}
+	w := &Writer{
+		path:   path,
+		nprops: len(propColumns),
+		f:      f,
+		// Plain UTF-8 with LF: what scripts and cron jobs expect. The
+		// neutralising writer keeps spreadsheets from running cells.
+		cw:  csvio.NewWriter(f, csvio.WriterOptions{}),
+		rec: make([]string, len(fixedColumns)+len(propColumns)),
+	}
+	// CreateTemp asks for 0600, but a umask can only narrow it; set it
+	// exactly so the owner can always read and replace the file.
+	if err := f.Chmod(0o600); err != nil {
+		w.Abort()
+		return nil, fmt.Errorf("create results file: %w", err)
+	}
+	if err := w.cw.Write(Header(propColumns)); err != nil {
+		w.Abort()
+		return nil, fmt.Errorf("create results file: %w", err)
+	}
+	return w, nil
+}
+
+// Write adds one row. Numbers that do not apply (no HTTP status, no
+// attempts, no duration: a not_attempted row) are written as empty cells,
+// finished_at as RFC 3339 UTC with milliseconds, and error_message on one
+// line, cut to MaxErrorMessage characters. Every cell is neutralised
+// against formula injection by csvio.
+func (w *Writer) Write(r Row) error {
+	if len(r.Props) > w.nprops {
+		return fmt.Errorf("write results line %d: %d property cells for %d property columns", r.Line, len(r.Props), w.nprops)
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.f == nil {
+		return fmt.Errorf("write results: %w", ErrFinished)
+	}
+	rec := w.rec
+	rec[0] = number(r.Line)
+	rec[1] = text(r.MobileAppID)
+	rec[2] = text(r.UserAppInstallStatusID)
+	rec[3] = text(r.MobileAppInstallStatusID)
+	rec[4] = text(string(r.Outcome))
+	rec[5] = number(r.HTTPStatus)
+	rec[6] = text(r.ErrorCode)
+	rec[7] = oneLine(r.ErrorMessage, MaxErrorMessage)
+	rec[8] = number(r.Attempts)
+	rec[9] = text(r.RequestID)
+	rec[10] = text(r.ClientRequestID)
+	rec[11] = millis(r.Duration)
+	rec[12] = timestamp(r.FinishedAt)
+	props := rec[len(fixedColumns):]
+	for i := range props {
+		props[i] = ""
+		if i < len(r.Props) {
+			props[i] = text(r.Props[i])
+		}
+	}
+	if err := w.cw.Write(rec); err != nil {
+		return fmt.Errorf("write results: %w", err)
+	}
+	return nil
+}
+
+// Commit writes out the rows, syncs the file and renames it over the
+// target path. After a failed Commit the target is as it was.
+func (w *Writer) Commit() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.f == nil {
+		return fmt.Errorf("commit results: %w", ErrFinished)
+	}
+	f := w.f
+	w.f = nil
+	err := w.cw.Flush()
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), w.path)
+	}
+	if err != nil {
+		os.Remove(f.Name())
+		return fmt.Errorf("commit results: %w", err)
+	}
+	// Make the rename itself durable. Windows cannot sync a directory,
+	// and its rename is already as durable as it gets there.
+	if runtime.GOOS != "windows" {
+		if err := syncDir(filepath.Dir(w.path)); err != nil {
+			return fmt.Errorf("commit results: %w", err)
+		}
+	}
+	return nil
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// Abort discards the rows written and leaves the target as it was. After
+// Commit it does nothing, so it can be deferred.
+func (w *Writer) Abort() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.f == nil {
+		return nil
+	}
+	f := w.f
+	w.f = nil
+	err := f.Close()
+	if rerr := os.Remove(f.Name()); err == nil {
+		err = rerr
+	}
+	if err != nil {
+		return fmt.Errorf("abort results: %w", err)
+	}
+	return nil
+}
+
+// number formats n, or "" for zero: a zero line, status or attempt count
+// means there is none.
+func number(n int) string {
+	if n == 0 {
+		return ""
+	}
+	return strconv.Itoa(n)
+}
+
+func millis(d time.Duration) string {
+	if d <= 0 {
+		return ""
+	}
+	return strconv.FormatInt(d.Milliseconds(), 10)
+}
+
+func timestamp(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(finishedAtLayout)
+}
+
+// text makes s valid UTF-8, so the results file is too.
+func text(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	return strings.ToValidUTF8(s, "\uFFFD")
+}
+
+// oneLine turns s into one line of at most max runes: line breaks and other
+// control characters become spaces (CRLF one space), and a cut is marked
+// with a final "…".
+func oneLine(s string, max int) string {
+	if len(s) <= max && !strings.ContainsFunc(s, needsCleaning) {
+		return s // the common case: nothing to do, nothing to allocate
+	}
+	var b strings.Builder
+	n := 0
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if n == max-1 && i+size < len(s) {
+			// Another rune follows this one: keep the last place for
+			// the mark.
+			b.WriteString("…")
+			break
+		}
+		switch {
+		case r == '\n' && i > 0 && s[i-1] == '\r':
+			i += size
+			continue // the \r already became the space
+		case unicode.IsControl(r):
+			r = ' '
+		}
+		b.WriteRune(r) // an invalid byte, decoded as RuneError, becomes U+FFFD
+		n++
+		i += size
+	}
+	return b.String()
+}
+
+func needsCleaning(r rune) bool {
+	return r == utf8.RuneError || unicode.IsControl(r)
+}
