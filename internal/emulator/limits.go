@@ -109,3 +109,41 @@ func (b *retryBook) early(id string, now time.Time) bool {
 	}
 	return true
 }
+
+const throttleMessage = "Too many requests: the application is over its request limit for this tenant. Retry after the time given in the Retry-After header."
+
+// admit takes a slot in the windows a request needs and returns 0, or
+// returns how long until all of them have one free, taking none. Callers
+// hold s.mu.
+func (s *Server) admit(write bool, now time.Time) time.Duration {
+	wait := s.all.wait(now)
+	if write {
+		wait = max(wait, s.writes.wait(now))
+	}
+	if wait > 0 {
+		return wait
+	}
+	s.all.add(now)
+	if write {
+		s.writes.add(now)
+	}
+	return 0
+}
+
+// setRetryAfter adds a Retry-After for wait to a, in the configured mode,
+// and remembers what c's sender was told. Callers hold s.mu.
+func (s *Server) setRetryAfter(c *call, a *answer, now time.Time, wait time.Duration) {
+	mode := s.opt.RetryAfter
+	if mode == RetryAfterMixed {
+		if s.rng.IntN(2) == 0 {
+			return
+		}
+		mode = RetryAfterFractional
+	}
+	if mode == RetryAfterNone {
+		return
+	}
+	v, promised := retryAfterValue(mode, wait)
+	a.header["Retry-After"] = v
+	s.book.told(c.clientRequestID, now, now.Add(promised))
+}

@@ -14,17 +14,14 @@ package emulator
 
 import (
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"mime"
 	"net"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -335,25 +332,6 @@ func (s *Server) noteArrival(c *call) {
 	}
 }
 
-// splitPath splits an escaped URL path into segments, unescaping each once,
-// so an id holding an escaped "/" stays one segment. A single trailing
-// slash is ignored. On a bad escape it returns the offending segment.
-func splitPath(escaped string) (segs []string, bad string, ok bool) {
-	escaped = strings.TrimSuffix(strings.TrimPrefix(escaped, "/"), "/")
-	if escaped == "" {
-		return nil, "", true
-	}
-	segs = strings.Split(escaped, "/")
-	for i, p := range segs {
-		u, err := url.PathUnescape(p)
-		if err != nil {
-			return nil, p, false
-		}
-		segs[i] = u
-	}
-	return segs, "", true
-}
-
 // authorize checks the bearer token, counting its uses.
 func (s *Server) authorize(c *call, header string) (answer, bool) {
 	s.mu.Lock()
@@ -428,96 +406,6 @@ func (s *Server) giveUp(w http.ResponseWriter) {
 	}
 }
 
-// route is a resolved path.
-type route struct {
-	kind           routeKind
-	app, user, id  string
-	collectionPath string // for @odata.context: deviceAppManagement/mobileApps('a')/...
-}
-
-type routeKind int
-
-const (
-	routeApp    routeKind = iota // .../mobileApps/{app}
-	routeUser                    // .../mobileApps/{app}/userStatuses/{user}
-	routeList                    // a deviceStatuses collection
-	routeObject                  // one mobileAppInstallStatus
-)
-
-// resolve maps c's path to a route as Graph's model would, or to the answer
-// Graph gives for a path or method it cannot serve. Segment names match
-// case-insensitively, as Graph's do. Callers hold s.mu.
-func (s *Server) resolve(c *call, now time.Time) (route, answer, bool) {
-	segs := c.segs
-	bad := func(i int) (route, answer, bool) { return route{}, c.segmentNotFound(now, segs[i]), false }
-	notServed := func() (route, answer, bool) {
-		return route{}, c.fail(now, 501, "NotImplemented", "The bulkpatch emulator does not serve this route."), false
-	}
-	switch {
-	case len(segs) == 0:
-		return notServed()
-	case !strings.EqualFold(segs[0], "deviceAppManagement"):
-		return bad(0)
-	case len(segs) == 1:
-		return notServed()
-	case !strings.EqualFold(segs[1], "mobileApps"):
-		return bad(1)
-	case len(segs) == 2:
-		return notServed()
-	}
-	rt := route{kind: routeApp, app: segs[2]}
-	rt.collectionPath = "deviceAppManagement/mobileApps('" + odataKey(rt.app) + "')"
-	var rest []string
-	switch {
-	case len(segs) == 3:
-		return s.allow(c, now, rt)
-	case strings.EqualFold(segs[3], "deviceStatuses"):
-		if s.opt.RemovedSegment {
-			return bad(3)
-		}
-		rest = segs[4:]
-	case strings.EqualFold(segs[3], "userStatuses"):
-		switch {
-		case s.opt.RemovedSegment:
-			return bad(3)
-		case len(segs) == 4:
-			return notServed()
-		}
-		rt.kind, rt.user = routeUser, segs[4]
-		rt.collectionPath += "/userStatuses('" + odataKey(rt.user) + "')"
-		switch {
-		case len(segs) == 5:
-			return s.allow(c, now, rt)
-		case !strings.EqualFold(segs[5], "deviceStatuses"):
-			return bad(5)
-		}
-		rest = segs[6:]
-	default:
-		return bad(3)
-	}
-	rt.collectionPath += "/deviceStatuses"
-	switch len(rest) {
-	case 0:
-		rt.kind = routeList
-	case 1:
-		rt.kind, rt.id = routeObject, rest[0]
-	default:
-		return bad(len(segs) - len(rest) + 1)
-	}
-	return s.allow(c, now, rt)
-}
-
-// allow checks c's method against what rt serves.
-func (s *Server) allow(c *call, now time.Time, rt route) (route, answer, bool) {
-	if c.method == http.MethodGet || (c.method == http.MethodPatch && rt.kind == routeObject) {
-		return rt, answer{}, true
-	}
-	return route{}, c.fail(now, 405, "BadRequest", fmt.Sprintf("The requested resource does not support http method '%s'.", c.method)), false
-}
-
-// odataKey quotes an id for an OData key literal.
-func odataKey(id string) string { return strings.ReplaceAll(id, "'", "''") }
-
 // serve answers one plain request or $batch item, meeting at most one of
 // the fault kinds given. The whole evaluation holds s.mu: nothing in it
 // waits.
@@ -572,164 +460,4 @@ func (s *Server) serve(c *call, kinds []fault) answer {
 		return a
 	}
 	return a
-}
-
-const throttleMessage = "Too many requests: the application is over its request limit for this tenant. Retry after the time given in the Retry-After header."
-
-// admit takes a slot in the windows a request needs and returns 0, or
-// returns how long until all of them have one free, taking none. Callers
-// hold s.mu.
-func (s *Server) admit(write bool, now time.Time) time.Duration {
-	wait := s.all.wait(now)
-	if write {
-		wait = max(wait, s.writes.wait(now))
-	}
-	if wait > 0 {
-		return wait
-	}
-	s.all.add(now)
-	if write {
-		s.writes.add(now)
-	}
-	return 0
-}
-
-// setRetryAfter adds a Retry-After for wait to a, in the configured mode,
-// and remembers what c's sender was told. Callers hold s.mu.
-func (s *Server) setRetryAfter(c *call, a *answer, now time.Time, wait time.Duration) {
-	mode := s.opt.RetryAfter
-	if mode == RetryAfterMixed {
-		if s.rng.IntN(2) == 0 {
-			return
-		}
-		mode = RetryAfterFractional
-	}
-	if mode == RetryAfterNone {
-		return
-	}
-	v, promised := retryAfterValue(mode, wait)
-	a.header["Retry-After"] = v
-	s.book.told(c.clientRequestID, now, now.Add(promised))
-}
-
-// execute performs an admitted request. Callers hold s.mu.
-func (s *Server) execute(c *call, rt route, now time.Time) answer {
-	switch rt.kind {
-	case routeApp:
-		if s.store.apps[rt.app] == nil {
-			return c.notFound(now)
-		}
-		return okAnswer(minimalEntity(c.root+"/$metadata#deviceAppManagement/mobileApps/$entity", "#microsoft.graph.mobileApp", rt.app))
-	case routeUser:
-		if s.store.users[[2]string{rt.app, rt.user}] == nil {
-			return c.notFound(now)
-		}
-		return okAnswer(minimalEntity(c.root+"/$metadata#deviceAppManagement/mobileApps('"+odataKey(rt.app)+"')/userStatuses/$entity", "#microsoft.graph.userAppInstallStatus", rt.user))
-	case routeList:
-		return s.page(c, rt, now)
-	}
-	if c.method == http.MethodPatch {
-		return s.patch(c, rt, now)
-	}
-	obj := s.store.objs[objKey{rt.app, rt.user, rt.id}]
-	if obj == nil {
-		return c.notFound(now)
-	}
-	return okAnswer(appendStatus(nil, c.root+"/$metadata#"+rt.collectionPath+"/$entity", obj))
-}
-
-// minimalEntity is the body for the parent entities the emulator knows only
-// by id: enough to tell a client that they exist.
-func minimalEntity(context, odataType, id string) []byte {
-	b := append([]byte(`{"@odata.context":`), appendString(nil, context)...)
-	b = append(b, `,"@odata.type":`...)
-	b = appendString(b, odataType)
-	b = append(b, `,"id":`...)
-	b = appendString(b, id)
-	return append(b, '}')
-}
-
-// patch validates and applies a PATCH. Callers hold s.mu.
-func (s *Server) patch(c *call, rt route, now time.Time) answer {
-	if c.contentType != "" {
-		if mt, _, err := mime.ParseMediaType(c.contentType); err != nil || mt != jsonType {
-			return c.fail(now, 415, "UnsupportedMediaType", fmt.Sprintf("The content type '%s' is not supported; send application/json.", c.contentType))
-		}
-	}
-	ups, err := checkPatch(c.body, rt.id)
-	if err != nil {
-		return c.fail(now, 400, "BadRequest", err.Error())
-	}
-	obj := s.store.objs[objKey{rt.app, rt.user, rt.id}]
-	if obj == nil {
-		return c.notFound(now)
-	}
-	for _, u := range ups {
-		obj.Props[u.prop] = u.value
-	}
-	s.stats.WritesApplied[Key(rt.app, rt.user, rt.id)]++
-	if s.opt.NoContent {
-		return answer{status: 204}
-	}
-	return okAnswer(appendStatus(nil, c.root+"/$metadata#"+rt.collectionPath+"/$entity", obj))
-}
-
-// page answers one page of a deviceStatuses collection. Callers hold s.mu.
-func (s *Server) page(c *call, rt route, now time.Time) answer {
-	var list []Status
-	if rt.user == "" {
-		app := s.store.apps[rt.app]
-		if app == nil {
-			return c.notFound(now)
-		}
-		list = app.DeviceStatuses
-	} else {
-		u := s.store.users[[2]string{rt.app, rt.user}]
-		if u == nil {
-			return c.notFound(now)
-		}
-		list = u.DeviceStatuses
-	}
-	off := 0
-	if tok := c.query.Get("$skiptoken"); tok != "" {
-		var ok bool
-		if off, ok = decodeSkipToken(tok); !ok {
-			return c.fail(now, 400, "BadRequest", "The $skiptoken value is not valid.")
-		}
-	}
-	off = min(off, len(list))
-	end := min(off+s.opt.PageSize, len(list))
-	b := append([]byte(`{"@odata.context":`), appendString(nil, c.root+"/$metadata#"+rt.collectionPath)...)
-	b = append(b, `,"value":[`...)
-	for i := off; i < end; i++ {
-		if i > off {
-			b = append(b, ',')
-		}
-		b = appendStatus(b, "", &list[i])
-	}
-	b = append(b, ']')
-	if end-off == s.opt.PageSize {
-		b = append(b, `,"@odata.nextLink":`...)
-		b = appendString(b, c.self+"?$skiptoken="+encodeSkipToken(end))
-	}
-	return okAnswer(append(b, '}'))
-}
-
-// Skip tokens are opaque to clients, as Graph's are: they must follow the
-// nextLink, not build one.
-func encodeSkipToken(off int) string {
-	return base64.RawURLEncoding.EncodeToString([]byte("bulkpatch-offset:" + strconv.Itoa(off)))
-}
-
-func decodeSkipToken(tok string) (int, bool) {
-	b, err := base64.RawURLEncoding.DecodeString(tok)
-	if err != nil {
-		return 0, false
-	}
-	n, ok := strings.CutPrefix(string(b), "bulkpatch-offset:")
-	if !ok {
-		return 0, false
-	}
-	off, err := strconv.Atoi(n)
-	return off, err == nil && off >= 0
 }
