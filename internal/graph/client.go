@@ -283,14 +283,28 @@ func (c *Client) Patch(ctx context.Context, w Write) Result {
 	return c.do(ctx, call{method: http.MethodPatch, url: c.base + p, path: p, body: w.Body, crid: crid, write: true})
 }
 
-// Get reads one object. On success Result.Body holds it.
+// Get reads one object. On success Result.Body holds it; an answer
+// without a JSON object (a 204, or a 200 with anything else) is an error,
+// since a caller comparing states must not mistake it for an empty object.
 func (c *Client) Get(ctx context.Context, t Target) Result {
 	crid := uuid.NewString()
 	p, err := ObjectPath(t)
 	if err != nil {
 		return Result{ClientRequestID: crid, Err: err}
 	}
-	return c.do(ctx, call{method: http.MethodGet, url: c.base + p, path: p, crid: crid})
+	res := c.do(ctx, call{method: http.MethodGet, url: c.base + p, path: p, crid: crid})
+	if res.Err == nil && !isObject(res.Body) {
+		res.Err = fmt.Errorf("graph: GET %s: answer %d carries no JSON object (request-id %s)", p, res.Status, res.RequestID)
+		res.Body = nil
+	}
+	return res
+}
+
+// isObject reports whether b, already known to be valid JSON or nil, is an
+// object.
+func isObject(b []byte) bool {
+	b = bytes.TrimLeft(b, " \t\r\n")
+	return len(b) > 0 && b[0] == '{'
 }
 
 // call is one logical request.

@@ -523,6 +523,14 @@ func TestGet(t *testing.T) {
 	if st := c.Stats(); st.Reads != 1 || st.Writes != 0 {
 		t.Errorf("Stats %+v, want one read", st)
 	}
+	for _, step := range []http.HandlerFunc{reply(204, ""), reply(200, `[]`), reply(200, `{"id":`), reply(200, ``)} {
+		sc.setSteps(step)
+		res := c.Get(context.Background(), target)
+		var e *APIError
+		if res.Err == nil || errors.As(res.Err, &e) || res.Body != nil {
+			t.Errorf("Get of a non-object answer = %+v, want a non-API error", res)
+		}
+	}
 }
 
 // TestLogsNeverShowToken runs a story with a refresh and a throttle at
