@@ -74,9 +74,13 @@ var secretEnv = map[string]string{
 }
 
 // checkNoMetadata fails the test if the server saw anything but the
-// discovery document and token requests: no instance discovery, no IMDS.
+// discovery document and token requests (no instance discovery, no IMDS)
+// and nothing was sent anywhere else.
 func checkNoMetadata(t *testing.T, srv *authtest.Server) {
 	t.Helper()
+	for _, u := range srv.Strays() {
+		t.Errorf("a sign-in request left the fake server: %s", u)
+	}
 	for _, r := range srv.Requests() {
 		p := strings.ToLower(r.Path)
 		if strings.Contains(p, "metadata") || strings.Contains(p, "discovery/instance") || strings.Contains(p, "msi") {
@@ -352,4 +356,34 @@ func TestDeviceCode(t *testing.T) {
 		t.Errorf("grants = %q, want %q", grants, want)
 	}
 	checkNoMetadata(t, srv)
+}
+
+// Without DisableInstanceDiscovery MSAL would ask the public cloud to
+// vouch for the unknown loopback authority: the override must prevent it,
+// and this shows the guard in checkNoMetadata would notice.
+func TestInstanceDiscoveryWouldStray(t *testing.T) {
+	srv := authtest.NewServer(t)
+	t.Setenv("AZURE_REGIONAL_AUTHORITY_NAME", "")
+	s, err := settings(Options{Transport: srv.Client()}, Cloud{AuthorityHost: srv.URL}, envFunc(secretEnv))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.disableDiscovery {
+		t.Fatal("discovery disabled without an AuthorityHost override")
+	}
+	s.client.Retry.MaxRetries = -1 // azcore would retry the refused request with backoff
+	cred, err := environmentCredential(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &credentialFetcher{cred: cred, scope: "https://graph.microsoft.com/.default", claims: true, now: time.Now}
+	if _, err := f.fetch(context.Background(), false); err == nil {
+		t.Fatal("fetch succeeded although instance discovery could not reach its host")
+	}
+	if len(srv.Strays()) == 0 {
+		t.Fatal("no stray request recorded")
+	}
+	if !strings.Contains(srv.Strays()[0], "discovery/instance") {
+		t.Errorf("stray = %q, want MSAL's instance discovery", srv.Strays()[0])
+	}
 }

@@ -99,8 +99,12 @@ func (s *Source) Token(ctx context.Context) (string, error) {
 		err = s.checkUsable(fresh, now)
 	}
 	if err != nil {
+		if ownEnd(ctx, err) {
+			s.lastErr = nil
+			return "", err // the caller gave up: not a sign-in failure, and no one else's
+		}
 		err = s.wrap(err)
-		s.lastErr = sharable(ctx, err)
+		s.lastErr = err
 		if s.cur.value != "" && s.alive(now) {
 			// Early refresh failed but the token still works: keep using
 			// it, and try again a little later.
@@ -159,17 +163,17 @@ func (s *Source) Refresh(ctx context.Context, rejected string) (string, error) {
 		err = s.checkUsable(fresh, now)
 	}
 	if err != nil {
-		err = s.wrap(err)
-		s.lastErr = sharable(ctx, err)
-		if s.lastErr != nil {
-			// The current token is known bad and could not be replaced:
-			// remember that, so the other workers stop here too instead of
-			// sending more doomed requests or fetching once each.
-			s.deadToken, s.deadErr = rejected, err
-			if s.cur.value != rejected {
-				s.cur = token{value: rejected}
-			}
+		if ownEnd(ctx, err) {
+			s.lastErr = nil
+			return "", err
 		}
+		err = s.wrap(err)
+		s.lastErr = err
+		// The current token is known bad and could not be replaced:
+		// remember that, so the other workers stop here too instead of
+		// sending more doomed requests or fetching once each.
+		s.deadToken, s.deadErr = rejected, err
+		s.cur = token{value: rejected}
 		return "", err
 	}
 	s.store(fresh, now)
@@ -257,13 +261,11 @@ func (s *Source) acquire(ctx context.Context) error {
 
 func (s *Source) release() { <-s.sem }
 
-// sharable returns err unless it only says that ctx, the caller's own
-// context, ended: other callers must not inherit that.
-func sharable(ctx context.Context, err error) error {
-	if ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
-		return nil
-	}
-	return err
+// ownEnd reports whether err only says that ctx, the caller's own
+// context, ended. Such an error is returned as it is, not as a sign-in
+// failure, and other callers do not inherit it.
+func ownEnd(ctx context.Context, err error) bool {
+	return ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded))
 }
 
 // errCannotRenew is what a fetcher that can never fetch a different token

@@ -51,6 +51,7 @@ type Server struct {
 	mu        sync.Mutex
 	issued    []string
 	requests  []Request
+	strays    []string
 	expiresIn time.Duration
 	failNext  int
 }
@@ -66,9 +67,38 @@ func NewServer(t testing.TB) *Server {
 	return s
 }
 
-// Client returns an HTTP client that trusts the server's certificate;
+// Client returns an HTTP client that trusts the server's certificate and
+// refuses to send anything anywhere else (Strays lists what it refused);
 // pass it as auth.Options.Transport.
-func (s *Server) Client() *http.Client { return s.srv.Client() }
+func (s *Server) Client() *http.Client {
+	c := s.srv.Client()
+	return &http.Client{Transport: onlyTo{s: s, host: s.srv.Listener.Addr().String(), next: c.Transport}}
+}
+
+// Strays returns the URLs of requests Client refused because they were
+// not for this server, e.g. instance discovery or a metadata endpoint.
+func (s *Server) Strays() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.strays...)
+}
+
+// onlyTo lets requests through to one host only.
+type onlyTo struct {
+	s    *Server
+	host string
+	next http.RoundTripper
+}
+
+func (o onlyTo) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.URL.Host != o.host {
+		o.s.mu.Lock()
+		o.s.strays = append(o.s.strays, r.Method+" "+r.URL.String())
+		o.s.mu.Unlock()
+		return nil, fmt.Errorf("authtest: refusing to send %s %s: not the fake token server", r.Method, r.URL.Redacted())
+	}
+	return o.next.RoundTrip(r)
+}
 
 // Issued returns how many access tokens the server has issued.
 func (s *Server) Issued() int {
