@@ -4,12 +4,19 @@
 // @odata.nextLink) and JSON $batch, under /beta and /v1.0.
 //
 // It follows the live service where the service and its docs disagree:
-// PATCH bodies are checked as
-// Graph's OData reader checks them, errors have Graph's shape and headers,
-// sliding-window quotas answer 429 with a Retry-After in several real-world
-// forms, and seeded faults drop, hold or fail writes reproducibly. Stats
-// records what a client did, above all how often it retried before it was
-// told it could.
+// PATCH bodies are checked as Graph's OData reader checks them, errors have
+// Graph's shape and headers, sliding-window quotas answer 429 with a
+// Retry-After in several real-world forms, and seeded faults drop, hold or
+// fail writes reproducibly. Stats records what a client did, above all how
+// often it retried before it was told it could.
+//
+// A typical test:
+//
+//	srv, _ := emulator.New(state, emulator.Options{WriteLimit: 100, ReadLimit: 1000, Window: 20 * time.Second})
+//	base, _ := srv.Start("127.0.0.1:0") // e.g. http://127.0.0.1:41234/beta
+//	defer srv.Close()
+//	// ... run the client against base ...
+//	if st := srv.Stats(); st.EarlyRetries > 0 { ... }
 package emulator
 
 import (
