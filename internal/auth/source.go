@@ -60,10 +60,14 @@ func newSource(kind string, f fetcher, now func() time.Time, remedy string) *Sou
 func (s *Source) Kind() string { return s.kind }
 
 // Token returns the current token, fetching one when there is none or it
-// expires within 5 minutes. Concurrent callers share one fetch.
+// expires within 5 minutes (within half its lifetime, for tokens issued
+// for less than 10 minutes). Concurrent callers share one fetch; callers
+// waiting for it honour ctx. If an early refresh fails while the token is
+// still valid, Token keeps returning it and tries again 30 s later.
+// Errors are *Error, except the caller's own ctx.Err().
 func (s *Source) Token(ctx context.Context) (string, error) {
 	s.mu.Lock()
-	tok, err, done := s.cached()
+	tok, done, err := s.cached()
 	seen := s.attempts
 	s.mu.Unlock()
 	if done {
@@ -76,7 +80,7 @@ func (s *Source) Token(ctx context.Context) (string, error) {
 	defer s.release()
 
 	s.mu.Lock()
-	if tok, err, done := s.cached(); done {
+	if tok, done, err := s.cached(); done {
 		s.mu.Unlock()
 		return tok, err
 	}
@@ -182,18 +186,18 @@ func (s *Source) Refresh(ctx context.Context, rejected string) (string, error) {
 
 // cached returns the answer Token can give without fetching, if any.
 // s.mu must be held.
-func (s *Source) cached() (tok string, err error, done bool) {
+func (s *Source) cached() (tok string, done bool, err error) {
 	if s.cur.value == "" {
-		return "", nil, false
+		return "", false, nil
 	}
 	if s.deadErr != nil && s.cur.value == s.deadToken {
-		return "", s.deadErr, true
+		return "", true, s.deadErr
 	}
 	now := s.now()
 	if !s.due(now) || (now.Before(s.holdUntil) && s.alive(now)) {
-		return s.cur.value, nil, true
+		return s.cur.value, true, nil
 	}
-	return "", nil, false
+	return "", false, nil
 }
 
 // replaced returns the current token when it differs from rejected and is
