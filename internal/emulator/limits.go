@@ -46,12 +46,17 @@ func (w *window) add(now time.Time) {
 	}
 }
 
-// Retry-After modes (Options.RetryAfter).
+// The Retry-After modes of Options.RetryAfter.
 const (
-	RetryAfterInteger    = "integer"
+	// RetryAfterInteger sends whole seconds, rounded up, at least 1.
+	RetryAfterInteger = "integer"
+	// RetryAfterFractional sends seconds to the millisecond, e.g. "2.128".
 	RetryAfterFractional = "fractional"
-	RetryAfterNone       = "none"
-	RetryAfterMixed      = "mixed"
+	// RetryAfterNone sends 429s without Retry-After.
+	RetryAfterNone = "none"
+	// RetryAfterMixed chooses per 429, by the seeded RNG: no header or a
+	// fractional one, half the time each.
+	RetryAfterMixed = "mixed"
 )
 
 // retryAfterValue formats wait as a Retry-After value in mode (integer or
