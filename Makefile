@@ -1,0 +1,36 @@
+# bulkpatch: everything needs only Go (modules come from the Go module proxy).
+GO ?= go
+FUZZTIME ?= 3s
+
+.PHONY: all build demo test check fuzz bench clean
+
+all: build
+
+## build: the bulkpatch binary in ./bin
+build:
+	$(GO) build -o bin/bulkpatch ./cmd/bulkpatch
+
+## demo: the whole job against the embedded Graph emulator, with samples/
+demo:
+	$(GO) run ./cmd/bulkpatch demo
+
+## test: formatting, vet, and every test with the race detector
+test: check
+	$(GO) test -race -count=1 ./...
+
+## check: gofmt must have nothing to say, go vet nothing to report
+check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+## fuzz: every fuzz target for FUZZTIME each (CI runs it with 3s)
+fuzz:
+	FUZZTIME=$(FUZZTIME) ./scripts/fuzz.sh
+
+## bench: Go micro-benchmarks and the end-to-end benchmark; rewrites BENCHMARKS.md
+bench:
+	$(GO) run ./internal/bench/cmd/bench -out BENCHMARKS.md
+
+clean:
+	rm -rf bin

@@ -1,0 +1,448 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"iter"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/bulkpatch/bulkpatch/internal/apply"
+	"github.com/bulkpatch/bulkpatch/internal/csvio"
+	"github.com/bulkpatch/bulkpatch/internal/journal"
+	"github.com/bulkpatch/bulkpatch/internal/plan"
+	"github.com/bulkpatch/bulkpatch/internal/report"
+	"github.com/bulkpatch/bulkpatch/internal/schema"
+)
+
+// source is a validated input to apply: a CSV file or a saved plan.
+type source struct {
+	path     string // the input CSV (results are named after it)
+	sha256   string
+	rows     int
+	propCols []int
+	groups   map[apply.Group]int
+	// items reads the input again from the start; each call is a new
+	// pass, so nothing proportional to the rows is held in memory.
+	items func() iter.Seq2[apply.Item, error]
+	// fromPlan: the user already reviewed these operations.
+	fromPlan bool
+	// planRoot is the Graph root a reconciled plan was read from.
+	planRoot string
+	// invalid maps a line to its problems when the input is invalid.
+	invalid map[int]string
+}
+
+func (e *env) apply(ctx context.Context, args []string) int {
+	fset := e.newFlagSet("apply")
+	var (
+		inf       inputFlags
+		conn      connFlags
+		pace      paceFlags
+		reconcile = fset.Bool("reconcile", false, "read each object first and skip rows already in the desired state")
+		results   = fset.String("results", "", "results CSV path (default: the input's name with .results.csv)")
+		resume    = fset.Bool("resume", false, "skip rows an earlier, interrupted run already applied")
+		yes       = fset.Bool("yes", false, "apply without asking (needed when there is no terminal, e.g. cron)")
+		planPath  = fset.String("plan", "", "apply a plan saved by `plan --out` exactly as it is")
+	)
+	inf.add(fset)
+	conn.add(fset, e.getenv)
+	pace.add(fset)
+	nPos := 1
+	if hasFlag(args, "plan") {
+		nPos = 0
+	}
+	pos, code := e.parse(fset, args, nPos)
+	if code >= 0 {
+		return code
+	}
+	opt, err := inf.options()
+	if err == nil {
+		err = pace.check()
+	}
+	if err != nil {
+		e.usageErr(fset.Name(), "%v", err)
+		return exitUsage
+	}
+
+	var src *source
+	if *planPath != "" {
+		src, code = e.planSource(*planPath)
+	} else {
+		src, code = e.csvSource(pos[0], opt, inf.maxRows)
+	}
+	if src == nil {
+		return code
+	}
+	resultsPath := *results
+	if resultsPath == "" {
+		resultsPath = strings.TrimSuffix(src.path, filepath.Ext(src.path)) + ".results.csv"
+	}
+	if src.invalid != nil {
+		// Nothing is sent; the results file still shows every row, so
+		// the spreadsheet user sees the problems next to the data.
+		if err := writeInvalidResults(resultsPath, src); err != nil {
+			e.errorf("writing %s: %v", resultsPath, err)
+		} else {
+			e.errorf("problems listed per row in %s", resultsPath)
+		}
+		return exitInvalid
+	}
+
+	// One apply per results file: cron runs overlap when a job runs long.
+	lock, err := journal.Acquire(resultsPath + ".lock")
+	if err != nil {
+		e.errorf("%v", err)
+		return exitUsage
+	}
+	defer lock.Release()
+	jr, done, err := journal.Open(resultsPath+".journal", src.sha256, *resume)
+	if err != nil {
+		var me *journal.MismatchError
+		if errors.As(err, &me) {
+			e.errorf("%v; run without --resume to start over", err)
+		} else {
+			e.errorf("opening the journal: %v", err)
+		}
+		return exitUsage
+	}
+	defer jr.Close()
+
+	if !src.fromPlan && !*yes {
+		if code := e.confirm(src, done, *reconcile); code >= 0 {
+			return code
+		}
+	}
+
+	logger := newLogger(e.stderr, pace.logFormat, e.getenv)
+	c, err := e.connect(conn, pace, logger)
+	if err != nil {
+		e.errorf("%v", err)
+		return exitUsage
+	}
+	if src.planRoot != "" && strings.TrimRight(src.planRoot, "/") != strings.TrimRight(c.root, "/") {
+		e.errorf("the plan was reconciled against %s, not %s; plan again or pass --graph-url %s", src.planRoot, c.root, src.planRoot)
+		return exitUsage
+	}
+	logger.Info("run starting", "input", src.path, "rows", src.rows, "results", resultsPath,
+		"graph", c.root, "auth", c.tokens.Kind(), "rate", pace.rate, "concurrency", pace.concurrency,
+		"batch", pace.batch, "reconcile", *reconcile, "resume", *resume, "resumed_rows", done.Len())
+
+	prog := e.newProgress(pace.progress, src.rows, c.client.Stats)
+	runner := &apply.Runner{
+		Graph:    c.client,
+		Recorder: jr,
+		Done:     done.Done,
+		OnRow: func(r report.Row) {
+			prog.row(r)
+			if r.Outcome == report.Failed {
+				logger.Warn("row failed", "line", r.Line, "http_status", r.HTTPStatus, "error_code", r.ErrorCode,
+					"error_message", r.ErrorMessage, "attempts", r.Attempts, "request_id", r.RequestID)
+			}
+		},
+		Options: apply.Options{
+			Concurrency: pace.concurrency,
+			Batch:       pace.batch,
+			MaxDuration: pace.maxDuration,
+		},
+	}
+	if *reconcile {
+		runner.Options.Reconcile = apply.NewLive(c.client, src.groups)
+	}
+	started := time.Now()
+	rows, runErr := runner.Run(ctx, src.items())
+	prog.finish()
+
+	sum := &report.Summary{}
+	if err := writeResults(resultsPath, src, rows, sum); err != nil {
+		e.errorf("writing %s: %v (the journal %s.journal still has every finished row)", resultsPath, err, resultsPath)
+		return exitRowsFailed
+	}
+	stats := c.client.Stats()
+	sum.Elapsed = time.Since(started)
+	sum.Throttled = int(stats.Throttled)
+	sum.WriteText(e.stdout)
+	fmt.Fprintf(e.stdout, "Results: %s\n", resultsPath)
+	logger.Info("run finished", "results", resultsPath, "elapsed_ms", sum.Elapsed.Milliseconds(),
+		"writes", stats.Writes, "throttled", stats.Throttled)
+
+	code = sum.ExitCode()
+	var se *apply.StopError
+	switch {
+	case errors.As(runErr, &se):
+		e.errorf("%s", se.Msg)
+		code = map[apply.StopReason]int{apply.Interrupted: exitInterrupted, apply.TimeUp: exitTimeUp,
+			apply.AuthFailed: exitAuth, apply.Systemic: exitUnavailable}[se.Reason]
+	case runErr != nil:
+		e.errorf("%v", runErr)
+		code = exitRowsFailed
+	case code == exitOK:
+		if err := jr.Complete(); err != nil {
+			e.errorf("marking the journal complete: %v", err)
+		}
+	}
+	return code
+}
+
+// hasFlag reports whether args set the flag name (as -name, --name,
+// -name=... or --name=...).
+func hasFlag(args []string, name string) bool {
+	for _, a := range args {
+		a = strings.TrimLeft(a, "-")
+		if a == name || strings.HasPrefix(a, name+"=") {
+			return true
+		}
+	}
+	return false
+}
+
+// csvSource validates the whole CSV before anything is sent.
+func (e *env) csvSource(path string, opt csvio.ReaderOptions, maxRows int) (*source, int) {
+	invalid := map[int]string{}
+	in, err := walk(path, opt, maxRows, func(rec *csvio.Record, op *plan.Op, msgs []string) error {
+		if op == nil {
+			for _, m := range msgs {
+				fmt.Fprintf(e.stderr, "%s: %s\n", path, m)
+			}
+			invalid[rec.Line] = strings.Join(msgs, "; ")
+		}
+		return nil
+	})
+	code := e.inputVerdict(path, in, err)
+	if code == exitInvalid && in != nil && err == nil {
+		return &source{path: path, propCols: in.propCols, invalid: invalid,
+			items: func() iter.Seq2[apply.Item, error] { return rowsOf(path, opt, in.propCols) }}, exitInvalid
+	}
+	if code != exitOK {
+		return nil, code
+	}
+	return &source{
+		path: path, sha256: in.sha256, rows: in.rows, propCols: in.propCols, groups: in.groups,
+		items: func() iter.Seq2[apply.Item, error] { return items(path, opt, in.propCols) },
+	}, exitOK
+}
+
+// confirm shows what apply is about to do and asks. It returns an exit
+// code to stop with, or -1 to go on.
+func (e *env) confirm(src *source, done *journal.State, reconcile bool) int {
+	if !e.stdinTTY {
+		e.errorf("refusing to write without confirmation: there is no terminal to ask on; pass --yes (cron) or review with `bulkpatch plan` first")
+		return exitUsage
+	}
+	what := fmt.Sprintf("%d rows", src.rows)
+	if n := done.Len(); n > 0 {
+		what += fmt.Sprintf(" (%d already done by an earlier run will be skipped)", n)
+	}
+	if reconcile {
+		what += ", skipping those already in the desired state"
+	}
+	fmt.Fprintf(e.stderr, "About to PATCH %s from %s.\nType yes to apply: ", what, src.path)
+	answer, _ := bufio.NewReader(e.stdin).ReadString('\n')
+	if strings.TrimSpace(strings.ToLower(answer)) != "yes" {
+		e.errorf("not confirmed; nothing was sent")
+		return exitUsage
+	}
+	return -1
+}
+
+// writeResults writes one row per input row, in input order: the rows
+// this run settled, then for the rest "not_attempted".
+func writeResults(path string, src *source, rows map[int]report.Row, sum *report.Summary) error {
+	w, err := report.Create(path, propNames(src.propCols))
+	if err != nil {
+		return err
+	}
+	for it, err := range src.items() {
+		if err != nil {
+			w.Abort()
+			return err
+		}
+		row, ok := rows[it.Op.Line]
+		if !ok {
+			row = notAttempted(it)
+		}
+		sum.Add(row)
+		if err := w.Write(row); err != nil {
+			w.Abort()
+			return err
+		}
+	}
+	return w.Commit()
+}
+
+func notAttempted(it apply.Item) report.Row {
+	return report.Row{
+		Line: it.Op.Line, MobileAppID: it.Op.AppID, UserAppInstallStatusID: it.Op.UserStatusID,
+		MobileAppInstallStatusID: it.Op.StatusID, Outcome: report.NotAttempted, Props: it.Props,
+	}
+}
+
+// writeInvalidResults reports an invalid input: each bad row "invalid"
+// with its problems, the others "not_attempted".
+func writeInvalidResults(path string, src *source) error {
+	w, err := report.Create(path, propNames(src.propCols))
+	if err != nil {
+		return err
+	}
+	for it, err := range src.items() {
+		if err != nil {
+			w.Abort()
+			return err
+		}
+		row := notAttempted(it)
+		if msg, bad := src.invalid[it.Op.Line]; bad {
+			row.Outcome, row.ErrorMessage = report.Invalid, msg
+		}
+		if err := w.Write(row); err != nil {
+			w.Abort()
+			return err
+		}
+	}
+	return w.Commit()
+}
+
+func propNames(cols []int) []string { return (&input{propCols: cols}).propNames() }
+
+// rowsOf yields every row of a CSV, valid or not, with whatever ids it
+// has, for the results file of an invalid input.
+func rowsOf(path string, opt csvio.ReaderOptions, propCols []int) iter.Seq2[apply.Item, error] {
+	return func(yield func(apply.Item, error) bool) {
+		stop := errors.New("stop")
+		_, err := walk(path, opt, 0, func(rec *csvio.Record, op *plan.Op, _ []string) error {
+			it := apply.Item{Op: plan.Op{Line: rec.Line, AppID: rec.Cells[csvio.MobileAppID],
+				UserStatusID: rec.Cells[csvio.UserAppInstallStatusID], StatusID: rec.Cells[csvio.MobileAppInstallStatusID]}}
+			if op != nil {
+				it.Props = propCells(op, propCols)
+			} else {
+				it.Props = make([]string, len(propCols))
+				for i, p := range propCols {
+					it.Props[i] = rec.Cells[csvio.FirstProperty+csvio.Column(p)]
+				}
+			}
+			if !yield(it, nil) {
+				return stop
+			}
+			return nil
+		})
+		if err != nil && !errors.Is(err, stop) {
+			yield(apply.Item{}, err)
+		}
+	}
+}
+
+// planSource opens a saved plan: it checks that the input it was made from
+// is unchanged and that every operation in it is still valid.
+func (e *env) planSource(path string) (*source, int) {
+	f, err := os.Open(path)
+	if err != nil {
+		e.errorf("%v", err)
+		return nil, exitUsage
+	}
+	fr, err := plan.NewFileReader(f)
+	f.Close()
+	if err != nil {
+		e.errorf("%s: %v", path, err)
+		return nil, exitInvalid
+	}
+	h := fr.Header()
+	sum, err := fileSHA256(h.InputPath)
+	switch {
+	case err != nil:
+		e.errorf("the plan was made from %s, which cannot be read (%v); plan again", h.InputPath, err)
+		return nil, exitUsage
+	case sum != h.InputSHA256:
+		e.errorf("%s changed since the plan was made (sha256 %s, plan says %s); plan again", h.InputPath, short(sum), short(h.InputSHA256))
+		return nil, exitUsage
+	}
+	src := &source{path: h.InputPath, sha256: h.InputSHA256, fromPlan: true, planRoot: h.GraphRoot, groups: map[apply.Group]int{}}
+	for _, name := range h.Columns {
+		if i := schema.PropertyIndex(name); i >= 0 {
+			src.propCols = append(src.propCols, i)
+		}
+	}
+	src.items = func() iter.Seq2[apply.Item, error] { return planItems(path, src.propCols) }
+	// Validate every operation before sending any.
+	bad := 0
+	for it, err := range src.items() {
+		var ie *invalidOpError
+		if errors.As(err, &ie) {
+			bad++
+			fmt.Fprintf(e.stderr, "%s: %v\n", path, ie)
+			continue
+		}
+		if err != nil {
+			e.errorf("%s: %v", path, err)
+			return nil, exitInvalid
+		}
+		src.rows++
+		src.groups[apply.GroupOf(&it.Op)]++
+	}
+	if bad > 0 {
+		e.errorf("%s: %d invalid operation(s); nothing was sent", path, bad)
+		return nil, exitInvalid
+	}
+	return src, exitOK
+}
+
+func short(s string) string { return truncate(s, 12) }
+
+// invalidOpError is an operation in a plan file that does not validate.
+type invalidOpError struct{ problems []plan.Problem }
+
+func (e *invalidOpError) Error() string {
+	msgs := make([]string, len(e.problems))
+	for i, p := range e.problems {
+		msgs[i] = p.Error()
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// planItems yields a saved plan's operations. An invalid one is yielded
+// as an *invalidOpError and the sequence goes on.
+func planItems(path string, propCols []int) iter.Seq2[apply.Item, error] {
+	return func(yield func(apply.Item, error) bool) {
+		f, err := os.Open(path)
+		if err != nil {
+			yield(apply.Item{}, err)
+			return
+		}
+		defer f.Close()
+		fr, err := plan.NewFileReader(bufio.NewReader(f))
+		if err != nil {
+			yield(apply.Item{}, err)
+			return
+		}
+		// CheckBody, unlike OpFromBody, remembers earlier rows and so
+		// catches the same object twice in a tampered plan.
+		v := plan.NewValidator()
+		for {
+			en, err := fr.Next()
+			if err != nil {
+				if !errors.Is(err, io.EOF) {
+					yield(apply.Item{}, err)
+				}
+				return
+			}
+			op, problems := v.CheckBody(en.Line, en.MobileAppID, en.UserAppInstallStatusID, en.MobileAppInstallStatusID, en.Body)
+			if len(problems) > 0 {
+				if !yield(apply.Item{}, &invalidOpError{problems}) {
+					return
+				}
+				continue
+			}
+			action := ""
+			if en.Action == plan.ActionUnchanged {
+				action = plan.ActionUnchanged
+			}
+			it := apply.Item{Op: op, Body: op.AppendBody(nil), Props: propCells(&op, propCols), Action: action}
+			if !yield(it, nil) {
+				return
+			}
+		}
+	}
+}

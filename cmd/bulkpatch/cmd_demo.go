@@ -1,0 +1,134 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/bulkpatch/bulkpatch/internal/emulator"
+	"github.com/bulkpatch/bulkpatch/samples"
+)
+
+// demo runs the whole job against the embedded emulator: validate a bad
+// file, validate and plan the sample, apply it under Intune-like
+// throttling, then reconcile to show that nothing is left to do.
+func (e *env) demo(ctx context.Context, args []string) int {
+	fset := e.newFlagSet("demo")
+	dir := fset.String("dir", "", "where to write the demo's files (default: a new temporary directory)")
+	if _, code := e.parse(fset, args, 0); code >= 0 {
+		return code
+	}
+	if *dir == "" {
+		d, err := os.MkdirTemp("", "bulkpatch-demo-")
+		if err != nil {
+			e.errorf("%v", err)
+			return exitUsage
+		}
+		*dir = d
+	}
+	if err := copySamples(*dir); err != nil {
+		e.errorf("%v", err)
+		return exitUsage
+	}
+	st, err := loadState(filepath.Join(*dir, "seed.json"))
+	if err != nil {
+		e.errorf("%v", err)
+		return exitUsage
+	}
+	// Intune's write limit scaled down (10 writes per 2 s instead of 100
+	// per 20 s) so the demo shows throttling within seconds; Retry-After
+	// sometimes fractional, sometimes missing; 204 answers like Intune.
+	srv, err := emulator.New(st, emulator.Options{
+		WriteLimit: 10, Window: 2 * time.Second, RetryAfter: "mixed",
+		NoContent: true, Latency: 20 * time.Millisecond, RequireToken: true, Seed: 1,
+	})
+	if err != nil {
+		e.errorf("%v", err)
+		return exitUsage
+	}
+	url, err := srv.Start("127.0.0.1:0")
+	if err != nil {
+		e.errorf("%v", err)
+		return exitUsage
+	}
+	defer srv.Close()
+
+	// The demo's child commands see the emulator as their Graph and a
+	// made-up token; nothing leaves this machine.
+	child := *e
+	child.stdinTTY = false
+	child.getenv = func(k string) string {
+		switch k {
+		case "BULKPATCH_GRAPH_URL":
+			return url
+		case "BULKPATCH_TOKEN":
+			return "demo-token-not-a-secret"
+		case "BULKPATCH_AUTH":
+			return "token"
+		}
+		return e.getenv(k)
+	}
+	statuses := filepath.Join(*dir, "statuses.csv")
+	results := filepath.Join(*dir, "statuses.results.csv")
+	steps := []struct {
+		title string
+		args  []string
+		want  []int
+	}{
+		{"validate a file full of mistakes (expect exit 3)", []string{"validate", filepath.Join(*dir, "invalid.csv")}, []int{exitInvalid}},
+		{"validate the sample", []string{"validate", statuses}, []int{exitOK}},
+		{"plan offline: what apply would send", []string{"plan", statuses}, []int{exitOK}},
+		{"plan --reconcile: what differs from the live objects", []string{"plan", statuses, "--reconcile"}, []int{exitOK, exitRowsFailed}},
+		{"apply --reconcile at 8 writes/s against a limit of 5/s (expect one row to fail: its device is gone)",
+			[]string{"apply", statuses, "--reconcile", "--yes", "--rate", "8", "--results", results, "--progress", "never"}, []int{exitRowsFailed}},
+		{"plan --reconcile again: nothing left to change but the missing device", []string{"plan", statuses, "--reconcile", "--detailed-exitcode"}, []int{exitOK, exitRowsFailed}},
+	}
+	for i, s := range steps {
+		fmt.Fprintf(e.stdout, "\n=== %d. bulkpatch %s\n    %s\n", i+1, s.args[0], s.title)
+		code := child.run(ctx, s.args)
+		fmt.Fprintf(e.stdout, "    -> exit %d\n", code)
+		if !contains(s.want, code) {
+			e.errorf("demo step %d exited %d, expected %v", i+1, code, s.want)
+			return code
+		}
+	}
+	stats := srv.Stats()
+	fmt.Fprintf(e.stdout, "\nThe emulator answered %d requests; %d writes were throttled (429) and retried after their Retry-After.\n",
+		sumValues(stats.ByStatus), stats.Throttled)
+	fmt.Fprintf(e.stdout, "Demo files, results and journal are in %s\nResults: %s\n", *dir, results)
+	return exitOK
+}
+
+func contains(xs []int, x int) bool {
+	for _, v := range xs {
+		if v == x {
+			return true
+		}
+	}
+	return false
+}
+
+func sumValues(m map[int]int) int {
+	n := 0
+	for _, v := range m {
+		n += v
+	}
+	return n
+}
+
+// copySamples writes the embedded samples into dir.
+func copySamples(dir string) error {
+	return fs.WalkDir(samples.FS, ".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := samples.FS.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dir, path), b, 0o600)
+	})
+}

@@ -1,0 +1,387 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/bulkpatch/bulkpatch/internal/apply"
+	"github.com/bulkpatch/bulkpatch/internal/csvio"
+	"github.com/bulkpatch/bulkpatch/internal/graph"
+	"github.com/bulkpatch/bulkpatch/internal/plan"
+)
+
+// shownRows is how many rows per route plan prints with their JSON body;
+// shownChanges how many reconciled updates it prints with their diffs.
+const (
+	shownRows    = 3
+	shownChanges = 100
+)
+
+func (e *env) plan(ctx context.Context, args []string) int {
+	fset := e.newFlagSet("plan")
+	var (
+		inf       inputFlags
+		conn      connFlags
+		pace      paceFlags
+		reconcile = fset.Bool("reconcile", false, "read the live objects and plan only what differs (needs sign-in)")
+		out       = fset.String("out", "", "save the plan as JSON for `apply --plan`")
+		detailed  = fset.Bool("detailed-exitcode", false, "exit 8 when changes are pending, 0 when none")
+	)
+	inf.add(fset)
+	conn.add(fset, e.getenv)
+	pace.add(fset)
+	pos, code := e.parse(fset, args, 1)
+	if code >= 0 {
+		return code
+	}
+	opt, err := inf.options()
+	if err == nil {
+		err = pace.check()
+	}
+	if err != nil {
+		e.usageErr(fset.Name(), "%v", err)
+		return exitUsage
+	}
+	path := pos[0]
+
+	var pf *planFile
+	if *out != "" {
+		if pf, err = createPlanFile(*out); err != nil {
+			e.errorf("%v", err)
+			return exitUsage
+		}
+		defer pf.abort()
+	}
+	if !*reconcile {
+		return e.planOffline(path, opt, inf.maxRows, pf, *detailed)
+	}
+	return e.planReconcile(ctx, path, opt, inf.maxRows, conn, pace, pf, *detailed)
+}
+
+// planOffline validates and plans in one pass: with no network, the plan
+// is exactly what apply would send.
+func (e *env) planOffline(path string, opt csvio.ReaderOptions, maxRows int, pf *planFile, detailed bool) int {
+	var direct, nested int
+	var body []byte
+	var writeErr error
+	var pre *input
+	if pf != nil {
+		// The plan's header names the input's hash and columns: read them
+		// first, then stream the operations straight into the plan.
+		var err error
+		if pre, err = prescan(path, opt); err != nil {
+			return e.inputVerdict(path, nil, err)
+		}
+		writeErr = pf.start(planHeader(pre, "", false))
+	}
+	problems := e.printProblems(path)
+	in, err := walk(path, opt, maxRows, func(rec *csvio.Record, op *plan.Op, msgs []string) error {
+		if op == nil {
+			return problems(rec, op, msgs)
+		}
+		body = op.AppendBody(body[:0])
+		count := &direct
+		if op.UserStatusID != "" {
+			count = &nested
+		}
+		*count++
+		if *count <= shownRows {
+			e.showOp(op, body)
+		}
+		if pf != nil && writeErr == nil {
+			writeErr = pf.write(entryOf(op, plan.ActionPatch, body, nil))
+		}
+		return nil
+	})
+	if code := e.inputVerdict(path, in, err); code != exitOK {
+		return code
+	}
+	if shown := min(direct, shownRows) + min(nested, shownRows); in.rows > shown {
+		fmt.Fprintf(e.stdout, "  … %d more rows\n", in.rows-shown)
+	}
+	fmt.Fprintf(e.stdout, "\nPlan: %d to patch (%d by device status, %d through a user status). Nothing was sent.\n", in.rows, direct, nested)
+	if pf != nil {
+		if writeErr == nil && pre.sha256 != in.sha256 {
+			writeErr = fmt.Errorf("%s changed while it was being planned; plan again", path)
+		}
+		if writeErr == nil {
+			writeErr = pf.commit()
+		}
+		if writeErr != nil {
+			e.errorf("saving the plan: %v", writeErr)
+			return exitUsage
+		}
+		fmt.Fprintf(e.stdout, "Saved to %s; run `bulkpatch apply --plan %s` to apply exactly this.\n", pf.path, pf.path)
+	}
+	if detailed && in.rows > 0 {
+		return exitChanges
+	}
+	return exitOK
+}
+
+func (e *env) showOp(op *plan.Op, body []byte) {
+	p, err := graph.ObjectPath(graph.Target{AppID: op.AppID, UserStatusID: op.UserStatusID, StatusID: op.StatusID})
+	if err != nil {
+		p = "(" + err.Error() + ")"
+	}
+	fmt.Fprintf(e.stdout, "  line %d: PATCH %s\n      %s\n", op.Line, p, body)
+}
+
+// planReconcile validates the whole input first (nothing is read from
+// Graph for an invalid file), then reads the live objects and diffs.
+func (e *env) planReconcile(ctx context.Context, path string, opt csvio.ReaderOptions, maxRows int,
+	cf connFlags, pace paceFlags, pf *planFile, detailed bool) int {
+	in, err := walk(path, opt, maxRows, e.printProblems(path))
+	if code := e.inputVerdict(path, in, err); code != exitOK {
+		return code
+	}
+	logger := newLogger(e.stderr, pace.logFormat, e.getenv)
+	conn, err := e.connect(cf, pace, logger)
+	if err != nil {
+		e.errorf("%v", err)
+		return exitUsage
+	}
+	if pf != nil {
+		if err := pf.start(planHeader(in, conn.root, true)); err != nil {
+			e.errorf("saving the plan: %v", err)
+			return exitUsage
+		}
+	}
+	live := apply.NewLive(conn.client, in.groups)
+	var updates, unchanged, failed int
+	var body []byte
+	err = diffAll(ctx, live, items(path, opt, in.propCols), pace.concurrency, func(it apply.Item, changes []plan.Change, res graph.Result) error {
+		if res.Err != nil {
+			failed++
+			fmt.Fprintf(e.stderr, "%s: line %d: reading the live object: %v\n", path, it.Op.Line, res.Err)
+			if code := fatalReadCode(res.Err); code != 0 {
+				return &exitError{code, res.Err}
+			}
+			return nil
+		}
+		body = it.Op.AppendBody(body[:0])
+		action := plan.ActionUnchanged
+		if len(changes) > 0 {
+			action = plan.ActionUpdate
+			updates++
+			if updates <= shownChanges {
+				e.showChanges(&it.Op, changes)
+			}
+		} else {
+			unchanged++
+		}
+		if pf != nil {
+			return pf.write(entryOf(&it.Op, action, body, changes))
+		}
+		return nil
+	})
+	var ee *exitError
+	if errors.As(err, &ee) {
+		e.errorf("%v", ee.err)
+		return ee.code
+	}
+	if err != nil {
+		e.errorf("%v", err)
+		if ctx.Err() != nil {
+			return exitInterrupted
+		}
+		return exitUnavailable
+	}
+	if updates > shownChanges {
+		fmt.Fprintf(e.stdout, "  … %d more updates (--out saves them all)\n", updates-shownChanges)
+	}
+	fmt.Fprintf(e.stdout, "\nPlan: %d to update, %d unchanged, %d invalid", updates, unchanged, in.badRows)
+	if failed > 0 {
+		fmt.Fprintf(e.stdout, ", %d could not be read", failed)
+	}
+	fmt.Fprintln(e.stdout, ". Nothing was written.")
+	if pf != nil {
+		if err := pf.commit(); err != nil {
+			e.errorf("saving the plan: %v", err)
+			return exitUsage
+		}
+		fmt.Fprintf(e.stdout, "Saved to %s.\n", pf.path)
+	}
+	if failed > 0 {
+		return exitRowsFailed
+	}
+	if detailed && updates > 0 {
+		return exitChanges
+	}
+	return exitOK
+}
+
+// exitError carries an exit code out of a callback.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+
+// fatalReadCode returns the exit code for a read failure that every other
+// read would meet too, or 0 for one that concerns a single row.
+func fatalReadCode(err error) int {
+	if graph.IsSegmentRemoved(err) {
+		return exitUnavailable
+	}
+	var ae *graph.APIError
+	var te *graph.TokenError
+	if errors.As(err, &te) || errors.As(err, &ae) && (ae.Status == 401 || ae.Status == 403) {
+		return exitAuth
+	}
+	return 0
+}
+
+func (e *env) showChanges(op *plan.Op, changes []plan.Change) {
+	p, _ := graph.ObjectPath(graph.Target{AppID: op.AppID, UserStatusID: op.UserStatusID, StatusID: op.StatusID})
+	fmt.Fprintf(e.stdout, "  ~ line %d: %s\n", op.Line, p)
+	for _, c := range changes {
+		fmt.Fprintf(e.stdout, "      %s: %s → %s\n", c.Property, orNull(c.Old), orNull(c.New))
+	}
+}
+
+func orNull(v json.RawMessage) string {
+	if len(v) == 0 {
+		return "null"
+	}
+	return truncate(string(v), 200)
+}
+
+// diffAll reads the live object of every item, up to concurrency at a
+// time, and calls fn in input order.
+func diffAll(ctx context.Context, live *apply.Live, seq func(func(apply.Item, error) bool), concurrency int,
+	fn func(apply.Item, []plan.Change, graph.Result) error) error {
+	type slot struct {
+		it      apply.Item
+		changes []plan.Change
+		res     graph.Result
+	}
+	window := max(concurrency*8, 16)
+	var batch []slot
+	run := func() error {
+		g, gctx := errgroup.WithContext(ctx)
+		g.SetLimit(concurrency)
+		for i := range batch {
+			s := &batch[i]
+			g.Go(func() error {
+				obj, res := live.Fetch(gctx, &s.it.Op)
+				if res.Err == nil {
+					var err error
+					if s.changes, err = plan.Diff(&s.it.Op, obj); err != nil {
+						res.Err = fmt.Errorf("comparing with the live object: %w", err)
+					}
+				}
+				s.res = res
+				return nil
+			})
+		}
+		g.Wait()
+		for _, s := range batch {
+			if err := fn(s.it, s.changes, s.res); err != nil {
+				return err
+			}
+		}
+		batch = batch[:0]
+		return ctx.Err()
+	}
+	for it, err := range seq {
+		if err != nil {
+			return err
+		}
+		batch = append(batch, slot{it: it})
+		if len(batch) == window {
+			if err := run(); err != nil {
+				return err
+			}
+		}
+	}
+	return run()
+}
+
+func entryOf(op *plan.Op, action string, body []byte, changes []plan.Change) plan.Entry {
+	return plan.Entry{
+		Line:                     op.Line,
+		MobileAppID:              op.AppID,
+		UserAppInstallStatusID:   op.UserStatusID,
+		MobileAppInstallStatusID: op.StatusID,
+		Action:                   action,
+		Body:                     append(json.RawMessage(nil), body...),
+		Changes:                  changes,
+	}
+}
+
+func planHeader(in *input, root string, reconcile bool) plan.Header {
+	abs, err := filepath.Abs(in.path)
+	if err != nil {
+		abs = in.path
+	}
+	return plan.Header{
+		Format:      1,
+		Tool:        "bulkpatch " + version,
+		CreatedAt:   time.Now().UTC(),
+		InputPath:   abs,
+		InputSHA256: in.sha256,
+		GraphRoot:   root,
+		Reconcile:   reconcile,
+		Columns:     in.propNames(),
+	}
+}
+
+// planFile writes a plan beside its final path and renames it into place
+// only when the plan is complete, so a failed plan leaves nothing behind.
+type planFile struct {
+	path string
+	tmp  *os.File
+	fw   *plan.FileWriter
+}
+
+func createPlanFile(path string) (*planFile, error) {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".bulkpatch-plan-*")
+	if err != nil {
+		return nil, err
+	}
+	// Plans hold user names: readable by the owner only.
+	if err := tmp.Chmod(0o600); err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return nil, err
+	}
+	return &planFile{path: path, tmp: tmp}, nil
+}
+
+// start writes the header; it must come before the first write.
+func (p *planFile) start(h plan.Header) error {
+	fw, err := plan.NewFileWriter(p.tmp, h)
+	p.fw = fw
+	return err
+}
+
+func (p *planFile) write(en plan.Entry) error { return p.fw.Write(en) }
+
+func (p *planFile) commit() error {
+	err := p.fw.Close()
+	if err == nil {
+		err = p.tmp.Sync()
+	}
+	if cerr := p.tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(p.tmp.Name(), p.path)
+	}
+	return err
+}
+
+// abort removes the temporary file unless commit renamed it.
+func (p *planFile) abort() {
+	p.tmp.Close()
+	os.Remove(p.tmp.Name())
+}

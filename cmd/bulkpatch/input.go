@@ -1,0 +1,261 @@
+package main
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"hash"
+	"io"
+	"iter"
+	"os"
+	"unicode/utf8"
+
+	"github.com/bulkpatch/bulkpatch/internal/apply"
+	"github.com/bulkpatch/bulkpatch/internal/csvio"
+	"github.com/bulkpatch/bulkpatch/internal/plan"
+	"github.com/bulkpatch/bulkpatch/internal/schema"
+)
+
+// inputFlags are the flags that say how to read the input CSV.
+type inputFlags struct {
+	delimiter string
+	maxRows   int
+}
+
+func (f *inputFlags) add(fs *flag.FlagSet) {
+	fs.StringVar(&f.delimiter, "delimiter", "", "input delimiter: , ; or tab (default: detected from the header, or an Excel sep= line)")
+	fs.IntVar(&f.maxRows, "max-rows", 0, "refuse an input with more data rows than this (0: no limit); guards against feeding the wrong file")
+}
+
+func (f *inputFlags) options() (csvio.ReaderOptions, error) {
+	var o csvio.ReaderOptions
+	switch f.delimiter {
+	case "":
+	case ",", ";":
+		o.Comma = rune(f.delimiter[0])
+	case "tab", `\t`, "\t":
+		o.Comma = '\t'
+	default:
+		return o, fmt.Errorf("--delimiter %q: want , ; or tab", f.delimiter)
+	}
+	return o, nil
+}
+
+// input is one validated pass over the input CSV.
+type input struct {
+	path     string
+	sha256   string
+	rows     int // data rows read
+	problems int // problems found (rows may have several)
+	badRows  int
+	// propCols are the property columns present in the file, in file
+	// order, as indexes into schema.Properties: the results file repeats
+	// them.
+	propCols []int
+	// groups counts rows per collection, so reconciliation can choose
+	// between listing a collection and reading objects one by one.
+	groups map[apply.Group]int
+}
+
+func (in *input) propNames() []string {
+	names := make([]string, len(in.propCols))
+	for i, p := range in.propCols {
+		names[i] = schema.Properties[p].Name
+	}
+	return names
+}
+
+// rowFunc sees each data row with its validated op, or with problems.
+type rowFunc func(rec *csvio.Record, op *plan.Op, problems []string) error
+
+// walk reads path once, validating every row, and calls fn for each.
+// Structural problems of the file itself (unreadable, bad header) come
+// back as a *fileError; per-row problems go to fn.
+func walk(path string, opt csvio.ReaderOptions, maxRows int, fn rowFunc) (*input, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, &fileError{err}
+	}
+	defer f.Close()
+	h := sha256.New()
+	in := &input{path: path, groups: make(map[apply.Group]int)}
+	err = walkReader(io.TeeReader(f, h), opt, maxRows, in, fn)
+	if err != nil {
+		return in, err
+	}
+	// Hash what is left too (trailing bytes after the last record).
+	if _, err := io.Copy(h, f); err != nil {
+		return in, &fileError{err}
+	}
+	in.sha256 = hexSum(h)
+	return in, nil
+}
+
+func hexSum(h hash.Hash) string { return hex.EncodeToString(h.Sum(nil)) }
+
+// fileError is a problem with the input as a whole: it cannot be read,
+// or its header is wrong. It means exit 3, like row problems, unless the
+// file could not be opened at all.
+type fileError struct{ err error }
+
+func (e *fileError) Error() string { return e.err.Error() }
+func (e *fileError) Unwrap() error { return e.err }
+
+func walkReader(r io.Reader, opt csvio.ReaderOptions, maxRows int, in *input, fn rowFunc) error {
+	cr, err := csvio.NewReader(r, opt)
+	if err != nil {
+		return &fileError{err}
+	}
+	in.propCols = propColumns(cr)
+	v := plan.NewValidator()
+	var rec csvio.Record
+	var msgs []string
+	for {
+		err := cr.Read(&rec)
+		if err == io.EOF {
+			return nil
+		}
+		msgs = msgs[:0]
+		var pe *csvio.ParseError
+		switch {
+		case err == nil:
+		case errors.As(err, &pe) && isRowError(pe):
+			msgs = append(msgs, pe.Error())
+		default:
+			return &fileError{err}
+		}
+		in.rows++
+		if maxRows > 0 && in.rows > maxRows {
+			return &fileError{fmt.Errorf("the input has more than --max-rows %d data rows: is it the right file?", maxRows)}
+		}
+		var op plan.Op
+		if err == nil {
+			var problems []plan.Problem
+			op, problems = v.Check(&rec)
+			for _, p := range problems {
+				msgs = append(msgs, p.Error())
+			}
+		}
+		if len(msgs) > 0 {
+			in.badRows++
+			in.problems += len(msgs)
+			if err := fn(&rec, nil, msgs); err != nil {
+				return err
+			}
+			continue
+		}
+		in.groups[apply.GroupOf(&op)]++
+		if err := fn(&rec, &op, nil); err != nil {
+			return err
+		}
+	}
+}
+
+// isRowError reports whether a csvio error concerns one row only, so
+// reading can go on and report the rest.
+func isRowError(pe *csvio.ParseError) bool {
+	return errors.Is(pe, csvio.ErrFieldCount) || errors.Is(pe, csvio.ErrInvalidUTF8) || errors.Is(pe, csvio.ErrEmptyHeader)
+}
+
+// items reads path again and yields the validated rows as apply items. It
+// is used after a full validation pass found no problem; a row that is
+// invalid now (the file changed in between) ends the sequence with an
+// error.
+func items(path string, opt csvio.ReaderOptions, propCols []int) iter.Seq2[apply.Item, error] {
+	return func(yield func(apply.Item, error) bool) {
+		stop := errors.New("stop")
+		var body []byte
+		_, err := walk(path, opt, 0, func(rec *csvio.Record, op *plan.Op, problems []string) error {
+			if op == nil {
+				return fmt.Errorf("%s changed while running: %s", path, problems[0])
+			}
+			body = op.AppendBody(body[:0])
+			it := apply.Item{Op: *op, Body: append([]byte(nil), body...), Props: propCells(op, propCols)}
+			if !yield(it, nil) {
+				return stop
+			}
+			return nil
+		})
+		if err != nil && !errors.Is(err, stop) {
+			yield(apply.Item{}, err)
+		}
+	}
+}
+
+// propCells renders an op's properties as the results file shows them:
+// the value sent, "<null>" for a cleared property, "" for one left alone.
+func propCells(op *plan.Op, propCols []int) []string {
+	cells := make([]string, len(propCols))
+	for i, p := range propCols {
+		v := op.Props[p]
+		switch v.Intent {
+		case plan.Set:
+			if schema.Properties[p].Kind == schema.Int32 {
+				cells[i] = fmt.Sprint(v.Int)
+			} else {
+				cells[i] = v.Str
+			}
+		case plan.Clear:
+			cells[i] = "<null>"
+		}
+	}
+	return cells
+}
+
+// truncate shortens s for messages.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
+}
+
+// prescan hashes path and reads its header, without validating rows.
+func prescan(path string, opt csvio.ReaderOptions) (*input, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, &fileError{err}
+	}
+	defer f.Close()
+	in := &input{path: path}
+	cr, err := csvio.NewReader(f, opt)
+	if err != nil {
+		return nil, &fileError{err}
+	}
+	in.propCols = propColumns(cr)
+	if in.sha256, err = fileSHA256(path); err != nil {
+		return nil, &fileError{err}
+	}
+	return in, nil
+}
+
+// fileSHA256 returns the hex SHA-256 of a file's bytes.
+func fileSHA256(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return hexSum(h), nil
+}
+
+// propColumns lists the property columns present in the file, in file
+// order, as indexes into schema.Properties.
+func propColumns(cr *csvio.Reader) []int {
+	var cols []int
+	for _, c := range cr.Columns() {
+		if c >= csvio.FirstProperty {
+			cols = append(cols, int(c-csvio.FirstProperty))
+		}
+	}
+	return cols
+}

@@ -1,0 +1,29 @@
+// Command bulkpatch reconciles Intune app install statuses in Microsoft
+// Graph with a CSV file. See README.md and the usage text below.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	// The first SIGINT/SIGTERM cancels ctx: dispatching stops, rows in
+	// flight finish and the results are written. A second one ends the
+	// process at once; the journal still knows every finished row.
+	ctx, cancel := context.WithCancel(context.Background())
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-sigs
+		fmt.Fprintln(os.Stderr, "bulkpatch: interrupted: finishing rows in flight (interrupt again to abort at once; --resume continues later)")
+		cancel()
+		<-sigs
+		fmt.Fprintln(os.Stderr, "bulkpatch: aborted; rerun with --resume to continue")
+		os.Exit(exitInterrupted)
+	}()
+	os.Exit(run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}

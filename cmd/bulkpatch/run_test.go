@@ -1,0 +1,95 @@
+package main
+
+import (
+	"flag"
+	"io"
+	"slices"
+	"testing"
+)
+
+func TestParseFlagsInterspersed(t *testing.T) {
+	tests := []struct {
+		args    []string
+		wantPos []string
+		wantRec bool
+		wantOut string
+	}{
+		{[]string{"a.csv", "--reconcile", "--out", "p.json"}, []string{"a.csv"}, true, "p.json"},
+		{[]string{"--reconcile", "a.csv"}, []string{"a.csv"}, true, ""},
+		{[]string{"--out=p.json", "a.csv", "b.csv"}, []string{"a.csv", "b.csv"}, false, "p.json"},
+		{[]string{"--", "--reconcile"}, []string{"--reconcile"}, false, ""},
+	}
+	for _, tt := range tests {
+		fs := flag.NewFlagSet("t", flag.ContinueOnError)
+		fs.SetOutput(io.Discard)
+		rec := fs.Bool("reconcile", false, "")
+		out := fs.String("out", "", "")
+		pos, err := parseFlags(fs, tt.args)
+		if err != nil {
+			t.Fatalf("parseFlags(%q): %v", tt.args, err)
+		}
+		if !slices.Equal(pos, tt.wantPos) || *rec != tt.wantRec || *out != tt.wantOut {
+			t.Errorf("parseFlags(%q) = %q, reconcile=%v, out=%q; want %q, %v, %q", tt.args, pos, *rec, *out, tt.wantPos, tt.wantRec, tt.wantOut)
+		}
+	}
+	fs := flag.NewFlagSet("t", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	if _, err := parseFlags(fs, []string{"a.csv", "--nope"}); err == nil {
+		t.Error("an unknown flag after a positional argument was accepted")
+	}
+}
+
+func TestHasFlag(t *testing.T) {
+	tests := []struct {
+		args []string
+		want bool
+	}{
+		{[]string{"--plan", "p.json"}, true},
+		{[]string{"-plan=p.json"}, true},
+		{[]string{"plan.csv"}, false},
+		{[]string{"--planet"}, false},
+	}
+	for _, tt := range tests {
+		if got := hasFlag(tt.args, "plan"); got != tt.want {
+			t.Errorf("hasFlag(%q) = %v, want %v", tt.args, got, tt.want)
+		}
+	}
+}
+
+func TestIsLoopbackAddr(t *testing.T) {
+	tests := []struct {
+		addr string
+		want bool
+	}{
+		{"127.0.0.1:8089", true},
+		{"[::1]:0", true},
+		{"localhost:80", true},
+		{"0.0.0.0:8089", false},
+		{"10.0.0.1:8089", false},
+		{":8089", false},
+		{"nonsense", false},
+	}
+	for _, tt := range tests {
+		if got := isLoopbackAddr(tt.addr); got != tt.want {
+			t.Errorf("isLoopbackAddr(%q) = %v, want %v", tt.addr, got, tt.want)
+		}
+	}
+}
+
+func TestExportRow(t *testing.T) {
+	obj := []byte(`{"id":"s1","deviceName":"=cmd","deviceId":null,"errorCode":-2016345060,"installState":"installed","someFutureProperty":1}`)
+	got, err := exportRow(obj)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"s1", "=cmd", "", "", "", "installed", "", "-2016345060", "", "", "", "", ""}
+	if !slices.Equal(got, want) {
+		t.Errorf("exportRow = %q\nwant %q", got, want)
+	}
+	if _, err := exportRow([]byte(`{"deviceName":"x"}`)); err == nil {
+		t.Error("an object without an id was exported")
+	}
+	if _, err := exportRow([]byte(`{"id":"s","errorCode":"x"}`)); err == nil {
+		t.Error("a non-numeric errorCode was exported")
+	}
+}
