@@ -103,3 +103,10 @@ func TestRefreshOfAnOldTokenDoesNotFetch(t *testing.T) {
 		t.Errorf("%d fetches (%d forced), want 2 (1 forced)", f.calls, f.forced)
 	}
 }
+
+// Source satisfies graph.TokenSource (restated here: auth does not import
+// graph).
+var _ interface {
+	Token(ctx context.Context) (string, error)
+	Refresh(ctx context.Context, rejected string) (string, error)
+} = (*Source)(nil)
