@@ -157,7 +157,7 @@ func Open(path, inputSHA256 string, resume bool) (*Journal, *State, error) {
 	if !resume {
 		return create(path, inputSHA256)
 	}
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_APPEND, 0)
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
 	if errors.Is(err, fs.ErrNotExist) {
 		return create(path, inputSHA256)
 	}
@@ -192,7 +192,7 @@ func checkInput(path, want string, runs []Header) error {
 }
 
 func create(path, inputSHA256 string) (*Journal, *State, error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC|os.O_APPEND, 0o600)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
 		return nil, nil, fmt.Errorf("create journal: %w", err)
 	}
@@ -232,10 +232,10 @@ func start(path string, f *os.File, size int64, inputSHA256 string) (*Journal, e
 	return j, nil
 }
 
-// Record appends r. It is one write(2) of one whole line, so a kill
-// leaves either the line or at most a torn last line, which Open drops.
-// A row without a valid line number or outcome is refused, since it would
-// make the journal unreadable.
+// Record appends r as one whole line in a single write call (pwrite(2)),
+// so a kill leaves either the line or at most a torn last line, which
+// Open drops. A row without a valid line number or outcome is refused,
+// since it would make the journal unreadable.
 func (j *Journal) Record(r report.Row) error {
 	if r.Line < 1 {
 		return fmt.Errorf("journal record: line %d: not an input line", r.Line)
@@ -301,7 +301,10 @@ func (j *Journal) append(l line) error {
 	if err := j.enc.Encode(l); err != nil { // Encode ends the line with '\n'
 		return fmt.Errorf("write journal: %w", err)
 	}
-	n, err := j.f.Write(j.buf.Bytes())
+	// Writing at the known end rather than with O_APPEND: Windows cannot
+	// truncate a file opened for appending only, and start and the error
+	// path below must be able to cut a torn tail.
+	n, err := j.f.WriteAt(j.buf.Bytes(), j.size)
 	if err == nil {
 		j.size += int64(n)
 		return nil
