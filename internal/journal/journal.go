@@ -144,9 +144,9 @@ type Journal struct {
 // Open opens the journal at path for a run over the input whose SHA-256
 // (hex) is inputSHA256.
 //
-// With resume false, or when there is nothing to resume (no file, an empty
-// one, or one whose last record marks a clean finish), Open starts a fresh
-// journal (mode 0600) and returns an empty State.
+// With resume false, or when there is nothing to resume (no file, or one
+// without rows, or one whose last record marks a clean finish), Open
+// starts a fresh journal (mode 0600) and returns an empty State.
 //
 // With resume true it reads the earlier runs' records and returns them as
 // State, dropping a torn or garbled last line (what a kill leaves behind).
@@ -379,8 +379,8 @@ func (r *row) report() report.Row {
 }
 
 // load reads a journal. It returns the state, the length of the prefix of
-// whole good lines, and fresh when there is nothing to resume: no records,
-// or a last record marking a clean finish.
+// whole good lines, and fresh when there is nothing to resume: no rows, or
+// a last record marking a clean finish.
 func load(path string, r io.Reader) (st *State, good int64, fresh bool, err error) {
 	st = &State{rows: map[int]report.Row{}}
 	br := bufio.NewReader(r)
@@ -415,7 +415,9 @@ func load(path string, r io.Reader) (st *State, good int64, fresh bool, err erro
 			return nil, 0, false, fmt.Errorf("read journal: %w", rerr)
 		}
 	}
-	return st, offset, complete || len(st.runs) == 0, nil
+	// A journal with no rows has nothing to resume, whatever input it was
+	// for: starting afresh loses nothing.
+	return st, offset, complete || len(st.rows) == 0, nil
 }
 
 var (

@@ -229,6 +229,14 @@ func TestFreshStart(t *testing.T) {
 		{"empty file", func(t *testing.T, path string) { mustWrite(t, path, "") }},
 		{"torn first header", func(t *testing.T, path string) { mustWrite(t, path, `{"header":{"format":1,"inpu`) }},
 		{"garbled only line", func(t *testing.T, path string) { mustWrite(t, path, "\x00\x00\x00\n") }},
+		{"header only", func(t *testing.T, path string) { write(t, path) }},
+		{"header only, for another input", func(t *testing.T, path string) {
+			j, _, err := Open(path, hashB, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			j.Close()
+		}},
 		{"clean finish", completed},
 		{"clean finish then torn line", func(t *testing.T, path string) {
 			completed(t, path)
