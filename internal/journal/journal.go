@@ -168,11 +168,12 @@ func Open(path, inputSHA256 string, resume bool) (*Journal, *State, error) {
 	if err == nil && !fresh {
 		err = checkInput(path, inputSHA256, st.runs)
 	}
-	if err != nil || fresh {
+	if err != nil {
 		f.Close()
-		if err != nil {
-			return nil, nil, err
-		}
+		return nil, nil, err
+	}
+	if fresh {
+		f.Close()
 		return create(path, inputSHA256)
 	}
 	j, err := start(path, f, good, inputSHA256)
@@ -227,7 +228,8 @@ func start(path string, f *os.File, size int64, inputSHA256 string) (*Journal, e
 	j.enc.SetEscapeHTML(false)
 	h := Header{Format: Format, InputSHA256: inputSHA256, StartedAt: time.Now().UTC(), PID: os.Getpid()}
 	if err := j.append(line{Header: headerJSON(h)}); err != nil {
-		return fail(err)
+		f.Close()
+		return nil, err // already says "write journal"
 	}
 	return j, nil
 }

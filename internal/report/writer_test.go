@@ -301,8 +301,16 @@ func TestCommitReplacesAtomically(t *testing.T) {
 	if runtime.GOOS != "windows" && mode(t, path) != 0o644 {
 		t.Errorf("target mode changed before Commit: %v", mode(t, path))
 	}
-	if names := listDir(t, dir); len(names) != 2 {
-		t.Errorf("directory holds %q, want the target and one temporary file", names)
+	names := listDir(t, dir)
+	if len(names) != 2 {
+		t.Fatalf("directory holds %q, want the target and one temporary file", names)
+	}
+	for _, n := range names {
+		if n != "r.csv" && runtime.GOOS != "windows" {
+			if m := mode(t, filepath.Join(dir, n)); m != 0o600 {
+				t.Errorf("temporary file %s has mode %v, want 0600 from the start", n, m)
+			}
+		}
 	}
 	if err := w.Commit(); err != nil {
 		t.Fatal(err)
