@@ -1,0 +1,519 @@
+package main
+
+// End-to-end tests of crash safety: kill -9 and SIGINT during apply, then
+// --resume; one apply per results file; what --resume does with journals
+// left by a clean finish, by another input, or torn by a kill.
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/bulkpatch/bulkpatch/internal/emulator"
+)
+
+// waitLimit bounds every wait in these tests, so a hang fails the test
+// instead of stalling the whole run; it is not a timing threshold.
+const waitLimit = 90 * time.Second
+
+// proc is a bulkpatch process started by a test.
+type proc struct {
+	cmd            *exec.Cmd
+	done           chan struct{}
+	stdout, stderr bytes.Buffer // read only after done
+}
+
+// startBinary runs the real bulkpatch binary in dir with exactly the
+// environment vars (nothing of the test process leaks in). The process is
+// killed when the test ends, if it is still running.
+func startBinary(t *testing.T, dir string, vars map[string]string, args ...string) *proc {
+	t.Helper()
+	p := &proc{cmd: exec.Command(binary(t), args...), done: make(chan struct{})}
+	p.cmd.Dir = dir
+	p.cmd.Env = []string{"HOME=" + dir}
+	for k, v := range vars {
+		p.cmd.Env = append(p.cmd.Env, k+"="+v)
+	}
+	p.cmd.Stdout, p.cmd.Stderr = &p.stdout, &p.stderr
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		p.cmd.Wait()
+		close(p.done)
+	}()
+	t.Cleanup(func() {
+		if !p.exited() {
+			p.cmd.Process.Kill()
+			<-p.done
+		}
+	})
+	return p
+}
+
+func (p *proc) exited() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// wait waits for the process to end and returns its exit code (-1 when a
+// signal ended it).
+func (p *proc) wait(t *testing.T) int {
+	t.Helper()
+	select {
+	case <-p.done:
+	case <-time.After(waitLimit):
+		p.cmd.Process.Kill()
+		<-p.done
+		t.Fatalf("bulkpatch %s did not finish\nstderr:\n%s", strings.Join(p.cmd.Args[1:], " "), p.stderr.String())
+	}
+	return p.cmd.ProcessState.ExitCode()
+}
+
+// output describes a finished process for failure messages.
+func (p *proc) output() string {
+	return fmt.Sprintf("bulkpatch %s\nstdout:\n%s\nstderr:\n%s", strings.Join(p.cmd.Args[1:], " "), p.stdout.String(), p.stderr.String())
+}
+
+// appliedWrites is the number of PATCHes that took effect on srv.
+func appliedWrites(srv *emulator.Server) int {
+	n := 0
+	for _, c := range srv.Stats().WritesApplied {
+		n += c
+	}
+	return n
+}
+
+// waitUntil polls cond until it holds or the process p (when not nil)
+// ends first; it reports whether cond held.
+func waitUntil(t *testing.T, p *proc, cond func() bool) bool {
+	t.Helper()
+	deadline := time.Now().Add(waitLimit)
+	for !cond() {
+		if p != nil && p.exited() {
+			return cond()
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("gave up waiting")
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	return true
+}
+
+// cancelWhen cancels ctx's run as a first Ctrl-C would, once cond holds:
+// an in-process interrupt.
+func cancelWhen(t *testing.T, cond func() bool) (context.Context, func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		deadline := time.Now().Add(waitLimit)
+		for !cond() && ctx.Err() == nil && time.Now().Before(deadline) {
+			time.Sleep(2 * time.Millisecond)
+		}
+		cancel()
+	}()
+	return ctx, func() { cancel(); wg.Wait() }
+}
+
+// checkLines fails the test unless the results hold each of the lines
+// 2..rows+1 exactly once, each with one of the outcomes allowed. It
+// returns the outcome of each line.
+func checkLines(t *testing.T, rows []map[string]string, n int, allowed ...string) map[int]string {
+	t.Helper()
+	got := map[int]string{}
+	for _, r := range rows {
+		line, err := strconv.Atoi(r["line"])
+		if err != nil {
+			t.Errorf("results row with line %q", r["line"])
+			continue
+		}
+		if prev, dup := got[line]; dup {
+			t.Errorf("line %d is in the results twice (%s, %s)", line, prev, r["outcome"])
+		}
+		got[line] = r["outcome"]
+		if !slices.Contains(allowed, r["outcome"]) {
+			t.Errorf("line %d: outcome %q (%s %s), want one of %q", line, r["outcome"], r["http_status"], r["error_message"], allowed)
+		}
+	}
+	for line := 2; line <= n+1; line++ {
+		if _, ok := got[line]; !ok {
+			t.Errorf("line %d is missing from the results", line)
+		}
+	}
+	if len(got) != n {
+		t.Errorf("results hold %d lines, want %d", len(got), n)
+	}
+	return got
+}
+
+// lastJournalRecord returns the last line of a journal file.
+func lastJournalRecord(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
+	return lines[len(lines)-1]
+}
+
+// TestE2EKillResume kills the real binary with SIGKILL at random moments
+// several times, each time resuming, against an emulator that drops,
+// fails and throttles writes. The end state must be right, the results
+// must list every row once, and the writes applied beyond one per row
+// must be explained by the kills and the faults.
+func TestE2EKillResume(t *testing.T) {
+	const (
+		kills       = 4
+		concurrency = 8
+	)
+	f := generate(t, 2, 200, 2, 50, 0) // 400 direct rows, 200 nested: 600
+	srv, vars := emulate(t, f.state, emulator.Options{
+		Latency: 5 * time.Millisecond,
+		Seed:    4,
+		Faults: emulator.Faults{
+			ResetBeforeApply:   0.01,
+			ResetAfterApply:    0.01,
+			ServerError:        0.01,
+			ThrottleAfterApply: 0.003,
+		},
+	})
+	dir := t.TempDir()
+	in := f.write(t, dir)
+	results := filepath.Join(dir, "input.results.csv")
+	args := []string{"apply", in, "--yes", "--rate", "200", "--concurrency", strconv.Itoa(concurrency), "--progress", "never"}
+	rng := rand.New(rand.NewPCG(20260101, 1))
+
+	for k := range kills {
+		a := args
+		if k > 0 {
+			a = append(slices.Clone(args), "--resume")
+		}
+		p := startBinary(t, dir, vars, a...)
+		// Kill once it applied between 30 and 110 more rows.
+		target := appliedWrites(srv) + 30 + rng.IntN(80)
+		if !waitUntil(t, p, func() bool { return appliedWrites(srv) >= target }) {
+			t.Fatalf("run %d ended before it could be killed (exit %d)\n%s", k+1, p.cmd.ProcessState.ExitCode(), p.output())
+		}
+		if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		<-p.done
+		if ws, ok := p.cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() {
+			t.Fatalf("run %d was not ended by the kill: %v\n%s", k+1, p.cmd.ProcessState, p.output())
+		}
+		t.Logf("kill %d after %d writes applied in all", k+1, appliedWrites(srv))
+	}
+
+	p := startBinary(t, dir, vars, append(args, "--resume")...)
+	if code := p.wait(t); code != exitOK {
+		t.Fatalf("final resume: exit %d, want 0\n%s", code, p.output())
+	}
+	f.checkState(t, srv)
+	_, rows := readResults(t, results)
+	outcomes := checkLines(t, rows, f.rows, "applied", "skipped")
+	skipped := 0
+	for _, o := range outcomes {
+		if o == "skipped" {
+			skipped++
+		}
+	}
+	if skipped == 0 {
+		t.Error("the final resume skipped no row: the killed runs' progress was lost")
+	}
+
+	st := srv.Stats()
+	extra := appliedWrites(srv) - f.rows
+	retried := st.Faults["resetAfterApply"] + st.Faults["throttleAfterApply"]
+	if limit := concurrency*kills + retried; extra < 0 || extra > limit {
+		t.Errorf("%d writes applied beyond one per row; at most %d rows in flight at %d kills plus %d faulted writes that were retried allow %d",
+			extra, concurrency, kills, retried, limit)
+	}
+	t.Logf("%d rows, %d writes applied beyond one per row, faults %v, %d skipped by the final resume", f.rows, extra, st.Faults, skipped)
+
+	if _, err := os.Stat(results + ".lock"); !os.IsNotExist(err) {
+		t.Errorf("the lock file is still there after a clean finish: %v", err)
+	}
+	if last := lastJournalRecord(t, results+".journal"); !strings.HasPrefix(last, `{"complete"`) {
+		t.Errorf("the journal does not end with a clean finish: %s", last)
+	}
+}
+
+// TestE2EInterruptResume sends SIGINT to the real binary mid-run: rows in
+// flight finish, the results say which rows were applied and which not,
+// the exit code is 130, and --resume completes the job without sending
+// any row twice.
+func TestE2EInterruptResume(t *testing.T) {
+	f := generate(t, 2, 150, 0, 0, 0)
+	srv, vars := emulate(t, f.state, emulator.Options{Latency: 2 * time.Millisecond})
+	dir := t.TempDir()
+	in := f.write(t, dir)
+	results := filepath.Join(dir, "input.results.csv")
+
+	p := startBinary(t, dir, vars, "apply", in, "--yes", "--rate", "50", "--concurrency", "4", "--progress", "never")
+	if !waitUntil(t, p, func() bool { return appliedWrites(srv) >= 25 }) {
+		t.Fatalf("the run ended before it could be interrupted\n%s", p.output())
+	}
+	if err := p.cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	if code := p.wait(t); code != exitInterrupted {
+		t.Fatalf("interrupted apply: exit %d, want %d\n%s", code, exitInterrupted, p.output())
+	}
+	if !strings.Contains(p.stderr.String(), "--resume") {
+		t.Errorf("the interrupted run does not say how to continue:\n%s", p.stderr.String())
+	}
+	_, rows := readResults(t, results)
+	checkLines(t, rows, f.rows, "applied", "not_attempted")
+	counts := countOutcomes(rows)
+	firstApplied := counts["applied"]
+	if firstApplied != appliedWrites(srv) || counts["not_attempted"] == 0 {
+		t.Errorf("after the interrupt: %v in the results, %d writes applied; want every applied write in the results and some rows not attempted",
+			counts, appliedWrites(srv))
+	}
+
+	p = startBinary(t, dir, vars, "apply", in, "--yes", "--resume", "--rate", "1000", "--progress", "never")
+	if code := p.wait(t); code != exitOK {
+		t.Fatalf("resume: exit %d, want 0\n%s", code, p.output())
+	}
+	f.checkState(t, srv)
+	_, rows = readResults(t, results)
+	checkLines(t, rows, f.rows, "applied", "skipped")
+	if got := countOutcomes(rows); got["skipped"] != firstApplied || got["applied"] != f.rows-firstApplied {
+		t.Errorf("resume outcomes %v, want %d skipped and %d applied", got, firstApplied, f.rows-firstApplied)
+	}
+	for key, n := range srv.Stats().WritesApplied {
+		if n != 1 {
+			t.Errorf("object %s was written %d times, want once", key, n)
+		}
+	}
+}
+
+// TestE2EOverlappingApplies starts a slow apply and then a second one on
+// the same results file: the second must stop at once, naming the first,
+// without sending anything. Once the first dies, its lock is taken over.
+func TestE2EOverlappingApplies(t *testing.T) {
+	f := generate(t, 1, 60, 0, 0, 0)
+	srv, vars := emulate(t, f.state, emulator.Options{})
+	dir := t.TempDir()
+	in := f.write(t, dir)
+	results := filepath.Join(dir, "input.results.csv")
+
+	first := startBinary(t, dir, vars, "apply", in, "--yes", "--rate", "2", "--progress", "never")
+	lockHeld := func() bool {
+		b, err := os.ReadFile(results + ".lock")
+		return err == nil && bytes.HasSuffix(b, []byte("\n")) && appliedWrites(srv) > 0
+	}
+	if !waitUntil(t, first, lockHeld) {
+		t.Fatalf("the first apply ended early\n%s", first.output())
+	}
+	pid := strconv.Itoa(first.cmd.Process.Pid)
+
+	// The second run talks to an emulator of its own, so that anything it
+	// sent would show.
+	other, otherVars := emulate(t, f.state, emulator.Options{})
+	for _, extra := range [][]string{nil, {"--resume"}, {"--reconcile"}} {
+		args := append([]string{"apply", in, "--yes"}, extra...)
+		r := cli(t, context.Background(), otherVars, args...)
+		if r.code != exitUsage {
+			t.Errorf("%q while another apply runs: exit %d, want %d\n%s", args, r.code, exitUsage, r.stderr)
+		}
+		if !strings.Contains(r.stderr, "process "+pid) {
+			t.Errorf("%q: the message does not name process %s:\n%s", args, pid, r.stderr)
+		}
+	}
+	if st := other.Stats(); st.Requests != 0 {
+		t.Errorf("the refused applies sent %d requests", st.Requests)
+	}
+	if _, err := os.Stat(results); !os.IsNotExist(err) {
+		t.Errorf("a refused apply touched the running one's results file: %v", err)
+	}
+	if first.exited() {
+		t.Fatalf("the first apply ended while the second was refused\n%s", first.output())
+	}
+
+	// A lock left by a dead process is taken over.
+	first.cmd.Process.Kill()
+	<-first.done
+	r := cli(t, context.Background(), vars, "apply", in, "--yes", "--resume", "--rate", "1000", "--progress", "never")
+	if r.code != exitOK {
+		t.Fatalf("resume after the first apply died: exit %d\n%s", r.code, r.stderr)
+	}
+	f.checkState(t, srv)
+}
+
+// missingRow is an input line addressing an object the emulator does not
+// have: it fails with 404 on every run, so the journal is never complete.
+const missingRow = "app-00,,ds-missing,installed,noAdditionalDetails,0,9.9\n"
+
+// TestE2EResumeJournals checks --resume against the journals a run can
+// leave behind.
+func TestE2EResumeJournals(t *testing.T) {
+	ctx := context.Background()
+	fast := []string{"--yes", "--rate", "1000", "--progress", "never"}
+
+	t.Run("clean finish then resume runs the whole file", func(t *testing.T) {
+		f := generate(t, 1, 30, 0, 0, 0)
+		srv, vars := emulate(t, f.state, emulator.Options{})
+		dir := t.TempDir()
+		in := f.write(t, dir)
+		results := filepath.Join(dir, "input.results.csv")
+		if r := cli(t, ctx, vars, append([]string{"apply", in}, fast...)...); r.code != exitOK {
+			t.Fatalf("apply: exit %d\n%s", r.code, r.stderr)
+		}
+		// Nothing to resume after a clean finish, even for an input edited
+		// since: the contract says it simply runs the whole file.
+		for _, edit := range []bool{false, true} {
+			if edit {
+				os.WriteFile(in, bytes.Replace(f.csv, []byte(",1.1\n"), []byte(",1.1-edited\n"), 1), 0o600)
+			}
+			r := cli(t, ctx, vars, append([]string{"apply", in, "--resume"}, fast...)...)
+			if r.code != exitOK {
+				t.Fatalf("resume after a clean finish (edited %v): exit %d\n%s", edit, r.code, r.stderr)
+			}
+		}
+		_, rows := readResults(t, results)
+		if got := countOutcomes(rows); got["applied"] != f.rows || len(got) != 1 {
+			t.Errorf("outcomes %v, want all %d applied", got, f.rows)
+		}
+		for key, n := range srv.Stats().WritesApplied {
+			if n != 3 {
+				t.Errorf("object %s written %d times, want 3 (three whole runs)", key, n)
+			}
+		}
+	})
+
+	t.Run("resume with an edited input is refused", func(t *testing.T) {
+		f := generate(t, 1, 30, 0, 0, 0)
+		srv, vars := emulate(t, f.state, emulator.Options{})
+		dir := t.TempDir()
+		in := filepath.Join(dir, "input.csv")
+		os.WriteFile(in, append(slices.Clone(f.csv), missingRow...), 0o600)
+		if r := cli(t, ctx, vars, append([]string{"apply", in}, fast...)...); r.code != exitRowsFailed {
+			t.Fatalf("apply with a missing object: exit %d, want 1\n%s", r.code, r.stderr)
+		}
+		before := srv.Stats().Requests
+		edited := bytes.Replace(f.csv, []byte(",1.1\n"), []byte(",1.1-edited\n"), 1)
+		os.WriteFile(in, edited, 0o600)
+		r := cli(t, ctx, vars, append([]string{"apply", in, "--resume"}, fast...)...)
+		if r.code != exitUsage {
+			t.Errorf("resume with an edited input: exit %d, want %d\n%s", r.code, exitUsage, r.stderr)
+		}
+		if !strings.Contains(r.stderr, "another input") || !strings.Contains(r.stderr, "without --resume") {
+			t.Errorf("the refusal does not say what is wrong and what to do:\n%s", r.stderr)
+		}
+		if got := srv.Stats().Requests; got != before {
+			t.Errorf("the refused resume sent %d requests", got-before)
+		}
+	})
+
+	t.Run("torn last journal line", func(t *testing.T) {
+		f := generate(t, 1, 30, 0, 0, 0)
+		srv, vars := emulate(t, f.state, emulator.Options{})
+		dir := t.TempDir()
+		in := filepath.Join(dir, "input.csv")
+		os.WriteFile(in, append(slices.Clone(f.csv), missingRow...), 0o600)
+		results := filepath.Join(dir, "input.results.csv")
+		if r := cli(t, ctx, vars, append([]string{"apply", in}, fast...)...); r.code != exitRowsFailed {
+			t.Fatalf("apply with a missing object: exit %d, want 1\n%s", r.code, r.stderr)
+		}
+		// Tear the last record in half, as a kill in mid-write would.
+		jpath := results + ".journal"
+		last := lastJournalRecord(t, jpath)
+		var rec struct {
+			Row struct {
+				Line    int    `json:"line"`
+				Outcome string `json:"outcome"`
+			} `json:"row"`
+		}
+		if err := json.Unmarshal([]byte(last), &rec); err != nil || rec.Row.Line == 0 {
+			t.Fatalf("the journal's last line is not a row: %s", last)
+		}
+		fi, err := os.Stat(jpath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Truncate(jpath, fi.Size()-1-int64(len(last)/2)); err != nil {
+			t.Fatal(err)
+		}
+
+		r := cli(t, ctx, vars, append([]string{"apply", in, "--resume"}, fast...)...)
+		if r.code != exitRowsFailed {
+			t.Fatalf("resume: exit %d, want 1 (the missing object fails again)\n%s", r.code, r.stderr)
+		}
+		_, rows := readResults(t, results)
+		outcomes := checkLines(t, rows, f.rows+1, "applied", "skipped", "failed")
+		missingLine := f.rows + 2
+		for line, o := range outcomes {
+			want := "skipped"
+			switch line {
+			case missingLine:
+				want = "failed"
+			case rec.Row.Line:
+				want = "applied" // its record was lost: sent again
+			}
+			if o != want {
+				t.Errorf("line %d: %s, want %s", line, o, want)
+			}
+		}
+		f.checkState(t, srv)
+	})
+
+	t.Run("saved plan interrupted and resumed", func(t *testing.T) {
+		f := generate(t, 2, 100, 0, 0, 0)
+		srv, vars := emulate(t, f.state, emulator.Options{Latency: time.Millisecond})
+		dir := t.TempDir()
+		in := f.write(t, dir)
+		pl := filepath.Join(dir, "p.json")
+		results := filepath.Join(dir, "input.results.csv")
+		if r := cli(t, ctx, vars, "plan", in, "--out", pl); r.code != exitOK {
+			t.Fatalf("plan: exit %d\n%s", r.code, r.stderr)
+		}
+		ictx, stop := cancelWhen(t, func() bool { return appliedWrites(srv) >= 20 })
+		r := cli(t, ictx, vars, "apply", "--plan", pl, "--rate", "100", "--progress", "never")
+		stop()
+		if r.code != exitInterrupted {
+			t.Fatalf("interrupted apply --plan: exit %d, want 130\n%s", r.code, r.stderr)
+		}
+		_, rows := readResults(t, results)
+		firstApplied := countOutcomes(rows)["applied"]
+		if firstApplied != appliedWrites(srv) {
+			t.Errorf("%d rows applied in the results, %d writes applied", firstApplied, appliedWrites(srv))
+		}
+
+		r = cli(t, ctx, vars, "apply", "--plan", pl, "--resume", "--rate", "1000", "--progress", "never")
+		if r.code != exitOK {
+			t.Fatalf("apply --plan --resume: exit %d\n%s", r.code, r.stderr)
+		}
+		f.checkState(t, srv)
+		_, rows = readResults(t, results)
+		checkLines(t, rows, f.rows, "applied", "skipped")
+		if got := countOutcomes(rows); got["skipped"] != firstApplied {
+			t.Errorf("outcomes %v, want %d skipped", got, firstApplied)
+		}
+		for key, n := range srv.Stats().WritesApplied {
+			if n != 1 {
+				t.Errorf("object %s was written %d times, want once", key, n)
+			}
+		}
+	})
+}
