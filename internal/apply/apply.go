@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"iter"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -112,17 +113,28 @@ func (r *Runner) Run(ctx context.Context, items iter.Seq2[Item, error]) (map[int
 	// stopCtx ends dispatching: Ctrl-C, --max-duration or a run-fatal answer.
 	stopCtx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
-	if o.MaxDuration > 0 {
-		t := time.AfterFunc(o.MaxDuration, func() {
-			stop(&StopError{Reason: TimeUp, Msg: fmt.Sprintf("stopped after --max-duration %v; rerun with --resume to continue", o.MaxDuration)})
-		})
-		defer t.Stop()
-	}
 
 	s := &settler{runner: r, now: now, stop: stop, rows: make(map[int]report.Row), same: o.SameFailures}
 	if s.same == 0 {
 		s.same = 20
 	}
+	start := now()
+	// halted reports whether no further row may be sent. The time limit is
+	// checked here, on the Clock, rather than by a timer, so that a run
+	// whose every row was dispatched in time never reports TimeUp.
+	halted := func() bool {
+		if stopCtx.Err() != nil {
+			return true
+		}
+		if o.MaxDuration > 0 && now().Sub(start) >= o.MaxDuration {
+			stop(&StopError{Reason: TimeUp, Msg: fmt.Sprintf("stopped after --max-duration %v; rerun with --resume to continue", o.MaxDuration)})
+			return true
+		}
+		return false
+	}
+	// left records that some row was never sent because the run halted:
+	// only then do an interruption or the time limit change the outcome.
+	var left atomic.Bool
 
 	g := new(errgroup.Group)
 	g.SetLimit(max(o.Concurrency, 1))
@@ -137,8 +149,13 @@ func (r *Runner) Run(ctx context.Context, items iter.Seq2[Item, error]) (map[int
 		}
 		batch := pending
 		pending = nil
+		// g.Go waits for a free slot; the run may halt meanwhile.
 		g.Go(func() error {
-			s.send(reqCtx, batch)
+			if halted() {
+				left.Store(true)
+				return nil
+			}
+			s.send(reqCtx, s.reconcile(reqCtx, batch))
 			return nil
 		})
 	}
@@ -149,41 +166,38 @@ func (r *Runner) Run(ctx context.Context, items iter.Seq2[Item, error]) (map[int
 			itemsErr = err
 			break
 		}
-		if stopCtx.Err() != nil {
-			break
-		}
 		if r.Done != nil {
 			if prev, ok := r.Done(it.Op.Line); ok {
+				// Settled even after a halt: the results file should say
+				// "skipped" for a row an earlier run did, not "not_attempted".
 				prev.Outcome = report.Skipped
 				prev.Props = it.Props
 				s.settle(prev, false)
 				continue
 			}
 		}
+		if halted() {
+			left.Store(true)
+			if r.Done == nil {
+				break
+			}
+			continue
+		}
 		if it.Action == plan.ActionUnchanged {
 			s.settle(s.row(it, report.Unchanged, graph.Result{}), true)
 			continue
-		}
-		if o.Reconcile != nil {
-			// Reading first costs a tenth of a write in quota; a row that
-			// already matches is never written.
-			it, skip, res := o.Reconcile.check(reqCtx, it)
-			if res.Err != nil {
-				s.settle(s.row(it, report.Failed, res), true)
-				continue
-			}
-			if skip {
-				s.settle(s.row(it, report.Unchanged, res), true)
-				continue
-			}
 		}
 		pending = append(pending, it)
 		if len(pending) >= batchSize {
 			flush()
 		}
 	}
-	if stopCtx.Err() == nil {
-		flush()
+	if len(pending) > 0 {
+		if halted() {
+			left.Store(true)
+		} else {
+			flush()
+		}
 	}
 	g.Wait()
 
@@ -195,10 +209,10 @@ func (r *Runner) Run(ctx context.Context, items iter.Seq2[Item, error]) (map[int
 	}
 	if cause := context.Cause(stopCtx); cause != nil {
 		var se *StopError
-		if errors.As(cause, &se) {
+		if errors.As(cause, &se) && (se.Reason == AuthFailed || se.Reason == Systemic || left.Load()) {
 			return s.rows, se
 		}
-		if ctx.Err() != nil {
+		if left.Load() && ctx.Err() != nil {
 			return s.rows, &StopError{Reason: Interrupted, Msg: "interrupted: rows in flight finished; rerun with --resume to continue", Err: cause}
 		}
 	}
@@ -219,7 +233,36 @@ type settler struct {
 	recordErr error
 }
 
+// reconcile reads the live object of each item, when the run reconciles,
+// and returns the items that still need writing; the others are settled
+// as unchanged, or as failed when the read failed. Workers do this, not
+// the dispatcher, so reads run as concurrently as writes.
+func (s *settler) reconcile(ctx context.Context, items []Item) []Item {
+	live := s.runner.Options.Reconcile
+	if live == nil {
+		return items
+	}
+	var todo []Item
+	for _, it := range items {
+		// Reading first costs a tenth of a write in quota; a row that
+		// already matches is never written.
+		skip, res := live.check(ctx, it)
+		switch {
+		case res.Err != nil:
+			s.settleResult(it, res)
+		case skip:
+			s.settle(s.row(it, report.Unchanged, res), true)
+		default:
+			todo = append(todo, it)
+		}
+	}
+	return todo
+}
+
 func (s *settler) send(ctx context.Context, items []Item) {
+	if len(items) == 0 {
+		return
+	}
 	if len(items) == 1 {
 		it := items[0]
 		res := s.runner.Graph.Patch(ctx, write(it))
@@ -365,8 +408,8 @@ func systemicKey(err error) string {
 		}
 		return ""
 	}
-	if errors.Is(err, context.Canceled) {
-		return ""
+	if errors.Is(err, context.Canceled) || errors.Is(err, graph.ErrInvalidID) {
+		return "" // the caller's own end, or an id refused before sending
 	}
 	// No answer at all after every retry: connection refused, DNS, TLS,
 	// timeouts. Which one does not matter; that it repeats does.

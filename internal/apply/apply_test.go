@@ -583,8 +583,9 @@ func TestReconcile(t *testing.T) {
 		}
 		objects[it.Op.StatusID] = json.RawMessage(fmt.Sprintf(`{"id":%q,"installState":%q}`, it.Op.StatusID, state))
 	}
-	delete(objects, "s0012")              // Graph's own 404 for a missing object
-	for _, counts := range []int{3, 12} { // GET per row, and listing
+	delete(objects, "s0012") // Graph's own 404 for a missing object
+	// A GET per row, and a listing of the collection.
+	for _, counts := range []int{3, 12} {
 		t.Run(fmt.Sprint(counts), func(t *testing.T) {
 			fg := &fakeGraph{objects: objects}
 			live := NewLive(fg, map[Group]int{{AppID: "app"}: counts})

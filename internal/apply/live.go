@@ -94,15 +94,15 @@ func (l *Live) Fetch(ctx context.Context, op *plan.Op) (json.RawMessage, graph.R
 
 // check reads the live object for it and reports whether it already
 // matches. A read failure is returned in res.Err.
-func (l *Live) check(ctx context.Context, it Item) (Item, bool, graph.Result) {
+func (l *Live) check(ctx context.Context, it Item) (bool, graph.Result) {
 	live, res := l.Fetch(ctx, &it.Op)
 	if res.Err != nil {
-		return it, false, res
+		return false, res
 	}
 	changes, err := plan.Diff(&it.Op, live)
 	if err != nil {
 		res.Err = fmt.Errorf("comparing with the live object: %w", err)
-		return it, false, res
+		return false, res
 	}
-	return it, len(changes) == 0, graph.Result{}
+	return len(changes) == 0, graph.Result{}
 }
