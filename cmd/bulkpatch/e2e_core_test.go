@@ -1,0 +1,261 @@
+package main
+
+// The core job end to end, in-process: validate, plan and apply a
+// generated input of thousands of rows against the emulator on loopback.
+
+import (
+	"bytes"
+	"encoding/csv"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bulkpatch/bulkpatch/internal/emulator"
+)
+
+// resultColumns are the results file's leading columns, in the
+// contract's order.
+var resultColumns = []string{"line", "mobileAppId", "userAppInstallStatusId", "mobileAppInstallStatusId",
+	"outcome", "http_status", "error_code", "error_message", "attempts", "request_id", "client_request_id",
+	"duration_ms", "finished_at"}
+
+// inputRecords returns the fixture's input as CSV records, header first.
+func inputRecords(t testing.TB, f *fixture) [][]string {
+	t.Helper()
+	recs, err := csv.NewReader(bytes.NewReader(f.csv)).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return recs
+}
+
+// checkResults checks that the results file has the contract's columns,
+// exactly one row per input row, in input order, with the input's ids and
+// property cells, and that every row has the outcome want. It returns the
+// rows.
+func checkResults(t testing.TB, f *fixture, path, want string) []map[string]string {
+	t.Helper()
+	header, rows := readResults(t, path)
+	in := inputRecords(t, f)
+	wantHeader := append(slices.Clone(resultColumns), in[0][3:]...)
+	if !slices.Equal(header, wantHeader) {
+		t.Fatalf("results columns:\n got %q\nwant %q", header, wantHeader)
+	}
+	if len(rows) != len(in)-1 {
+		t.Fatalf("%d result rows for %d input rows", len(rows), len(in)-1)
+	}
+	bad := 0
+	crids := map[string]bool{}
+	for i, row := range rows {
+		rec := in[i+1]
+		// The generated input has no multi-line cells: row i is on line i+2.
+		if row["line"] != strconv.Itoa(i+2) || row["mobileAppId"] != rec[0] ||
+			row["userAppInstallStatusId"] != rec[1] || row["mobileAppInstallStatusId"] != rec[2] {
+			t.Fatalf("result row %d = line %s, %s/%s/%s; want line %d, %s/%s/%s", i, row["line"],
+				row["mobileAppId"], row["userAppInstallStatusId"], row["mobileAppInstallStatusId"], i+2, rec[0], rec[1], rec[2])
+		}
+		for j, name := range in[0][3:] {
+			if row[name] != rec[3+j] {
+				t.Fatalf("line %d: %s = %q in the results, %q in the input", i+2, name, row[name], rec[3+j])
+			}
+		}
+		if row["outcome"] != want {
+			bad++
+			if bad <= 5 {
+				t.Errorf("line %s: outcome %s (%s %s %s), want %s", row["line"], row["outcome"],
+					row["http_status"], row["error_code"], row["error_message"], want)
+			}
+		}
+		if want == "applied" {
+			if n, err := strconv.Atoi(row["attempts"]); err != nil || n < 1 {
+				t.Errorf("line %s: attempts %q", row["line"], row["attempts"])
+			}
+			if s := row["http_status"]; s != "200" && s != "204" {
+				t.Errorf("line %s: applied with http_status %q", row["line"], s)
+			}
+			if c := row["client_request_id"]; c == "" || crids[c] {
+				t.Errorf("line %s: client_request_id %q empty or reused", row["line"], c)
+			}
+			crids[row["client_request_id"]] = true
+			if _, err := time.Parse(time.RFC3339Nano, row["finished_at"]); err != nil {
+				t.Errorf("line %s: finished_at %q: %v", row["line"], row["finished_at"], err)
+			}
+		}
+	}
+	if bad > 5 {
+		t.Errorf("... %d rows not %s in all", bad, want)
+	}
+	return rows
+}
+
+func checkPrivate(t testing.TB, path string) {
+	t.Helper()
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm() != 0o600 {
+		t.Errorf("%s has mode %v, want 0600", path, fi.Mode().Perm())
+	}
+}
+
+// checkWrittenOnce fails unless every object of f was written exactly
+// once: no row was lost, none was sent twice after it took effect.
+func checkWrittenOnce(t testing.TB, f *fixture, st emulator.Stats) {
+	t.Helper()
+	bad := 0
+	for key := range f.want {
+		if n := st.WritesApplied[key]; n != 1 {
+			bad++
+			if bad <= 5 {
+				t.Errorf("object %s written %d times, want once", key, n)
+			}
+		}
+	}
+}
+
+// TestCoreApplyUnderTightLimit is issue 2's acceptance test: thousands of
+// rows against a write limit the run must respect, every row applied, the
+// tenant in the expected state, no retry before its Retry-After.
+func TestCoreApplyUnderTightLimit(t *testing.T) {
+	f := generate(t, 4, 500, 10, 20, 0) // 4 × (500 + 10×20) = 2800 rows
+	srv, vars := emulate(t, f.state, emulator.Options{
+		WriteLimit: 200, Window: time.Second, RetryAfter: emulator.RetryAfterMixed,
+		NoContent: true, RequireToken: true, Seed: 2,
+	})
+	dir := t.TempDir()
+	in := f.write(t, dir)
+
+	if r := cli(t, t.Context(), vars, "validate", in); r.code != exitOK || !strings.Contains(r.stdout, strconv.Itoa(f.rows)+" rows") {
+		t.Fatalf("validate: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if r := cli(t, t.Context(), vars, "plan", in, "--detailed-exitcode"); r.code != exitChanges {
+		t.Fatalf("plan --detailed-exitcode: exit %d, want %d\n%s", r.code, exitChanges, r.stderr)
+	}
+	if st := srv.Stats(); st.Requests != 0 {
+		t.Fatalf("validate and plan sent %d requests", st.Requests)
+	}
+
+	results := filepath.Join(dir, "results.csv")
+	start := time.Now()
+	r := cli(t, t.Context(), vars, "apply", in, "--yes", "--rate", "230", "--concurrency", "8",
+		"--progress", "never", "--results", results)
+	t.Logf("apply of %d rows took %v", f.rows, time.Since(start))
+	if r.code != exitOK {
+		t.Fatalf("apply: exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, lastLines(r.stderr, 30))
+	}
+	checkResults(t, f, results, "applied")
+	checkPrivate(t, results)
+	f.checkState(t, srv)
+	st := srv.Stats()
+	checkWrittenOnce(t, f, st)
+	if st.EarlyRetries != 0 {
+		t.Errorf("%d requests came back before their Retry-After had passed", st.EarlyRetries)
+	}
+	if st.MaxInFlight > 8 {
+		t.Errorf("%d requests in flight at once with --concurrency 8", st.MaxInFlight)
+	}
+	if !strings.Contains(r.stdout, results) {
+		t.Errorf("the summary does not say where the results are:\n%s", r.stdout)
+	}
+	t.Logf("emulator: %d requests, %d throttled, by status %v", st.Requests, st.Throttled, st.ByStatus)
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = append([]string{"..."}, lines[len(lines)-n:]...)
+	}
+	return strings.Join(lines, "\n")
+}
+
+func TestCoreDemo(t *testing.T) {
+	dir := t.TempDir()
+	r := cli(t, t.Context(), nil, "demo", "--dir", dir)
+	if r.code != exitOK {
+		t.Fatalf("demo: exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+	results := filepath.Join(dir, "statuses.results.csv")
+	if !strings.Contains(r.stdout, results) {
+		t.Errorf("the demo does not say where the results went:\n%s", r.stdout)
+	}
+	_, rows := readResults(t, results)
+	n := countOutcomes(rows)
+	if n["failed"] < 1 || n["applied"]+n["unchanged"] < 1 || n["applied"]+n["unchanged"]+n["failed"] != len(rows) {
+		t.Errorf("demo results %v: want applied or unchanged rows and the sample's failing row", n)
+	}
+	checkPrivate(t, results)
+}
+
+func TestCoreApplyNeedsConfirmation(t *testing.T) {
+	f := generate(t, 1, 5, 0, 0, 0)
+	srv, vars := emulate(t, f.state, emulator.Options{})
+	dir := t.TempDir()
+	in := f.write(t, dir)
+	r := cli(t, t.Context(), vars, "apply", in, "--progress", "never")
+	if r.code != exitUsage {
+		t.Errorf("apply without --yes and without a terminal: exit %d, want %d", r.code, exitUsage)
+	}
+	if !strings.Contains(r.stderr, "--yes") {
+		t.Errorf("the refusal does not say how to confirm:\n%s", r.stderr)
+	}
+	if st := srv.Stats(); st.Requests != 0 {
+		t.Errorf("%d requests sent without confirmation", st.Requests)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "input.results.csv")); err == nil {
+		t.Errorf("a results file was written for a run that did not start")
+	}
+}
+
+func TestCoreApplyInvalidInput(t *testing.T) {
+	srv, vars := emulate(t, nil, emulator.Options{})
+	dir := t.TempDir()
+	in := filepath.Join(dir, "input.csv")
+	const csvText = "mobileAppId,mobileAppInstallStatusId,installState,errorCode\n" +
+		"app-1,s-1,installed,0\n" +
+		"app-1,s-2,instaled,0\n" +
+		"app-1,s/3,installed,0x87D1041C\n" +
+		"app-1,s-4,failed,12x\n" +
+		"app-1,s-5,failed,-1\n"
+	if err := os.WriteFile(in, []byte(csvText), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := cli(t, t.Context(), vars, "apply", in, "--yes", "--progress", "never")
+	if r.code != exitInvalid {
+		t.Fatalf("apply of invalid input: exit %d, want %d\n%s", r.code, exitInvalid, r.stderr)
+	}
+	if st := srv.Stats(); st.Requests != 0 {
+		t.Errorf("%d requests sent for invalid input", st.Requests)
+	}
+	for _, want := range []string{`line 3, column installState: "instaled"`, `line 4, column mobileAppInstallStatusId: "s/3"`, `line 5, column errorCode: "12x"`} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
+		}
+	}
+	// The results file sits beside the input by default.
+	results := filepath.Join(dir, "input.results.csv")
+	header, rows := readResults(t, results)
+	if !slices.Equal(header[:len(resultColumns)], resultColumns) {
+		t.Errorf("results columns %q", header)
+	}
+	checkPrivate(t, results)
+	want := map[string]string{"2": "not_attempted", "3": "invalid", "4": "invalid", "5": "invalid", "6": "not_attempted"}
+	if len(rows) != len(want) {
+		t.Fatalf("%d result rows, want %d", len(rows), len(want))
+	}
+	for _, row := range rows {
+		if row["outcome"] != want[row["line"]] {
+			t.Errorf("line %s: outcome %s, want %s", row["line"], row["outcome"], want[row["line"]])
+		}
+		if row["outcome"] == "invalid" && row["error_message"] == "" {
+			t.Errorf("line %s is invalid without saying why", row["line"])
+		}
+	}
+	if rows[1]["mobileAppInstallStatusId"] != "s-2" || !strings.Contains(rows[1]["error_message"], "installState") {
+		t.Errorf("line 3 = %v", rows[1])
+	}
+}
