@@ -154,14 +154,16 @@ func New(cfg Config) (*Client, error) {
 }
 
 // checkBaseURL parses base and refuses what could leak a token or
-// confuse URL building.
+// confuse URL building. Its errors show only the scheme, host and path:
+// a URL someone pasted may carry a token in its user info, query or
+// fragment, and the message goes to logs.
 func checkBaseURL(base string) (*url.URL, error) {
 	u, err := url.Parse(base)
 	if err != nil {
-		return nil, fmt.Errorf("graph: base URL: %w", err)
+		return nil, fmt.Errorf("graph: base URL is not a valid URL: %s", parseProblem(err))
 	}
 	bad := func(why string) (*url.URL, error) {
-		return nil, fmt.Errorf("graph: base URL %q: %s", u.Redacted(), why)
+		return nil, fmt.Errorf("graph: base URL %q: %s", shownURL(u), why)
 	}
 	switch {
 	case u.Scheme != "https" && u.Scheme != "http":
@@ -178,6 +180,36 @@ func checkBaseURL(base string) (*url.URL, error) {
 		return bad("http:// is allowed only for loopback hosts; use https://")
 	}
 	return u, nil
+}
+
+// parseProblem says what url.Parse disliked without repeating the input:
+// url.Error quotes all of it, and some of its inner errors quote a part
+// (a port, say) that may be the secret.
+func parseProblem(err error) string {
+	var ue *url.Error
+	if !errors.As(err, &ue) {
+		return "it cannot be parsed"
+	}
+	var esc url.EscapeError
+	var host url.InvalidHostError
+	switch msg := ue.Err.Error(); {
+	case errors.As(ue.Err, &esc):
+		return "a % is not followed by two hex digits"
+	case errors.As(ue.Err, &host):
+		return msg // quotes one character
+	case !strings.Contains(msg, `"`):
+		return msg
+	}
+	return "it cannot be parsed"
+}
+
+// shownURL is u without user info, query and fragment, for messages.
+func shownURL(u *url.URL) string {
+	v := url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path, RawPath: u.RawPath}
+	if u.User != nil || u.RawQuery != "" || u.ForceQuery || u.Fragment != "" {
+		return v.String() + "…"
+	}
+	return v.String()
 }
 
 // isLoopback reports whether host names this machine for certain, so that

@@ -64,6 +64,34 @@ func TestNewBaseURL(t *testing.T) {
 	}
 }
 
+// TestNewBaseURLHidesSecrets: a refused base URL may carry a token where
+// people paste one (user info, query, fragment, even a port); the error
+// goes to logs and must not repeat it.
+func TestNewBaseURLHidesSecrets(t *testing.T) {
+	const secret = "S3CRET-t0ken"
+	tests := []struct{ url, shown string }{
+		{"https://graph.microsoft.com/beta?access_token=" + secret, `"https://graph.microsoft.com/beta…"`},
+		{"https://" + secret + "@graph.microsoft.com/beta", `"https://graph.microsoft.com/beta…"`},
+		{"https://user:" + secret + "@graph.microsoft.com/beta", `"https://graph.microsoft.com/beta…"`},
+		{"https://graph.microsoft.com/beta#" + secret, `"https://graph.microsoft.com/beta…"`},
+		{"http://graph.microsoft.com/beta?" + secret, `"http://graph.microsoft.com/beta…"`},
+		{"https://graph.microsoft.com/be%zz?" + secret, "a % is not followed by two hex digits"},
+		{"https://graph.microsoft.com:" + secret + "/beta", "not a valid URL"},
+		{"https://graph microsoft.com/beta?" + secret, "not a valid URL"},
+		{"https://graph.microsoft.com/beta\x01?" + secret, "not a valid URL"},
+	}
+	for _, tt := range tests {
+		_, err := New(Config{BaseURL: tt.url})
+		if err == nil {
+			t.Errorf("New(%q) succeeded", tt.url)
+			continue
+		}
+		if strings.Contains(err.Error(), secret) || !strings.Contains(err.Error(), tt.shown) {
+			t.Errorf("New(%q) error = %q, want it to show %s and not the secret", tt.url, err, tt.shown)
+		}
+	}
+}
+
 func TestNewRejectsBadRates(t *testing.T) {
 	for _, cfg := range []Config{
 		{WriteRate: -1}, {ReadRate: -0.5}, {WriteRate: float64Inf()}, {ReadRate: float64NaN()},
