@@ -83,6 +83,16 @@ func (e *env) apply(ctx context.Context, args []string) int {
 	if resultsPath == "" {
 		resultsPath = strings.TrimSuffix(src.path, filepath.Ext(src.path)) + ".results.csv"
 	}
+
+	// One apply per results file: cron runs overlap when a job runs long.
+	// Taken before anything is written, the invalid-input results too.
+	lock, err := journal.Acquire(resultsPath + ".lock")
+	if err != nil {
+		e.errorf("%v", err)
+		return exitUsage
+	}
+	defer lock.Release()
+
 	if src.invalid != nil {
 		// Nothing is sent; the results file still shows every row, so
 		// the spreadsheet user sees the problems next to the data.
@@ -94,31 +104,6 @@ func (e *env) apply(ctx context.Context, args []string) int {
 		return exitInvalid
 	}
 
-	// One apply per results file: cron runs overlap when a job runs long.
-	lock, err := journal.Acquire(resultsPath + ".lock")
-	if err != nil {
-		e.errorf("%v", err)
-		return exitUsage
-	}
-	defer lock.Release()
-	jr, done, err := journal.Open(resultsPath+".journal", src.sha256, *resume)
-	if err != nil {
-		var me *journal.MismatchError
-		if errors.As(err, &me) {
-			e.errorf("%v; run without --resume to start over", err)
-		} else {
-			e.errorf("opening the journal: %v", err)
-		}
-		return exitUsage
-	}
-	defer jr.Close()
-
-	if !src.fromPlan && !*yes {
-		if code := e.confirm(src, done, *reconcile); code >= 0 {
-			return code
-		}
-	}
-
 	logger := newLogger(e.stderr, pace.logFormat, e.getenv)
 	c, err := e.connect(conn, pace, logger)
 	if err != nil {
@@ -128,6 +113,46 @@ func (e *env) apply(ctx context.Context, args []string) int {
 	if src.planRoot != "" && strings.TrimRight(src.planRoot, "/") != strings.TrimRight(c.root, "/") {
 		e.errorf("the plan was reconciled against %s, not %s; plan again or pass --graph-url %s", src.planRoot, c.root, src.planRoot)
 		return exitUsage
+	}
+
+	// A fresh journal replaces the last run's record, so it is opened only
+	// once this run is sure to start: an unconfirmed or misconfigured run
+	// must not cost an interrupted one its --resume. With --resume nothing
+	// is replaced, and what is done is worth showing in the confirmation.
+	var (
+		jr   *journal.Journal
+		done *journal.State
+	)
+	openJournal := func() int {
+		var err error
+		jr, done, err = journal.Open(resultsPath+".journal", src.sha256, *resume)
+		if err != nil {
+			var me *journal.MismatchError
+			if errors.As(err, &me) {
+				e.errorf("%v; run without --resume to start over", err)
+			} else {
+				e.errorf("opening the journal: %v", err)
+			}
+			return exitUsage
+		}
+		return -1
+	}
+	if *resume {
+		if code := openJournal(); code >= 0 {
+			return code
+		}
+		defer jr.Close()
+	}
+	if !src.fromPlan && !*yes {
+		if code := e.confirm(src, done, *reconcile); code >= 0 {
+			return code
+		}
+	}
+	if !*resume {
+		if code := openJournal(); code >= 0 {
+			return code
+		}
+		defer jr.Close()
 	}
 	logger.Info("run starting", "input", src.path, "rows", src.rows, "results", resultsPath,
 		"graph", c.root, "auth", c.tokens.Kind(), "rate", pace.rate, "concurrency", pace.concurrency,
@@ -176,8 +201,7 @@ func (e *env) apply(ctx context.Context, args []string) int {
 	switch {
 	case errors.As(runErr, &se):
 		e.errorf("%s", se.Msg)
-		code = map[apply.StopReason]int{apply.Interrupted: exitInterrupted, apply.TimeUp: exitTimeUp,
-			apply.AuthFailed: exitAuth, apply.Systemic: exitUnavailable}[se.Reason]
+		code = stopCode(se.Reason)
 	case runErr != nil:
 		e.errorf("%v", runErr)
 		code = exitRowsFailed
@@ -187,6 +211,22 @@ func (e *env) apply(ctx context.Context, args []string) int {
 		}
 	}
 	return code
+}
+
+// stopCode is the exit code of a run that stopped early. A stop is never
+// a success, whatever its reason.
+func stopCode(r apply.StopReason) int {
+	switch r {
+	case apply.Interrupted:
+		return exitInterrupted
+	case apply.TimeUp:
+		return exitTimeUp
+	case apply.AuthFailed:
+		return exitAuth
+	case apply.Systemic:
+		return exitUnavailable
+	}
+	return exitRowsFailed
 }
 
 // hasFlag reports whether args set the flag name (as -name, --name,

@@ -347,6 +347,15 @@ func TestE2EOverlappingApplies(t *testing.T) {
 	if _, err := os.Stat(results); !os.IsNotExist(err) {
 		t.Errorf("a refused apply touched the running one's results file: %v", err)
 	}
+	// Not even an invalid input's results may be written meanwhile.
+	bad := filepath.Join(dir, "bad.csv")
+	os.WriteFile(bad, []byte("mobileAppId,mobileAppInstallStatusId,installState\napp-00,ds-00-00000,nope\n"), 0o600)
+	if r := cli(t, context.Background(), otherVars, "apply", bad, "--results", results, "--yes"); r.code != exitUsage {
+		t.Errorf("an invalid input aimed at the running apply's results: exit %d, want %d\n%s", r.code, exitUsage, r.stderr)
+	}
+	if _, err := os.Stat(results); !os.IsNotExist(err) {
+		t.Errorf("a refused apply wrote the running one's results file: %v", err)
+	}
 	if first.exited() {
 		t.Fatalf("the first apply ended while the second was refused\n%s", first.output())
 	}
@@ -399,6 +408,49 @@ func TestE2EResumeJournals(t *testing.T) {
 			if n != 3 {
 				t.Errorf("object %s written %d times, want 3 (three whole runs)", key, n)
 			}
+		}
+	})
+
+	t.Run("a run that never starts keeps the journal", func(t *testing.T) {
+		f := generate(t, 2, 100, 0, 0, 0)
+		srv, vars := emulate(t, f.state, emulator.Options{Latency: time.Millisecond})
+		dir := t.TempDir()
+		in := f.write(t, dir)
+		results := filepath.Join(dir, "input.results.csv")
+		ictx, stop := cancelWhen(t, func() bool { return appliedWrites(srv) >= 20 })
+		r := cli(t, ictx, vars, "apply", in, "--yes", "--rate", "100", "--progress", "never")
+		stop()
+		if r.code != exitInterrupted {
+			t.Fatalf("interrupted apply: exit %d, want 130\n%s", r.code, r.stderr)
+		}
+		firstApplied := appliedWrites(srv)
+
+		// Forgetting --resume matters only once a run really starts:
+		// unconfirmed (no terminal, no --yes), or unable to sign in.
+		badAuth := map[string]string{"BULKPATCH_GRAPH_URL": vars["BULKPATCH_GRAPH_URL"], "BULKPATCH_AUTH": "no-such-kind"}
+		for _, c := range []struct {
+			vars map[string]string
+			args []string
+		}{
+			{vars, []string{"apply", in}},
+			{badAuth, []string{"apply", in, "--yes"}},
+		} {
+			if r := cli(t, ctx, c.vars, c.args...); r.code != exitUsage {
+				t.Errorf("%q: exit %d, want %d\n%s", c.args, r.code, exitUsage, r.stderr)
+			}
+		}
+		if got := appliedWrites(srv); got != firstApplied {
+			t.Errorf("the runs that did not start sent %d writes", got-firstApplied)
+		}
+
+		r = cli(t, ctx, vars, append([]string{"apply", in, "--resume"}, fast...)...)
+		if r.code != exitOK {
+			t.Fatalf("resume: exit %d\n%s", r.code, r.stderr)
+		}
+		_, rows := readResults(t, results)
+		checkLines(t, rows, f.rows, "applied", "skipped")
+		if got := countOutcomes(rows); got["skipped"] != firstApplied {
+			t.Errorf("resume outcomes %v, want the %d rows applied before skipped", got, firstApplied)
 		}
 	})
 
