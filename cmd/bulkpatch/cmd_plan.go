@@ -158,15 +158,21 @@ func (e *env) planReconcile(ctx context.Context, path string, opt csvio.ReaderOp
 	var updates, unchanged, failed int
 	var body []byte
 	err = diffAll(ctx, live, items(path, opt, in.propCols), pace.concurrency, func(it apply.Item, changes []plan.Change, res graph.Result) error {
+		body = it.Op.AppendBody(body[:0])
 		if res.Err != nil {
 			failed++
 			fmt.Fprintf(e.stderr, "%s: line %d: reading the live object: %v\n", path, it.Op.Line, res.Err)
 			if code := fatalReadCode(res.Err); code != 0 {
 				return &exitError{code, res.Err}
 			}
+			if pf != nil {
+				// Not reconciled, but still the input's row: apply --plan
+				// sends it as it is and reports what became of it, so
+				// the results list every row.
+				return pf.write(entryOf(&it.Op, plan.ActionPatch, body, nil))
+			}
 			return nil
 		}
-		body = it.Op.AppendBody(body[:0])
 		action := plan.ActionUnchanged
 		if len(changes) > 0 {
 			action = plan.ActionUpdate
@@ -208,6 +214,9 @@ func (e *env) planReconcile(ctx context.Context, path string, opt csvio.ReaderOp
 			return exitUsage
 		}
 		fmt.Fprintf(e.stdout, "Saved to %s.\n", pf.path)
+		if failed > 0 {
+			fmt.Fprintf(e.stdout, "The %d rows that could not be read are saved to be sent as they are.\n", failed)
+		}
 	}
 	if failed > 0 {
 		return exitRowsFailed

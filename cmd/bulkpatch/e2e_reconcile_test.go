@@ -329,3 +329,39 @@ func mustRead(t *testing.T, path string) string {
 	}
 	return string(b)
 }
+
+// TestE2ESavedPlanUnreadableRow saves a plan in which one object cannot be
+// read: the row must still be in the plan, so that apply --plan reports
+// every input row.
+func TestE2ESavedPlanUnreadableRow(t *testing.T) {
+	ctx := context.Background()
+	f := generate(t, 1, 12, 0, 0, 2)
+	srv, vars := emulate(t, f.state, emulator.Options{})
+	dir := t.TempDir()
+	in := filepath.Join(dir, "input.csv")
+	os.WriteFile(in, append(bytes.Clone(f.csv), missingRow...), 0o600)
+	pl := filepath.Join(dir, "p.json")
+
+	r := cli(t, ctx, vars, "plan", in, "--reconcile", "--out", pl)
+	if r.code != exitRowsFailed || !strings.Contains(r.stdout, "1 could not be read") {
+		t.Fatalf("plan with an unreadable object: exit %d, want %d and a count of it\n%s\n%s", r.code, exitRowsFailed, r.stdout, r.stderr)
+	}
+	_, entries := readPlan(t, pl)
+	if len(entries) != f.rows+1 {
+		t.Fatalf("the plan holds %d operations, want %d (every input row)", len(entries), f.rows+1)
+	}
+	if last := entries[len(entries)-1]; last.MobileAppInstallStatusID != "ds-missing" || last.Action != plan.ActionPatch {
+		t.Errorf("the unreadable row is saved as %+v, want a patch of ds-missing", last)
+	}
+
+	r = cli(t, ctx, vars, "apply", "--plan", pl, "--progress", "never")
+	if r.code != exitRowsFailed {
+		t.Fatalf("apply --plan: exit %d, want 1\n%s", r.code, r.stderr)
+	}
+	_, rows := readResults(t, filepath.Join(dir, "input.results.csv"))
+	outcomes := checkLines(t, rows, f.rows+1, "applied", "unchanged", "failed")
+	if o := outcomes[f.rows+2]; o != "failed" {
+		t.Errorf("the missing object's row: %s, want failed", o)
+	}
+	f.checkState(t, srv)
+}
