@@ -48,8 +48,9 @@ type Config struct {
 	Tokens TokenSource
 	// WriteRate is the most writes per second for the whole client: each
 	// PATCH attempt and each item of a $batch POST counts one. It is a
-	// ceiling: the client halves its actual rate on a 429 and creeps back
-	// up while none come. 0 means unlimited.
+	// ceiling: the client paces 2% below it (a margin against jitter on
+	// the way to a sliding-window quota), halves its actual rate on a 429
+	// and creeps back up while none come. 0 means unlimited.
 	WriteRate float64
 	// ReadRate is the same for GETs, each page of a List counting one.
 	// 0 means unlimited.

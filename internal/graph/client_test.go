@@ -502,7 +502,7 @@ func TestCancelDuringRetryAfter(t *testing.T) {
 }
 
 // TestAdaptiveWriteRate: at 2 writes/s the limiter spaces writes 500 ms
-// on the client's clock; a 429 halves the rate, so the next gap is 1 s.
+// (plus the pacing margin) on the client's clock; a 429 halves the rate, so the next gap is 1 s.
 func TestAdaptiveWriteRate(t *testing.T) {
 	c, _, clk := newTestClient(t, func(cfg *Config) { cfg.WriteRate = 2 },
 		reply(204, ""), reply(204, ""), reply(429, "", "Retry-After", "0.1"), reply(204, ""))
@@ -514,26 +514,28 @@ func TestAdaptiveWriteRate(t *testing.T) {
 	}
 	// Halved from 2/s to 1/s at the 429, then regrowing by 5% of 2/s per
 	// second: a little above 1 by the time we look.
-	if r := c.Stats().WriteRate; r <= 1 || r > 1.1 {
+	if r := c.Stats().WriteRate; r <= 1 || r > 1.11 {
 		t.Errorf("WriteRate after a 429 = %v, want just above 1", r)
 	}
 	got := clk.Waits()
 	want := []time.Duration{
-		500 * time.Millisecond, // second write
-		500 * time.Millisecond, // third write, first attempt: answered 429
+		spacing(2),             // second write
+		spacing(2),             // third write, first attempt: answered 429
 		100 * time.Millisecond, // its Retry-After
 	}
 	if len(got) != 4 {
 		t.Fatalf("waits %v, want 4", got)
 	}
-	if diff := cmp.Diff(want, got[:3]); diff != "" {
-		t.Errorf("waits (-want +got):\n%s", diff)
+	for i := range want {
+		if !closeTo(got[i], want[i]) {
+			t.Errorf("wait %d = %v, want %v", i, got[i], want[i])
+		}
 	}
-	// The halved rate spaces the retry about 1 s after the previous
-	// write, less the 100 ms already waited: more than the 500 ms the
-	// full rate would have asked for.
-	if got[3] <= 800*time.Millisecond || got[3] > 900*time.Millisecond {
-		t.Errorf("spacing after the 429 = %v, want in (800ms, 900ms]", got[3])
+	// The halved rate spaces the retry about 1 s (plus the pacing margin)
+	// after the previous write, less the 100 ms already waited: more than
+	// the 500 ms the full rate would have asked for.
+	if got[3] <= 800*time.Millisecond || got[3] > 930*time.Millisecond {
+		t.Errorf("spacing after the 429 = %v, want in (800ms, 930ms]", got[3])
 	}
 }
 
