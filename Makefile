@@ -30,7 +30,7 @@ fuzz:
 
 ## bench: Go micro-benchmarks and the end-to-end benchmark; rewrites BENCHMARKS.md
 bench:
-	$(GO) run ./internal/bench/cmd/bench -out BENCHMARKS.md
+	$(GO) run ./bench -out BENCHMARKS.md
 
 clean:
 	rm -rf bin

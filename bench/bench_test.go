@@ -1,0 +1,262 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/bulkpatch/bulkpatch/internal/csvio"
+	"github.com/bulkpatch/bulkpatch/internal/emulator"
+	"github.com/bulkpatch/bulkpatch/internal/plan"
+)
+
+// These tests check the bench's structure, never a speed: the figures are
+// for BENCHMARKS.md, not for pass or fail.
+
+// TestGeneratedInputIsValid reads a generated input the way bulkpatch
+// does: every row must validate, so that validate and plan measure the
+// happy path.
+func TestGeneratedInputIsValid(t *testing.T) {
+	var buf bytes.Buffer
+	if err := writeInput(&buf, 200); err != nil {
+		t.Fatal(err)
+	}
+	r, err := csvio.NewReader(&buf, csvio.ReaderOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := plan.NewValidator()
+	var rec csvio.Record
+	rows, nested := 0, 0
+	for {
+		err := r.Read(&rec)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, probs := v.Check(&rec); len(probs) > 0 {
+			t.Fatalf("line %d: %v", rec.Line, probs)
+		}
+		rows++
+		if rec.Cells[csvio.UserAppInstallStatusID] != "" {
+			nested++
+		}
+	}
+	if rows != 200 || nested != 50 {
+		t.Errorf("read %d rows, %d nested; want 200 and 50", rows, nested)
+	}
+}
+
+// TestSequentialClientAppliesEveryRow runs the sequential baseline
+// in-process against an emulator seeded by genState: without a limit
+// every generated row must address an existing object and be applied.
+func TestSequentialClientAppliesEveryRow(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "in.csv")
+	if err := genFile(path, 40); err != nil {
+		t.Fatal(err)
+	}
+	e, err := startEmu(genState(40), emulator.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.close()
+	var out bytes.Buffer
+	if err := sequential(context.Background(), e.base, "t", path, &out); err != nil {
+		t.Fatal(err)
+	}
+	var sum seqSummary
+	if err := json.Unmarshal(out.Bytes(), &sum); err != nil {
+		t.Fatalf("output %q: %v", out.String(), err)
+	}
+	want := seqSummary{Rows: 40, ByStatus: map[string]int{"200": 40}}
+	if diff := cmp.Diff(want, sum); diff != "" {
+		t.Errorf("summary (-want +got):\n%s", diff)
+	}
+	st := e.srv.Stats()
+	if len(st.WritesApplied) != 40 {
+		t.Errorf("emulator applied %d objects, want 40", len(st.WritesApplied))
+	}
+	first, last, done := e.probe.writeTimes()
+	if first.IsZero() || last.Before(first) || done.Before(last) {
+		t.Errorf("probe times first %v last %v done %v", first, last, done)
+	}
+}
+
+func TestPlainCSVCountsRecords(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "in.csv")
+	if err := genFile(path, 25); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if err := plainCSV(path, &out); err != nil {
+		t.Fatal(err)
+	}
+	if got := out.String(); got != "26 records\n" {
+		t.Errorf("output %q, want 26 records (header included)", got)
+	}
+}
+
+func TestNewmanCollectionIsPostmanV21(t *testing.T) {
+	b, err := newmanCollection()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c struct {
+		Info struct{ Schema string }
+		Item []struct {
+			Request struct {
+				Method string
+				URL    string
+			}
+		}
+	}
+	if err := json.Unmarshal(b, &c); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(c.Info.Schema, "v2.1.0") || len(c.Item) != 1 || c.Item[0].Request.Method != "PATCH" ||
+		c.Item[0].Request.URL != "{{baseUrl}}/{{statusPath}}" {
+		t.Errorf("collection %s", b)
+	}
+}
+
+func TestParseBench(t *testing.T) {
+	out := []byte(`goos: linux
+pkg: github.com/bulkpatch/bulkpatch/internal/csvio
+BenchmarkRead-2       	      57	  30028437 ns/op	  86.85 MB/s	 7681092 B/op	  180179 allocs/op
+BenchmarkPatch-8   	   20000	     61234 ns/op	         1.000 conns	    5120 B/op	      61 allocs/op
+BenchmarkNoSuffix 	 100	 12 ns/op
+PASS
+`)
+	got := parseBench("internal/csvio", out)
+	want := []Micro{
+		{Package: "internal/csvio", Name: "BenchmarkRead", N: 57, NsOp: 30028437, MBs: 86.85, BOp: 7681092, Allocs: 180179},
+		{Package: "internal/csvio", Name: "BenchmarkPatch", N: 20000, NsOp: 61234, BOp: 5120, Allocs: 61, Extra: []string{"1.000 conns"}},
+		{Package: "internal/csvio", Name: "BenchmarkNoSuffix", N: 100, NsOp: 12},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("parseBench (-want +got):\n%s", diff)
+	}
+}
+
+func TestMedian(t *testing.T) {
+	ps := []proc{
+		{Cmd: "a", Wall: 3 * time.Second, CPU: 1 * time.Second, MaxRSS: 30},
+		{Cmd: "b", Wall: 1 * time.Second, CPU: 3 * time.Second, MaxRSS: 10},
+		{Cmd: "c", Wall: 2 * time.Second, CPU: 2 * time.Second, MaxRSS: 50},
+	}
+	m := median(ps)
+	if m.Cmd != "c" || m.Wall != 2*time.Second || m.CPU != 2*time.Second || m.MaxRSS != 30 {
+		t.Errorf("median = %+v", m)
+	}
+}
+
+// fakeReport has every figure filled in, two goals missed.
+func fakeReport() *Report {
+	cfg := fullConfig()
+	t0 := time.Date(2026, 11, 30, 6, 0, 0, 0, time.UTC)
+	run := func(rows, applied, throttled int, wall, span time.Duration) applyRun {
+		return applyRun{
+			proc: proc{Cmd: "bulkpatch apply rows.csv", Wall: wall, CPU: wall / 10, MaxRSS: 20 << 20},
+			Rows: rows, Applied: applied, Requests: applied + throttled, Writes: applied + throttled, Throttled: throttled,
+			First: t0, Last: t0.Add(span), Done: t0.Add(span + 10*time.Millisecond),
+			Outcomes: map[string]int{"applied": applied},
+		}
+	}
+	over := run(600, 600, 12, 42*time.Second, 41*time.Second)
+	frac := run(600, 600, 10, 33*time.Second, 32*time.Second)
+	rep := &Report{
+		Started: t0, Elapsed: 5 * time.Minute, Config: cfg,
+		Machine: Machine{NProc: 2, CPU: "AMD EPYC", Go: "go version go1.26", OS: "linux", LoadStart: "1 1 1", LoadEnd: "2 2 2"},
+		Build:   "go build -o $TMP/bulkpatch ./cmd/bulkpatch",
+		Limits: &LimitRuns{Allowed: 20, Window: 2 * time.Second,
+			AtLimit: run(600, 600, 0, 31*time.Second, 30*time.Second), OverAsked: over, OverFrac: &frac},
+		Batch: &BatchRuns{Single: run(1600, 1600, 0, 11*time.Second, 10*time.Second), Batched: run(1600, 1600, 0, time.Second, 500*time.Millisecond)},
+		CPU:   &CPURuns{Bulkpatch: run(4000, 4000, 0, time.Second, time.Second), Plain: run(4000, 4000, 0, 2*time.Second, 2*time.Second)},
+		Peers: &Peers{Bulkpatch: run(600, 600, 0, 31*time.Second, 30*time.Second), Sequential: run(600, 40, 560, time.Second, time.Second),
+			NewmanSkipped: "npm is not installed, so Newman could not be installed"},
+		Micro: &MicroRuns{Cmds: []string{"go test -run=^$ -bench=. -benchmem -count=1 ./internal/csvio"}, Results: []Micro{
+			{Package: "internal/csvio", Name: "BenchmarkRead", NsOp: 3000, BOp: 700, Allocs: 18},
+			{Package: "internal/csvio", Name: "BenchmarkPlainCSV", NsOp: 1000, BOp: 250, Allocs: 1},
+		}, Errs: []string{"internal/journal: exit 1"}},
+	}
+	for _, c := range cfg.concurrencies {
+		rep.Latency = append(rep.Latency, LatencyRun{Concurrency: c, Run: run(c*50, c*50, 0, 5*time.Second, 5*time.Second)})
+	}
+	for _, n := range cfg.overheadSizes {
+		plain := proc{Cmd: "bench -mode plaincsv", Wall: time.Duration(n) * 500, CPU: time.Duration(n) * 500, MaxRSS: 13 << 20}
+		val := proc{Cmd: "bulkpatch validate", Wall: time.Duration(n) * 4500, CPU: time.Duration(n) * 4500, MaxRSS: int64(n) * 150}
+		rep.Overhead = append(rep.Overhead, Overhead{Rows: n, Bytes: int64(n) * 200, Plain: plain, Validate: val, Plan: val})
+	}
+	return rep
+}
+
+// TestRenderHasEverySection renders a report with every figure present
+// and checks the sections, the goal verdicts and the stated causes.
+func TestRenderHasEverySection(t *testing.T) {
+	md := fakeReport().Render()
+	for _, want := range []string{
+		"# bulkpatch benchmarks", "## Machine", "## Goals at a glance",
+		"## 1 and 2. Pacing at the server's write limit", "## 3. Latency hiding", "## 4. Batching",
+		"## 5. Own overhead", "### CPU time per applied row during apply", "## 6. Peers", "## Go micro-benchmarks",
+		"AMD EPYC", "`go build -o $TMP/bulkpatch ./cmd/bulkpatch`",
+		"| 1 | pacing efficiency (achieved ÷ allowed writes/s) | 0.998, 0 × 429 | ≥ 0.97 and zero 429s | met |",
+		"**2, over-asked rate: total ÷ ideal time missed.**", "fractional Retry-After (diagnosis)",
+		"skipped: npm is not installed", "csvio Read ÷ plain encoding/csv: **3.00×**", "not measured: internal/journal: exit 1",
+		"latency hiding, --concurrency 64",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("report lacks %q", want)
+		}
+	}
+	if strings.Count(md, "**missed**") < 2 {
+		t.Errorf("report marks fewer than 2 goals missed:\n%s", md)
+	}
+}
+
+// TestRenderNotRun: a partial run says which figures it left out instead
+// of failing.
+func TestRenderNotRun(t *testing.T) {
+	md := (&Report{Config: quickConfig(), Quick: true}).Render()
+	if n := strings.Count(md, "Not run this time"); n != 6 {
+		t.Errorf("%d sections say not run, want 6:\n%s", n, md)
+	}
+	if !strings.Contains(md, "smoke run") {
+		t.Error("a -quick report does not say so")
+	}
+}
+
+func TestParseOnly(t *testing.T) {
+	got, err := parseOnly("peers")
+	if err != nil || !got["peers"] || !got["limits"] || got["micro"] {
+		t.Errorf("parseOnly(peers) = %v, %v; want peers and limits", got, err)
+	}
+	if _, err := parseOnly("speed"); err == nil {
+		t.Error("parseOnly(speed) accepted an unknown figure")
+	}
+	all, _ := parseOnly("")
+	if len(all) != len(figures) {
+		t.Errorf("parseOnly(\"\") = %v, want every figure", all)
+	}
+}
+
+// TestChildModeRejectsRemoteURL: the sequential baseline only ever talks
+// to a loopback emulator.
+func TestChildModeRejectsRemoteURL(t *testing.T) {
+	err := runChildMode(context.Background(), "sequential", "https://graph.microsoft.com/beta", []string{"x.csv"}, io.Discard)
+	if err == nil {
+		t.Error("sequential mode accepted a non-loopback URL")
+	}
+	if err := runChildMode(context.Background(), "nope", "", []string{"x"}, io.Discard); err == nil {
+		t.Error("unknown mode accepted")
+	}
+}

@@ -1,0 +1,146 @@
+package main
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/bulkpatch/bulkpatch/internal/emulator"
+)
+
+// emu is an emulator served on loopback behind a probe that times the
+// write requests as the server sees them.
+type emu struct {
+	srv   *emulator.Server
+	hs    *http.Server
+	base  string // e.g. http://127.0.0.1:41234/beta
+	probe *probe
+	opt   emulator.Options
+}
+
+// startEmu serves a fresh emulator holding st on 127.0.0.1.
+func startEmu(st *emulator.State, opt emulator.Options) (*emu, error) {
+	srv, err := emulator.New(st, opt)
+	if err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		srv.Close()
+		return nil, err
+	}
+	p := &probe{next: srv}
+	hs := &http.Server{Handler: p, ReadHeaderTimeout: time.Minute}
+	go func() { _ = hs.Serve(ln) }() // returns on Close
+	return &emu{srv: srv, hs: hs, base: "http://" + ln.Addr().String() + "/beta", probe: p, opt: opt}, nil
+}
+
+// close ends pending latency and hangs, then the listener.
+func (e *emu) close() {
+	e.srv.Close()
+	e.hs.Close()
+}
+
+// probe wraps the emulator's handler and records when write requests
+// (anything but GET) arrived and when their answers were done.
+type probe struct {
+	next http.Handler
+
+	mu         sync.Mutex
+	arrivals   []time.Time
+	lastDone   time.Time
+	retryAfter time.Duration // sum over 429s
+}
+
+func (p *probe) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	rw := &raRecorder{ResponseWriter: w}
+	p.next.ServeHTTP(rw, r)
+	if r.Method == http.MethodGet {
+		return
+	}
+	end := time.Now()
+	p.mu.Lock()
+	p.arrivals = append(p.arrivals, start)
+	if end.After(p.lastDone) {
+		p.lastDone = end
+	}
+	p.retryAfter += rw.retryAfter
+	p.mu.Unlock()
+}
+
+// promised returns the sum of the Retry-After values of the 429s the
+// server sent: how long it told the client to stay away, overlaps
+// counted twice.
+func (p *probe) promised() time.Duration {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.retryAfter
+}
+
+// raRecorder notes the Retry-After of a 429 answer on its way out. A
+// $batch item's 429 travels inside the body and is not seen here.
+type raRecorder struct {
+	http.ResponseWriter
+	retryAfter time.Duration
+}
+
+func (w *raRecorder) WriteHeader(status int) {
+	if status == http.StatusTooManyRequests {
+		if s, err := strconv.ParseFloat(w.Header().Get("Retry-After"), 64); err == nil && s > 0 {
+			w.retryAfter = time.Duration(s * float64(time.Second))
+		}
+	}
+	w.ResponseWriter.WriteHeader(status)
+}
+
+// Hijack lets the emulator drop a connection through the recorder, as its
+// fault injection does.
+func (w *raRecorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	hj, ok := w.ResponseWriter.(http.Hijacker)
+	if !ok {
+		return nil, nil, errors.New("bench: connection cannot be hijacked")
+	}
+	return hj.Hijack()
+}
+
+// writeTimes returns the first and last write arrival and the end of
+// the last write answer; zero times when there was no write.
+func (p *probe) writeTimes() (first, last, done time.Time) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, t := range p.arrivals {
+		if first.IsZero() || t.Before(first) {
+			first = t
+		}
+		if t.After(last) {
+			last = t
+		}
+	}
+	return first, last, p.lastDone
+}
+
+// describe is the emulator's profile as the equivalent `bulkpatch
+// emulator` flags, so a reader can reproduce a run by hand.
+func describe(opt emulator.Options) string {
+	var f []string
+	if opt.WriteLimit > 0 {
+		f = append(f, fmt.Sprintf("--write-limit %d --window %v", opt.WriteLimit, opt.Window))
+	}
+	if opt.RetryAfter != "" && opt.RetryAfter != emulator.RetryAfterInteger {
+		f = append(f, "--retry-after "+opt.RetryAfter)
+	}
+	if opt.Latency > 0 {
+		f = append(f, fmt.Sprintf("--latency %v", opt.Latency))
+	}
+	if len(f) == 0 {
+		return "bulkpatch emulator (no limits, no latency)"
+	}
+	return "bulkpatch emulator " + strings.Join(f, " ")
+}

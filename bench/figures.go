@@ -1,0 +1,539 @@
+package main
+
+import (
+	"fmt"
+	"strconv"
+	"time"
+)
+
+// Figures 1 and 2 (and issue 3's adaptive-rate figure).
+
+// overAskedGoal is figure 2's goal for total ÷ ideal time.
+const overAskedGoal = 1.15
+
+// achieved is the write rate the server saw: applied writes over the
+// time from the first write's arrival to the last's. n writes evenly
+// spaced at rate r span (n-1)/r, hence n-1.
+func (a *applyRun) achieved() float64 {
+	if a.Applied < 2 || a.writeSpan() <= 0 {
+		return 0
+	}
+	return float64(a.Applied-1) / a.writeSpan().Seconds()
+}
+
+// totalOverIdeal is the run's wall time over rows / allowed.
+func (a *applyRun) totalOverIdeal(allowed float64) float64 {
+	ideal := float64(a.Rows) / allowed
+	return a.Wall.Seconds() / ideal
+}
+
+func (a *applyRun) throttleShare() float64 {
+	if a.Writes == 0 {
+		return 0
+	}
+	return float64(a.Throttled) / float64(a.Writes)
+}
+
+func (r *Report) limitGoals() []goal {
+	l := r.Limits
+	if l == nil {
+		return nil
+	}
+	var gs []goal
+	if l.AtLimitErr == "" {
+		a := &l.AtLimit
+		eff := a.achieved() / l.Allowed
+		gs = append(gs, goal{
+			Figure: "1", What: "pacing efficiency (achieved ÷ allowed writes/s)",
+			Measured: fmt.Sprintf("%s, %d × 429", ratio(eff), a.Throttled),
+			Target:   "≥ 0.97 and zero 429s", Met: eff >= 0.97 && a.Throttled == 0 && a.Applied == a.Rows,
+			Cause: l.atLimitCause(eff),
+		})
+	}
+	if l.OverErr == "" {
+		o := &l.OverAsked
+		t := o.totalOverIdeal(l.Allowed)
+		gs = append(gs, goal{
+			Figure: "2", What: "over-asked rate: total ÷ ideal time",
+			Measured: fmt.Sprintf("%s (429s: %.1f%% of writes)", ratio(t), 100*o.throttleShare()),
+			Target:   "≤ 1.15", Met: t <= overAskedGoal && o.Applied == o.Rows,
+			Cause: l.overCause(t),
+		})
+	}
+	return gs
+}
+
+// atLimitCause explains a missed figure 1 from what the run measured.
+func (l *LimitRuns) atLimitCause(eff float64) string {
+	a := &l.AtLimit
+	var c string
+	if a.Throttled > 0 {
+		c += fmt.Sprintf("The server answered %d × 429 (%d early retries) although --rate equalled its limit: ", a.Throttled, a.EarlyRetries) +
+			"two writes paced exactly one window apart arrive less than a window apart whenever the earlier one was delayed " +
+			"more on its way (scheduling, a busy CPU), so a sliding window at its limit counts one too many. "
+	}
+	if eff < 0.97 {
+		c += fmt.Sprintf("Achieved %.2f writes/s of %.2f allowed. ", a.achieved(), l.Allowed)
+	}
+	if a.Applied != a.Rows {
+		c += fmt.Sprintf("Only %d of %d rows were applied. ", a.Applied, a.Rows)
+	}
+	return c
+}
+
+func (l *LimitRuns) overCause(t float64) string {
+	o := &l.OverAsked
+	if t <= overAskedGoal && o.Applied == o.Rows {
+		return ""
+	}
+	c := fmt.Sprintf("At --rate %s the server throttled %d of %d writes, and its Retry-After values added up to %s: "+
+		"Intune-style whole seconds, at least 1 s, against a %v window, so each 429 stops every worker for up to half a "+
+		"window while the window itself frees much sooner. Each 429 also halves bulkpatch's rate, which climbs back by 5%% of "+
+		"--rate per second, so the rate saws between about half the limit and just over it.",
+		formatFloat(3*l.Allowed), o.Throttled, o.Writes, secs(o.Promised), l.Window)
+	if f := l.OverFrac; f != nil && l.OverFracErr == "" {
+		c += fmt.Sprintf(" The same run against the same server answering Retry-After to the millisecond "+
+			"(`--retry-after fractional`) took %s of the ideal time with %d 429s (Retry-After total %s): the whole-second "+
+			"rounding on a %v window is the larger part of the loss. On Intune's 20 s window the same rounding is a "+
+			"twentieth of the window, not half.", ratio(f.totalOverIdeal(l.Allowed)), f.Throttled, secs(f.Promised), l.Window)
+	}
+	return c
+}
+
+func (r *Report) renderLimits(w *mdWriter) {
+	w.line("## 1 and 2. Pacing at the server's write limit, and three times above it")
+	w.line("")
+	l := r.Limits
+	if l == nil {
+		notRun(w)
+		return
+	}
+	c := r.Config
+	w.line(fmt.Sprintf("The emulator allows %d writes in any sliding %v window (%s writes/s sustained; Intune allows 100 per 20 s), "+
+		"answering 429 with a whole-second Retry-After like Intune. Each run applies the same %d generated rows to a fresh emulator. "+
+		"*Achieved* is measured at the server: applied writes − 1 over the time from the first write's arrival to the last's. "+
+		"*Ideal* is rows ÷ allowed writes/s = %s; *total* is bulkpatch's wall time, start to exit.",
+		c.writeLimit, c.window, formatFloat(l.Allowed), c.limitRows, secs(time.Duration(float64(c.limitRows)/l.Allowed*float64(time.Second)))))
+	w.line("")
+	var rows [][]string
+	var cmds []string
+	for _, x := range []struct {
+		name string
+		run  *applyRun
+		err  string
+		rate float64
+	}{{"--rate = limit", &l.AtLimit, l.AtLimitErr, l.Allowed}, {"--rate = 3 × limit", &l.OverAsked, l.OverErr, 3 * l.Allowed},
+		{"--rate = 3 × limit, fractional Retry-After (diagnosis)", l.OverFrac, l.OverFracErr, 3 * l.Allowed}} {
+		if x.run == nil {
+			continue
+		}
+		if x.err != "" {
+			failed(w, x.name, x.err)
+			continue
+		}
+		a := x.run
+		cmds = append(cmds, a.Cmd)
+		rows = append(rows, []string{x.name, formatFloat(x.rate), strconv.Itoa(a.Rows), strconv.Itoa(a.Applied),
+			fmt.Sprintf("%.2f", a.achieved()), ratio(a.achieved() / l.Allowed), secs(a.Wall), ratio(a.totalOverIdeal(l.Allowed)),
+			strconv.Itoa(a.Throttled), fmt.Sprintf("%.1f%%", 100*a.throttleShare()), secs(a.Promised), strconv.Itoa(a.EarlyRetries),
+			outcomes(a.Outcomes)})
+	}
+	if len(rows) > 0 {
+		w.table([]string{"run", "--rate", "rows", "applied (server)", "achieved writes/s", "÷ allowed", "total", "total ÷ ideal",
+			"429s", "429s ÷ writes", "Retry-After sum", "early retries", "results file"}, rows)
+		w.line("Emulator: `" + l.AtLimit.Profile + "`" + fracNote(l) + ". Commands:")
+		w.line("")
+		w.commands(cmds...)
+		w.line("The *total ÷ ideal* column is also issue 3's adaptive-rate figure: for --rate equal to the limit and three times it.")
+		w.line("")
+	}
+}
+
+func fracNote(l *LimitRuns) string {
+	if l.OverFrac == nil {
+		return ""
+	}
+	return " (the diagnosis run: `" + l.OverFrac.Profile + "`)"
+}
+
+// Figure 3.
+
+// throughput is applied rows over the time the server was busy with
+// writes: from the first write's arrival to the end of the last answer.
+func (a *applyRun) throughput() float64 {
+	if a.busySpan() <= 0 {
+		return 0
+	}
+	return float64(a.Applied) / a.busySpan().Seconds()
+}
+
+func (r *Report) latencyBound(conc int) float64 {
+	return min(float64(latencyRate), float64(conc)/r.Config.latency.Seconds())
+}
+
+func (r *Report) latencyGoals() []goal {
+	var gs []goal
+	for _, l := range r.Latency {
+		if l.Err != "" {
+			continue
+		}
+		q := l.Run.throughput() / r.latencyBound(l.Concurrency)
+		g := goal{Figure: "3", What: fmt.Sprintf("latency hiding, --concurrency %d", l.Concurrency),
+			Measured: ratio(q), Target: "≥ 0.9", Met: q >= 0.9 && l.Run.Applied == l.Run.Rows}
+		if !g.Met {
+			g.Cause = fmt.Sprintf("At --concurrency %d the server saw at most %d requests in flight; %d of %d rows applied.",
+				l.Concurrency, l.Run.MaxInFlight, l.Run.Applied, l.Run.Rows)
+		}
+		gs = append(gs, g)
+	}
+	return gs
+}
+
+func (r *Report) renderLatency(w *mdWriter) {
+	w.line("## 3. Latency hiding")
+	w.line("")
+	if len(r.Latency) == 0 {
+		notRun(w)
+		return
+	}
+	c := r.Config
+	w.line(fmt.Sprintf("No limit; the emulator adds %v to every request. --rate %d never binds, so the bound is concurrency ÷ latency. "+
+		"Each run has concurrency × %d rows, i.e. %d round trips at best. *Throughput* is applied rows over the time from the first "+
+		"write's arrival to the end of the last answer, at the server (bulkpatch's start-up and validation pass are figure 5's business).",
+		c.latency, latencyRate, c.latencyRounds, c.latencyRounds))
+	w.line("")
+	var rows [][]string
+	var cmds []string
+	for _, l := range r.Latency {
+		if l.Err != "" {
+			failed(w, fmt.Sprintf("--concurrency %d", l.Concurrency), l.Err)
+			continue
+		}
+		a := &l.Run
+		cmds = append(cmds, a.Cmd)
+		b := r.latencyBound(l.Concurrency)
+		rows = append(rows, []string{strconv.Itoa(l.Concurrency), strconv.Itoa(a.Rows), strconv.Itoa(a.Applied), secs(a.busySpan()),
+			fmt.Sprintf("%.1f", a.throughput()), fmt.Sprintf("%.1f", b), ratio(a.throughput() / b), strconv.Itoa(a.MaxInFlight), secs(a.Wall)})
+	}
+	if len(rows) > 0 {
+		w.table([]string{"--concurrency", "rows", "applied", "server busy", "rows/s", "bound min(rate, c ÷ latency)", "÷ bound",
+			"max in flight (server)", "total"}, rows)
+		w.line("Emulator: `" + r.Latency[0].Run.Profile + "`. Commands:")
+		w.line("")
+		w.commands(cmds...)
+	}
+}
+
+// Figure 4.
+
+func (a *applyRun) requestsPerRow() float64 {
+	if a.Rows == 0 {
+		return 0
+	}
+	return float64(a.Requests) / float64(a.Rows)
+}
+
+func (r *Report) batchGoals() []goal {
+	b := r.Batch
+	if b == nil || b.BatchedErr != "" {
+		return nil
+	}
+	q := b.Batched.requestsPerRow()
+	return []goal{{Figure: "4", What: "--batch 20: HTTP requests per row (issue 3)", Measured: fmt.Sprintf("%.3f", q),
+		Target: "≤ 0.06", Met: q <= 0.06 && b.Batched.Applied == b.Batched.Rows,
+		Cause: fmt.Sprintf("%d requests for %d rows (%d applied).", b.Batched.Requests, b.Batched.Rows, b.Batched.Applied)}}
+}
+
+func (r *Report) renderBatch(w *mdWriter) {
+	w.line("## 4. Batching")
+	w.line("")
+	b := r.Batch
+	if b == nil {
+		notRun(w)
+		return
+	}
+	c := r.Config
+	w.line(fmt.Sprintf("The same %d rows at --concurrency %d against an emulator adding %v per HTTP request, one request per row and "+
+		"with `--batch 20`. Requests are counted by the emulator (a $batch POST is one).", c.batchRows, c.batchConcurrency, c.latency))
+	w.line("")
+	var rows [][]string
+	var cmds []string
+	for _, x := range []struct {
+		name string
+		run  *applyRun
+		err  string
+	}{{"one request per row", &b.Single, b.SingleErr}, {"--batch 20", &b.Batched, b.BatchedErr}} {
+		if x.err != "" {
+			failed(w, x.name, x.err)
+			continue
+		}
+		a := x.run
+		cmds = append(cmds, a.Cmd)
+		rows = append(rows, []string{x.name, strconv.Itoa(a.Rows), strconv.Itoa(a.Applied), strconv.Itoa(a.Requests),
+			fmt.Sprintf("%.3f", a.requestsPerRow()), secs(a.busySpan()), fmt.Sprintf("%.1f", a.throughput()), secs(a.Wall)})
+	}
+	if len(rows) > 0 {
+		w.table([]string{"mode", "rows", "applied", "HTTP requests", "requests per row", "server busy", "rows/s", "total"}, rows)
+	}
+	if b.SingleErr == "" && b.BatchedErr == "" && b.Single.throughput() > 0 {
+		w.line(fmt.Sprintf("Throughput ratio, --batch 20 ÷ single: **%.1f×** (server-side rows/s); by total wall time: %.1f×. "+
+			"Requests per row: %.3f ÷ %.3f = %.3f.",
+			b.Batched.throughput()/b.Single.throughput(), b.Single.Wall.Seconds()/b.Batched.Wall.Seconds(),
+			b.Batched.requestsPerRow(), b.Single.requestsPerRow(), b.Batched.requestsPerRow()/b.Single.requestsPerRow()))
+		w.line("")
+	}
+	if len(cmds) > 0 {
+		w.line("Emulator: `" + b.Single.Profile + "`. Commands:")
+		w.line("")
+		w.commands(cmds...)
+	}
+}
+
+// Figure 5.
+
+func (r *Report) overheadGoals() []goal {
+	var gs []goal
+	var small, big *Overhead
+	for i := range r.Overhead {
+		o := &r.Overhead[i]
+		if o.Err != "" {
+			continue
+		}
+		if small == nil || o.Rows < small.Rows {
+			small = o
+		}
+		if big == nil || o.Rows > big.Rows {
+			big = o
+		}
+		for _, x := range []struct {
+			name string
+			p    *proc
+		}{{"validate", &o.Validate}, {"plan", &o.Plan}} {
+			q := x.p.Wall.Seconds() / o.Plain.Wall.Seconds()
+			gs = append(gs, goal{Figure: "5", What: fmt.Sprintf("`%s`, %s rows: time ÷ encoding/csv read", x.name, count(o.Rows)),
+				Measured: ratio(q), Target: "≤ 4", Met: q <= 4,
+				Cause: fmt.Sprintf("%s CPU per row vs %s for the plain read; see the breakdown below.",
+					perRow(x.p.CPU, o.Rows), perRow(o.Plain.CPU, o.Rows))})
+		}
+	}
+	if big != nil {
+		peak := max(big.Validate.MaxRSS, big.Plan.MaxRSS)
+		gs = append(gs, goal{Figure: "5", What: fmt.Sprintf("peak RSS at %s rows", count(big.Rows)), Measured: mib(peak),
+			Target: "≤ 100 MiB", Met: peak > 0 && peak <= 100<<20})
+	}
+	if small != nil && big != nil && small != big {
+		g := r.flatness(small, big)
+		gs = append(gs, g)
+	}
+	return gs
+}
+
+// rssBudget is what duplicate detection may hold per row: a 16-byte hash
+// and a 4-byte line in a Go map, with its slack (up to half empty just
+// after growing) and the old table alive while it grows.
+const rssBudget = 64
+
+// flatness compares peak RSS between the smallest and largest inputs:
+// the memory added per extra row must stay within what duplicate
+// detection needs, far below the rows themselves.
+func (r *Report) flatness(small, big *Overhead) goal {
+	grow := func(a, b int64) float64 { return float64(b-a) / float64(big.Rows-small.Rows) }
+	v := grow(small.Validate.MaxRSS, big.Validate.MaxRSS)
+	p := grow(small.Plan.MaxRSS, big.Plan.MaxRSS)
+	rowBytes := float64(big.Bytes) / float64(big.Rows)
+	worst := max(v, p)
+	return goal{Figure: "5", What: fmt.Sprintf("memory flat as rows grow (%s → %s rows)", count(small.Rows), count(big.Rows)),
+		Measured: fmt.Sprintf("+%.0f B per extra row (rows are %.0f B)", worst, rowBytes),
+		Target:   fmt.Sprintf("≤ %d B per row: a hash per row for duplicate detection, not the row", rssBudget),
+		Met:      worst <= rssBudget,
+		Cause:    fmt.Sprintf("validate grows %.0f B and plan %.0f B per extra row.", v, p)}
+}
+
+func count(n int) string {
+	switch {
+	case n >= 1_000_000 && n%1_000_000 == 0:
+		return fmt.Sprintf("%dM", n/1_000_000)
+	case n >= 1000 && n%1000 == 0:
+		return fmt.Sprintf("%dk", n/1000)
+	}
+	return strconv.Itoa(n)
+}
+
+func perRow(d time.Duration, rows int) string {
+	if rows == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.2f µs", d.Seconds()*1e6/float64(rows))
+}
+
+func (r *Report) renderOverhead(w *mdWriter) {
+	w.line("## 5. Own overhead")
+	w.line("")
+	if len(r.Overhead) == 0 && r.CPU == nil {
+		notRun(w)
+		return
+	}
+	if len(r.Overhead) > 0 {
+		w.line(fmt.Sprintf("`validate` and offline `plan` of generated inputs (%d columns, every cell filled), each against a plain "+
+			"`encoding/csv` read of the same file (`bench -mode plaincsv`: a loop over `csv.Reader.Read` with ReuseRecord, run as a child "+
+			"like bulkpatch so that time, CPU and peak RSS are measured the same way, from the child's rusage). Each command ran %d "+
+			"time(s), interleaved; the table shows medians. The file is in the page cache for every run.", len(genHeader), r.Config.reps))
+		w.line("")
+		var rows [][]string
+		var cmds []string
+		for _, o := range r.Overhead {
+			if o.Err != "" {
+				failed(w, count(o.Rows)+" rows", o.Err)
+				continue
+			}
+			for _, x := range []struct {
+				name string
+				p    proc
+			}{{"encoding/csv read (baseline)", o.Plain}, {"validate", o.Validate}, {"plan", o.Plan}} {
+				cmds = append(cmds, x.p.Cmd)
+				rows = append(rows, []string{count(o.Rows), fmt.Sprintf("%.0f MiB", float64(o.Bytes)/(1<<20)), x.name,
+					secs(x.p.Wall), ratio(x.p.Wall.Seconds() / o.Plain.Wall.Seconds()), perRow(x.p.CPU, o.Rows),
+					mib(x.p.MaxRSS), ratio(float64(x.p.MaxRSS) / float64(o.Plain.MaxRSS))})
+			}
+		}
+		if len(rows) > 0 {
+			w.table([]string{"rows", "file", "command", "time", "÷ baseline", "CPU per row", "peak RSS", "÷ baseline"}, rows)
+			w.line("Commands:")
+			w.line("")
+			w.commands(cmds...)
+		}
+	}
+	r.renderCPU(w)
+}
+
+func (r *Report) renderCPU(w *mdWriter) {
+	c := r.CPU
+	if c == nil {
+		return
+	}
+	w.line("### CPU time per applied row during apply")
+	w.line("")
+	if c.Err != "" {
+		failed(w, "CPU per applied row", c.Err)
+		return
+	}
+	w.line(fmt.Sprintf("%d rows against an emulator without limits or latency. The baseline is the plain sequential client of figure 6 "+
+		"(`bench -mode sequential`: encoding/csv, encoding/json, one net/http PATCH at a time, no retry, no journal, no results "+
+		"file). CPU is the child's user + system time from its rusage; bulkpatch's includes its validation pass, its journal and "+
+		"its results file.", r.Config.cpuRows))
+	w.line("")
+	cpu := func(a *applyRun) float64 { return a.CPU.Seconds() * 1e6 / float64(max(a.Applied, 1)) }
+	w.table([]string{"client", "rows", "applied", "total", "CPU", "CPU per applied row", "÷ baseline", "peak RSS"}, [][]string{
+		{"plain sequential client (baseline)", strconv.Itoa(c.Plain.Rows), strconv.Itoa(c.Plain.Applied), secs(c.Plain.Wall),
+			secs(c.Plain.CPU), fmt.Sprintf("%.1f µs", cpu(&c.Plain)), "1", mib(c.Plain.MaxRSS)},
+		{"bulkpatch apply", strconv.Itoa(c.Bulkpatch.Rows), strconv.Itoa(c.Bulkpatch.Applied), secs(c.Bulkpatch.Wall),
+			secs(c.Bulkpatch.CPU), fmt.Sprintf("%.1f µs", cpu(&c.Bulkpatch)), ratio(cpu(&c.Bulkpatch) / cpu(&c.Plain)), mib(c.Bulkpatch.MaxRSS)},
+	})
+	w.line("Commands:")
+	w.line("")
+	w.commands(c.Plain.Cmd, c.Bulkpatch.Cmd)
+}
+
+// Figure 6.
+
+func (r *Report) renderPeers(w *mdWriter) {
+	w.line("## 6. Peers")
+	w.line("")
+	p := r.Peers
+	if p == nil {
+		notRun(w)
+		return
+	}
+	c := r.Config
+	w.line(fmt.Sprintf("The same %d-row input and the same emulator profile as figure 1 (%d writes per %v window, whole-second "+
+		"Retry-After), a fresh emulator per client. *Applied* and *429s* are counted by the emulator; *left unapplied* is what a "+
+		"user would have to find and redo by hand.", c.limitRows, c.writeLimit, c.window))
+	w.line("")
+	var rows [][]string
+	var cmds []string
+	add := func(name string, a *applyRun, err string) {
+		if err != "" {
+			rows = append(rows, []string{name, "-", "-", "-", "-", "-", "-", "not measured: " + err})
+			return
+		}
+		cmds = append(cmds, a.Cmd)
+		rows = append(rows, []string{name, strconv.Itoa(a.Rows), strconv.Itoa(a.Applied), strconv.Itoa(a.Rows - a.Applied),
+			secs(a.Wall), strconv.Itoa(a.Throttled), strconv.Itoa(a.Requests), ""})
+	}
+	add("bulkpatch apply (figure 1's run)", &p.Bulkpatch, p.BulkpatchErr)
+	add("plain sequential client (Go, net/http, no pacing, no retry)", &p.Sequential, p.SequentialErr)
+	switch {
+	case p.NewmanSkipped != "":
+		rows = append(rows, []string{"Newman", "-", "-", "-", "-", "-", "-", "skipped: " + p.NewmanSkipped})
+	default:
+		name := "Newman collection runner, CSV as data file"
+		if p.NewmanVersion != "" {
+			name += " (newman " + p.NewmanVersion + ")"
+		}
+		add(name, &p.Newman, p.NewmanErr)
+	}
+	w.table([]string{"client", "rows", "applied", "left unapplied", "time", "429s", "HTTP requests", "note"}, rows)
+	if p.NewmanInstall != "" {
+		cmds = append(cmds, p.NewmanInstall+"   # before the run, not timed")
+	}
+	w.line("Commands:")
+	w.line("")
+	w.commands(cmds...)
+	if p.NewmanSkipped == "" && p.NewmanErr == "" {
+		w.line("The Newman collection (written to `$TMP/peer.postman_collection.json`) has one PATCH request whose " +
+			"pre-request script builds the route from the id columns and the JSON body from every non-empty cell, " +
+			"as a Postman user would; Newman runs it once per CSV row, in order, without retrying.")
+		w.line("")
+	}
+}
+
+// Micro-benchmarks.
+
+func (r *Report) renderMicro(w *mdWriter) {
+	w.line("## Go micro-benchmarks")
+	w.line("")
+	m := r.Micro
+	if m == nil {
+		notRun(w)
+		return
+	}
+	w.line("The hot paths in isolation: CSV row decode (`internal/csvio` BenchmarkRead, against BenchmarkPlainCSV: encoding/csv " +
+		"alone over the same 10,000 rows), row validation (`internal/plan` BenchmarkCheck), PATCH body encoding (BenchmarkAppendBody), " +
+		"results row encoding (`internal/report`), the journal, the Graph client and the emulator.")
+	w.line("")
+	var rows [][]string
+	for _, x := range m.Results {
+		mbs := "-"
+		if x.MBs > 0 {
+			mbs = fmt.Sprintf("%.1f", x.MBs)
+		}
+		extra := ""
+		for i, e := range x.Extra {
+			if i > 0 {
+				extra += ", "
+			}
+			extra += e
+		}
+		rows = append(rows, []string{x.Package, x.Name, fmt.Sprintf("%.0f", x.NsOp), mbs, fmt.Sprintf("%.0f", x.BOp),
+			fmt.Sprintf("%.0f", x.Allocs), extra})
+	}
+	if len(rows) > 0 {
+		w.table([]string{"package", "benchmark", "ns/op", "MB/s", "B/op", "allocs/op", "other"}, rows)
+	}
+	if rd, ok := m.find("internal/csvio", "BenchmarkRead"); ok {
+		if pl, ok := m.find("internal/csvio", "BenchmarkPlainCSV"); ok && pl.NsOp > 0 {
+			w.line(fmt.Sprintf("csvio Read ÷ plain encoding/csv: **%.2f×** the time, %.1f× the bytes allocated, %.0f vs %.0f allocations per 10,000 rows.",
+				rd.NsOp/pl.NsOp, rd.BOp/max(pl.BOp, 1), rd.Allocs, pl.Allocs))
+			w.line("")
+		}
+	}
+	for _, e := range m.Errs {
+		w.line("- not measured: " + e)
+	}
+	if len(m.Errs) > 0 {
+		w.line("")
+	}
+	w.line("Commands (from the module root):")
+	w.line("")
+	w.commands(m.Cmds...)
+}

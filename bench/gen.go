@@ -1,0 +1,161 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+
+	"github.com/bulkpatch/bulkpatch/internal/emulator"
+)
+
+// The generated input has the shape of an Intune export: a few apps,
+// three rows in four on the direct deviceStatuses route and one in four
+// through a user status shared by two devices, every listed property
+// filled in (so that a naive peer that sends every cell sends valid JSON).
+const numApps = 4
+
+// genHeader is the header of every generated input.
+var genHeader = []string{
+	"mobileAppId", "userAppInstallStatusId", "mobileAppInstallStatusId",
+	"deviceName", "installState", "installStateDetail", "errorCode",
+	"lastSyncDateTime", "osVersion", "displayVersion", "userPrincipalName",
+}
+
+// rowOutcomes cycles through valid state, detail and error code triples.
+var rowOutcomes = [...][3]string{
+	{"installed", "noAdditionalDetails", "0"},
+	{"failed", "seeInstallErrorCode", "-2016345060"},
+	{"pendingInstall", "pendingReboot", "3010"},
+	{"notInstalled", "userRejectedInstall", "0"},
+}
+
+// appendRow appends generated row i, in genHeader order, with its line
+// end, to buf so that writing a million rows allocates almost nothing.
+func appendRow(buf []byte, i int) []byte {
+	app, user, nested := rowIDs(i)
+	buf = appendAppID(buf, app)
+	buf = append(buf, ',')
+	if nested {
+		buf = appendUserID(buf, user)
+	}
+	buf = append(buf, ',')
+	buf = appendStatusID(buf, i)
+	buf = append(buf, ",LAPTOP-"...)
+	buf = appendHex(buf, uint64(i), 6)
+	o := rowOutcomes[i%len(rowOutcomes)]
+	buf = append(buf, ',')
+	buf = append(buf, o[0]...)
+	buf = append(buf, ',')
+	buf = append(buf, o[1]...)
+	buf = append(buf, ',')
+	buf = append(buf, o[2]...)
+	buf = append(buf, ",2026-03-01T"...)
+	buf = append2(buf, (i/3600)%24)
+	buf = append(buf, ':')
+	buf = append2(buf, (i/60)%60)
+	buf = append(buf, ':')
+	buf = append2(buf, i%60)
+	buf = append(buf, "Z,10.0.22631.3007,24.1."...)
+	buf = strconv.AppendInt(buf, int64(i%100), 10)
+	buf = append(buf, ",user"...)
+	buf = strconv.AppendInt(buf, int64(user), 10)
+	buf = append(buf, "@contoso.example\n"...)
+	return buf
+}
+
+// rowIDs says which app row i belongs to, which user it is about and
+// whether it takes the nested route.
+func rowIDs(i int) (app, user int, nested bool) {
+	return i % numApps, i / 8, i%4 == 3
+}
+
+func appendAppID(b []byte, app int) []byte {
+	b = append(b, "5f0c3a1e-7d2b-4c8e-9a61-"...)
+	return appendHex(b, uint64(app), 12)
+}
+
+func appendUserID(b []byte, user int) []byte {
+	b = append(b, "u"...)
+	b = appendHex(b, uint64(user), 7)
+	return append(b, "-3b9d-4e2f-8c1a-6d5e4f3a2b1c"...)
+}
+
+func appendStatusID(b []byte, i int) []byte {
+	b = appendHex(b, uint64(i)*2654435761%(1<<32), 8)
+	b = append(b, "-7c1e-4b2a-9f3d-"...)
+	return appendHex(b, uint64(i), 12)
+}
+
+func appendHex(b []byte, v uint64, width int) []byte {
+	const digits = "0123456789abcdef"
+	for shift := 4 * (width - 1); shift >= 0; shift -= 4 {
+		b = append(b, digits[(v>>uint(shift))&0xf])
+	}
+	return b
+}
+
+func append2(b []byte, v int) []byte { return append(b, byte('0'+v/10), byte('0'+v%10)) }
+
+// writeInput writes the header and rows 0..n-1 to w.
+func writeInput(w io.Writer, n int) error {
+	bw := bufio.NewWriterSize(w, 1<<20)
+	for i, h := range genHeader {
+		if i > 0 {
+			bw.WriteByte(',')
+		}
+		bw.WriteString(h)
+	}
+	bw.WriteByte('\n')
+	buf := make([]byte, 0, 512)
+	for i := range n {
+		buf = appendRow(buf[:0], i)
+		if _, err := bw.Write(buf); err != nil {
+			return err
+		}
+	}
+	return bw.Flush()
+}
+
+// genFile writes an n-row input to path.
+func genFile(path string, n int) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := writeInput(f, n); err != nil {
+		f.Close()
+		return fmt.Errorf("generating %s: %w", path, err)
+	}
+	return f.Close()
+}
+
+// genState is an emulator tenant holding every object rows 0..n-1
+// address, with Graph's defaults for every property, so that each row's
+// PATCH changes something.
+func genState(n int) *emulator.State {
+	st := &emulator.State{MobileApps: make([]emulator.App, numApps)}
+	users := make([]map[int]int, numApps) // per app: user -> index in UserStatuses
+	for a := range st.MobileApps {
+		st.MobileApps[a].ID = string(appendAppID(nil, a))
+		users[a] = map[int]int{}
+	}
+	for i := range n {
+		a, u, nested := rowIDs(i)
+		app := &st.MobileApps[a]
+		s := emulator.Status{ID: string(appendStatusID(nil, i))}
+		if !nested {
+			app.DeviceStatuses = append(app.DeviceStatuses, s)
+			continue
+		}
+		k, ok := users[a][u]
+		if !ok {
+			k = len(app.UserStatuses)
+			users[a][u] = k
+			app.UserStatuses = append(app.UserStatuses, emulator.UserStatus{ID: string(appendUserID(nil, u))})
+		}
+		app.UserStatuses[k].DeviceStatuses = append(app.UserStatuses[k].DeviceStatuses, s)
+	}
+	return st
+}

@@ -1,0 +1,122 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// microPackages are the packages whose Go benchmarks cover the hot paths:
+// CSV row decode (csvio), row validation and PATCH body encoding (plan),
+// results row encoding (report), and the journal, Graph client and
+// emulator costs around them.
+var microPackages = []string{"csvio", "plan", "report", "journal", "graph", "emulator"}
+
+// Micro is one Go benchmark result line.
+type Micro struct {
+	Package string
+	Name    string // without the -GOMAXPROCS suffix
+	N       int64
+	NsOp    float64
+	MBs     float64 // 0 when the benchmark sets no bytes
+	BOp     float64
+	Allocs  float64
+	Extra   []string // other metrics, as "value unit"
+}
+
+// MicroRuns are the Go benchmarks of every package in microPackages.
+type MicroRuns struct {
+	Cmds    []string
+	Results []Micro
+	Errs    []string // packages whose benchmarks did not run
+}
+
+func (b *bench) micro(ctx context.Context, goCmd, root string) MicroRuns {
+	var m MicroRuns
+	for _, pkg := range microPackages {
+		args := []string{"test", "-run=^$", "-bench=.", "-benchmem", "-count=1", "./internal/" + pkg}
+		display := "go " + strings.Join(args, " ")
+		m.Cmds = append(m.Cmds, display)
+		start := time.Now()
+		p, err := runChildIn(ctx, root, display, nil, goCmd, args...)
+		if err == nil && p.Exit != 0 {
+			err = fmt.Errorf("exit %d: %s", p.Exit, lastLines(p.Stdout, 5))
+		}
+		if err != nil {
+			m.Errs = append(m.Errs, fmt.Sprintf("internal/%s: %v", pkg, err))
+			b.logf("micro-benchmarks of internal/%s failed: %v", pkg, err)
+			continue
+		}
+		res := parseBench("internal/"+pkg, p.Stdout)
+		m.Results = append(m.Results, res...)
+		b.logf("micro-benchmarks of internal/%s: %d in %v", pkg, len(res), time.Since(start).Round(time.Second))
+	}
+	return m
+}
+
+func lastLines(b []byte, n int) string {
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, " | ")
+}
+
+// parseBench reads `go test -bench` output lines such as
+//
+//	BenchmarkRead-2   57   30028437 ns/op   86.85 MB/s   7681092 B/op   180179 allocs/op
+func parseBench(pkg string, out []byte) []Micro {
+	var res []Micro
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) < 4 || !strings.HasPrefix(f[0], "Benchmark") {
+			continue
+		}
+		n, err := strconv.ParseInt(f[1], 10, 64)
+		if err != nil {
+			continue
+		}
+		name := f[0]
+		if i := strings.LastIndexByte(name, '-'); i > 0 {
+			if _, err := strconv.Atoi(name[i+1:]); err == nil {
+				name = name[:i]
+			}
+		}
+		r := Micro{Package: pkg, Name: name, N: n}
+		for i := 2; i+1 < len(f); i += 2 {
+			v, err := strconv.ParseFloat(f[i], 64)
+			if err != nil {
+				continue
+			}
+			switch unit := f[i+1]; unit {
+			case "ns/op":
+				r.NsOp = v
+			case "MB/s":
+				r.MBs = v
+			case "B/op":
+				r.BOp = v
+			case "allocs/op":
+				r.Allocs = v
+			default:
+				r.Extra = append(r.Extra, f[i]+" "+unit)
+			}
+		}
+		res = append(res, r)
+	}
+	return res
+}
+
+// find returns the result of benchmark name in pkg.
+func (m *MicroRuns) find(pkg, name string) (Micro, bool) {
+	for _, r := range m.Results {
+		if r.Package == pkg && r.Name == name {
+			return r, true
+		}
+	}
+	return Micro{}, false
+}

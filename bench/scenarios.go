@@ -1,0 +1,430 @@
+package main
+
+import (
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/bulkpatch/bulkpatch/internal/emulator"
+)
+
+// config sizes the runs. The full sizes keep `make bench` within about
+// six minutes on a 2-core machine; quick ones make a smoke run.
+type config struct {
+	// Figures 1, 2 and 6: an Intune-like write quota on a short window.
+	limitRows  int
+	writeLimit int
+	window     time.Duration
+	// Figure 3: rows per run are concurrency × latencyRounds, so every
+	// run is latencyRounds × latency long at best.
+	latency       time.Duration
+	concurrencies []int
+	latencyRounds int
+	// Figure 4.
+	batchRows, batchConcurrency int
+	// Figure 5.
+	overheadSizes []int
+	reps          int
+	cpuRows       int
+	// Figure 6.
+	newman bool
+}
+
+func fullConfig() config {
+	return config{
+		limitRows: 600, writeLimit: 40, window: 2 * time.Second,
+		latency: 100 * time.Millisecond, concurrencies: []int{1, 4, 16, 64}, latencyRounds: 50,
+		batchRows: 1600, batchConcurrency: 16,
+		overheadSizes: []int{100_000, 1_000_000}, reps: 3, cpuRows: 4000,
+		newman: true,
+	}
+}
+
+func quickConfig() config {
+	return config{
+		limitRows: 60, writeLimit: 20, window: 2 * time.Second,
+		latency: 100 * time.Millisecond, concurrencies: []int{1, 4, 16, 64}, latencyRounds: 5,
+		batchRows: 320, batchConcurrency: 16,
+		overheadSizes: []int{10_000, 100_000}, reps: 1, cpuRows: 500,
+		newman: true,
+	}
+}
+
+const token = "bench-token" // the emulator checks no tokens; bulkpatch needs one
+
+// bench runs the scenarios. Children run in dir, so commands name files
+// relative to it.
+type bench struct {
+	cfg  config
+	bin  string // the bulkpatch binary
+	self string // this program, for the baseline modes
+	dir  string
+	log  io.Writer
+	gen  map[int]string // generated inputs by row count
+}
+
+// input returns the name (in b.dir) of an n-row generated input, writing
+// it the first time.
+func (b *bench) input(n int) (string, error) {
+	if name, ok := b.gen[n]; ok {
+		return name, nil
+	}
+	name := fmt.Sprintf("rows-%d.csv", n)
+	start := time.Now()
+	if err := genFile(filepath.Join(b.dir, name), n); err != nil {
+		return "", err
+	}
+	b.logf("generated %s in %v", name, time.Since(start).Round(time.Millisecond))
+	b.gen[n] = name
+	return name, nil
+}
+
+func (b *bench) logf(format string, args ...any) {
+	fmt.Fprintf(b.log, "bench: "+format+"\n", args...)
+}
+
+// bulkpatch runs the binary in b.dir. base, when set, is replaced by
+// "http://127.0.0.1:PORT/beta" in the command shown.
+func (b *bench) bulkpatch(ctx context.Context, base string, args ...string) (proc, error) {
+	display := "bulkpatch " + strings.Join(args, " ")
+	if base != "" {
+		display = strings.ReplaceAll(display, base, "http://127.0.0.1:PORT/beta")
+	}
+	return b.child(ctx, display, b.bin, args...)
+}
+
+// child runs a program in b.dir with the bench token in its environment.
+func (b *bench) child(ctx context.Context, display, name string, args ...string) (proc, error) {
+	return runChildIn(ctx, b.dir, display, []string{"BULKPATCH_TOKEN=" + token}, name, args...)
+}
+
+// applyRun is one apply (or peer) run against a fresh emulator.
+type applyRun struct {
+	proc
+	Rows    int
+	Profile string // the emulator, as `bulkpatch emulator` flags
+	// From the emulator: the server's view of what happened.
+	Applied      int // objects changed at least once
+	Requests     int // HTTP requests ($batch POST: one)
+	Writes       int // write items, throttled ones included
+	Throttled    int
+	EarlyRetries int
+	MaxInFlight  int
+	// From the probe: first and last write arrival, end of the last
+	// answer, and the Retry-After the 429s promised, summed.
+	First, Last, Done time.Time
+	Promised          time.Duration
+	// From bulkpatch's results file, when there is one.
+	Outcomes map[string]int
+}
+
+// writeSpan is the time from the first write's arrival to the last's.
+func (r *applyRun) writeSpan() time.Duration { return r.Last.Sub(r.First) }
+
+// busySpan is the time from the first write's arrival to the end of the
+// last answer: how long the server was kept busy.
+func (r *applyRun) busySpan() time.Duration { return r.Done.Sub(r.First) }
+
+// withEmu runs fn against a fresh emulator holding every object of an
+// n-row input and returns the emulator's account of the run.
+func (b *bench) withEmu(ctx context.Context, rows int, opt emulator.Options, fn func(base string) (proc, error)) (applyRun, error) {
+	run := applyRun{Rows: rows, Profile: describe(opt)}
+	e, err := startEmu(genState(rows), opt)
+	if err != nil {
+		return run, err
+	}
+	p, err := fn(e.base)
+	e.close()
+	run.proc = p
+	if err != nil {
+		return run, err
+	}
+	st := e.srv.Stats()
+	run.Applied = len(st.WritesApplied)
+	run.Requests, run.Writes, run.Throttled = st.Requests, st.Writes, st.Throttled
+	run.EarlyRetries, run.MaxInFlight = st.EarlyRetries, st.MaxInFlight
+	run.First, run.Last, run.Done = e.probe.writeTimes()
+	run.Promised = e.probe.promised()
+	return run, nil
+}
+
+// apply runs `bulkpatch apply` on an n-row input against a fresh
+// emulator.
+func (b *bench) apply(ctx context.Context, tag string, rows int, opt emulator.Options, flags ...string) (applyRun, error) {
+	in, err := b.input(rows)
+	if err != nil {
+		return applyRun{}, err
+	}
+	results := strings.TrimSuffix(in, ".csv") + "." + tag + ".results.csv"
+	run, err := b.withEmu(ctx, rows, opt, func(base string) (proc, error) {
+		args := append([]string{"apply", in, "--graph-url", base, "--auth", "token", "--yes", "--progress", "never", "--results", results}, flags...)
+		return b.bulkpatch(ctx, base, args...)
+	})
+	if err != nil {
+		return run, err
+	}
+	if run.Exit != 0 {
+		return run, fmt.Errorf("%s: exit %d: %s", run.Cmd, run.Exit, run.tail())
+	}
+	run.Outcomes, err = countOutcomes(filepath.Join(b.dir, results))
+	b.logf("%s: %v, %d applied, %d throttled", tag, run.Wall.Round(time.Millisecond), run.Applied, run.Throttled)
+	return run, err
+}
+
+// countOutcomes counts a results file's rows by outcome.
+func countOutcomes(path string) (map[string]int, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	r := csv.NewReader(f)
+	r.ReuseRecord = true
+	header, err := r.Read()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	col := slices.Index(header, "outcome")
+	if col < 0 {
+		return nil, fmt.Errorf("%s: no outcome column", path)
+	}
+	n := map[string]int{}
+	for {
+		rec, err := r.Read()
+		if err == io.EOF {
+			return n, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		n[rec[col]]++
+	}
+}
+
+func limitProfile(c config) emulator.Options {
+	return emulator.Options{WriteLimit: c.writeLimit, Window: c.window}
+}
+
+// allowed is the limit profile's sustained write rate in writes/s.
+func (c config) allowed() float64 { return float64(c.writeLimit) / c.window.Seconds() }
+
+func formatFloat(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
+
+// LimitRuns holds figures 1 and 2: the same server, --rate at its limit
+// and three times above it.
+type LimitRuns struct {
+	Allowed    float64       // writes/s the server sustains
+	Window     time.Duration // the server's window
+	AtLimit    applyRun
+	OverAsked  applyRun
+	AtLimitErr string
+	OverErr    string
+	// OverFrac repeats the over-asked run against a server that sends
+	// Retry-After to the millisecond, when the over-asked goal was
+	// missed: it isolates what the whole-second Retry-After costs.
+	OverFrac    *applyRun
+	OverFracErr string
+}
+
+func (b *bench) limits(ctx context.Context) LimitRuns {
+	c := b.cfg
+	lr := LimitRuns{Allowed: c.allowed(), Window: c.window}
+	flags := func(rate float64) []string {
+		return []string{"--rate", formatFloat(rate), "--concurrency", "4"}
+	}
+	var err error
+	if lr.AtLimit, err = b.apply(ctx, "at-limit", c.limitRows, limitProfile(c), flags(lr.Allowed)...); err != nil {
+		lr.AtLimitErr = err.Error()
+	}
+	if lr.OverAsked, err = b.apply(ctx, "over-asked", c.limitRows, limitProfile(c), flags(3*lr.Allowed)...); err != nil {
+		lr.OverErr = err.Error()
+		return lr
+	}
+	if lr.OverAsked.totalOverIdeal(lr.Allowed) > overAskedGoal {
+		opt := limitProfile(c)
+		opt.RetryAfter = emulator.RetryAfterFractional
+		run, err := b.apply(ctx, "over-asked-fractional", c.limitRows, opt, flags(3*lr.Allowed)...)
+		lr.OverFrac = &run
+		if err != nil {
+			lr.OverFracErr = err.Error()
+		}
+	}
+	return lr
+}
+
+// LatencyRun is one run of figure 3.
+type LatencyRun struct {
+	Concurrency int
+	Run         applyRun
+	Err         string
+}
+
+// latencyRate is a --rate far above anything the latency runs reach.
+const latencyRate = 100000
+
+func (b *bench) latencyRuns(ctx context.Context) []LatencyRun {
+	var out []LatencyRun
+	for _, conc := range b.cfg.concurrencies {
+		rows := conc * b.cfg.latencyRounds
+		run, err := b.apply(ctx, fmt.Sprintf("latency-c%d", conc), rows, emulator.Options{Latency: b.cfg.latency},
+			"--rate", strconv.Itoa(latencyRate), "--concurrency", strconv.Itoa(conc))
+		lr := LatencyRun{Concurrency: conc, Run: run}
+		if err != nil {
+			lr.Err = err.Error()
+		}
+		out = append(out, lr)
+	}
+	return out
+}
+
+// BatchRuns holds figure 4: the same rows, concurrency and latency, with
+// one request per row and with --batch 20.
+type BatchRuns struct {
+	Single, Batched       applyRun
+	SingleErr, BatchedErr string
+}
+
+func (b *bench) batchRuns(ctx context.Context) BatchRuns {
+	var br BatchRuns
+	opt := emulator.Options{Latency: b.cfg.latency}
+	common := []string{"--rate", strconv.Itoa(latencyRate), "--concurrency", strconv.Itoa(b.cfg.batchConcurrency)}
+	var err error
+	if br.Single, err = b.apply(ctx, "single", b.cfg.batchRows, opt, common...); err != nil {
+		br.SingleErr = err.Error()
+	}
+	if br.Batched, err = b.apply(ctx, "batch20", b.cfg.batchRows, opt, append(common, "--batch", "20")...); err != nil {
+		br.BatchedErr = err.Error()
+	}
+	return br
+}
+
+// Overhead is figure 5 for one input size: each command's median over
+// the repetitions.
+type Overhead struct {
+	Rows                  int
+	Bytes                 int64
+	Plain, Validate, Plan proc
+	Err                   string
+}
+
+func (b *bench) overhead(ctx context.Context) []Overhead {
+	var out []Overhead
+	for _, n := range b.cfg.overheadSizes {
+		o := Overhead{Rows: n}
+		if err := b.measureOverhead(ctx, &o); err != nil {
+			o.Err = err.Error()
+		}
+		out = append(out, o)
+	}
+	return out
+}
+
+func (b *bench) measureOverhead(ctx context.Context, o *Overhead) error {
+	in, err := b.input(o.Rows)
+	if err != nil {
+		return err
+	}
+	if fi, err := os.Stat(filepath.Join(b.dir, in)); err == nil {
+		o.Bytes = fi.Size()
+	}
+	var plain, validate, plan []proc
+	// Interleaved, so that load from elsewhere hits all three alike.
+	for range b.cfg.reps {
+		p, err := b.child(ctx, "bench -mode plaincsv "+in, b.self, "-mode", "plaincsv", in)
+		if err == nil && p.Exit != 0 {
+			err = fmt.Errorf("%s: exit %d: %s", p.Cmd, p.Exit, p.tail())
+		}
+		if err != nil {
+			return err
+		}
+		plain = append(plain, p)
+		for _, cmd := range []struct {
+			into *[]proc
+			args []string
+		}{{&validate, []string{"validate", in}}, {&plan, []string{"plan", in}}} {
+			p, err := b.bulkpatch(ctx, "", cmd.args...)
+			if err == nil && p.Exit != 0 {
+				err = fmt.Errorf("%s: exit %d: %s", p.Cmd, p.Exit, p.tail())
+			}
+			if err != nil {
+				return err
+			}
+			*cmd.into = append(*cmd.into, p)
+		}
+	}
+	o.Plain, o.Validate, o.Plan = median(plain), median(validate), median(plan)
+	b.logf("overhead %d rows: plain %v, validate %v, plan %v", o.Rows, o.Plain.Wall.Round(time.Millisecond),
+		o.Validate.Wall.Round(time.Millisecond), o.Plan.Wall.Round(time.Millisecond))
+	return nil
+}
+
+// median returns the run with the median wall time, with the median
+// CPU time and peak RSS of all runs, each taken on its own.
+func median(ps []proc) proc {
+	mid := func(get func(proc) int64) int64 {
+		v := make([]int64, len(ps))
+		for i, p := range ps {
+			v[i] = get(p)
+		}
+		slices.Sort(v)
+		return v[len(v)/2]
+	}
+	sorted := slices.Clone(ps)
+	slices.SortFunc(sorted, func(a, b proc) int { return int(a.Wall - b.Wall) })
+	m := sorted[len(sorted)/2]
+	m.CPU = time.Duration(mid(func(p proc) int64 { return int64(p.CPU) }))
+	m.MaxRSS = mid(func(p proc) int64 { return p.MaxRSS })
+	return m
+}
+
+// CPURuns holds figure 5's CPU per applied row: bulkpatch and the plain
+// sequential client on the same rows against the same fast server.
+type CPURuns struct {
+	Bulkpatch, Plain applyRun
+	Err              string
+}
+
+func (b *bench) cpuRuns(ctx context.Context) CPURuns {
+	var cr CPURuns
+	n := b.cfg.cpuRows
+	var err error
+	if cr.Bulkpatch, err = b.apply(ctx, "cpu", n, emulator.Options{}, "--rate", strconv.Itoa(latencyRate), "--concurrency", "8"); err != nil {
+		cr.Err = err.Error()
+		return cr
+	}
+	if cr.Plain, err = b.sequential(ctx, n, emulator.Options{}); err != nil {
+		cr.Err = err.Error()
+	}
+	return cr
+}
+
+// sequential runs the plain sequential client on an n-row input against
+// a fresh emulator.
+func (b *bench) sequential(ctx context.Context, n int, opt emulator.Options) (applyRun, error) {
+	in, err := b.input(n)
+	if err != nil {
+		return applyRun{}, err
+	}
+	run, err := b.withEmu(ctx, n, opt, func(base string) (proc, error) {
+		return b.child(ctx, "bench -mode sequential -url http://127.0.0.1:PORT/beta "+in, b.self, "-mode", "sequential", "-url", base, in)
+	})
+	if err == nil && run.Exit != 0 {
+		err = fmt.Errorf("%s: exit %d: %s", run.Cmd, run.Exit, run.tail())
+	}
+	if err == nil {
+		var sum seqSummary
+		if jerr := json.Unmarshal(run.Stdout, &sum); jerr != nil || sum.Rows != n {
+			err = fmt.Errorf("%s: unexpected output %q", run.Cmd, run.Stdout)
+		}
+	}
+	b.logf("sequential %d rows: %v, %d applied, %d throttled", n, run.Wall.Round(time.Millisecond), run.Applied, run.Throttled)
+	return run, err
+}
