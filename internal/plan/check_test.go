@@ -519,7 +519,7 @@ func TestCheckAllocs(t *testing.T) {
 		v.Check(&recs[i])
 	}
 	v2 := NewValidator()
-	v2.seen = make(map[[2]uint64]int32, 2*len(recs))
+	v2.seen = make(map[uint64]seenRow, 2*len(recs))
 	i := 0
 	allocs := testing.AllocsPerRun(len(recs)-1, func() {
 		_, probs := v2.Check(&recs[i])
