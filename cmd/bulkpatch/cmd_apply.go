@@ -3,11 +3,11 @@ package main
 import (
 	"bufio"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
 	"iter"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -36,6 +36,9 @@ type source struct {
 	planRoot string
 	// invalid maps a line to its problems when the input is invalid.
 	invalid map[int]string
+	// file is the input (a CSV or a plan) held open for the whole run, so
+	// that every pass reads what was validated.
+	file *heldFile
 }
 
 func (e *env) apply(ctx context.Context, args []string) int {
@@ -79,6 +82,7 @@ func (e *env) apply(ctx context.Context, args []string) int {
 	if src == nil {
 		return code
 	}
+	defer src.file.Close()
 	resultsPath := *results
 	if resultsPath == "" {
 		resultsPath = strings.TrimSuffix(src.path, filepath.Ext(src.path)) + ".results.csv"
@@ -241,10 +245,15 @@ func hasFlag(args []string, name string) bool {
 	return false
 }
 
-// csvSource validates the whole CSV before anything is sent.
+// csvSource validates the whole CSV before anything is sent. Unless it
+// returns nil, the caller closes the source's file.
 func (e *env) csvSource(path string, opt csvio.ReaderOptions, maxRows int) (*source, int) {
+	h, err := openHeld(path)
+	if err != nil {
+		return nil, e.inputVerdict(path, nil, err)
+	}
 	invalid := map[int]string{}
-	in, err := walk(path, opt, maxRows, func(rec *csvio.Record, op *plan.Op, msgs []string) error {
+	in, err := h.walk(opt, maxRows, func(rec *csvio.Record, op *plan.Op, msgs []string) error {
 		if op == nil {
 			for _, m := range msgs {
 				fmt.Fprintf(e.stderr, "%s: %s\n", path, m)
@@ -255,15 +264,16 @@ func (e *env) csvSource(path string, opt csvio.ReaderOptions, maxRows int) (*sou
 	})
 	code := e.inputVerdict(path, in, err)
 	if code == exitInvalid && in != nil && err == nil {
-		return &source{path: path, propCols: in.propCols, invalid: invalid,
-			items: func() iter.Seq2[apply.Item, error] { return rowsOf(path, opt, in.propCols) }}, exitInvalid
+		return &source{path: path, propCols: in.propCols, invalid: invalid, file: h,
+			items: func() iter.Seq2[apply.Item, error] { return rowsOf(h, opt, in.propCols) }}, exitInvalid
 	}
 	if code != exitOK {
+		h.Close()
 		return nil, code
 	}
 	return &source{
-		path: path, sha256: in.sha256, rows: in.rows, propCols: in.propCols, groups: in.groups,
-		items: func() iter.Seq2[apply.Item, error] { return items(path, opt, in.propCols) },
+		path: path, sha256: in.sha256, rows: in.rows, propCols: in.propCols, groups: in.groups, file: h,
+		items: func() iter.Seq2[apply.Item, error] { return items(h, opt, in.propCols) },
 	}, exitOK
 }
 
@@ -350,10 +360,10 @@ func propNames(cols []int) []string { return (&input{propCols: cols}).propNames(
 
 // rowsOf yields every row of a CSV, valid or not, with whatever ids it
 // has, for the results file of an invalid input.
-func rowsOf(path string, opt csvio.ReaderOptions, propCols []int) iter.Seq2[apply.Item, error] {
+func rowsOf(h *heldFile, opt csvio.ReaderOptions, propCols []int) iter.Seq2[apply.Item, error] {
 	return func(yield func(apply.Item, error) bool) {
 		stop := errors.New("stop")
-		_, err := walk(path, opt, 0, func(rec *csvio.Record, op *plan.Op, _ []string) error {
+		_, err := h.walk(opt, 0, func(rec *csvio.Record, op *plan.Op, _ []string) error {
 			it := apply.Item{Op: plan.Op{Line: rec.Line, AppID: rec.Cells[csvio.MobileAppID],
 				UserStatusID: rec.Cells[csvio.UserAppInstallStatusID], StatusID: rec.Cells[csvio.MobileAppInstallStatusID]}}
 			if op != nil {
@@ -378,13 +388,21 @@ func rowsOf(path string, opt csvio.ReaderOptions, propCols []int) iter.Seq2[appl
 // planSource opens a saved plan: it checks that the input it was made from
 // is unchanged and that every operation in it is still valid.
 func (e *env) planSource(path string) (*source, int) {
-	f, err := os.Open(path)
+	pf, err := openHeld(path)
 	if err != nil {
 		e.errorf("%v", err)
 		return nil, exitUsage
 	}
-	fr, err := plan.NewFileReader(f)
-	f.Close()
+	src, code := e.planSourceFrom(pf)
+	if src == nil {
+		pf.Close()
+	}
+	return src, code
+}
+
+func (e *env) planSourceFrom(pf *heldFile) (*source, int) {
+	path := pf.path
+	fr, err := plan.NewFileReader(pf.reader())
 	if err != nil {
 		e.errorf("%s: %v", path, err)
 		return nil, exitInvalid
@@ -399,13 +417,13 @@ func (e *env) planSource(path string) (*source, int) {
 		e.errorf("%s changed since the plan was made (sha256 %s, plan says %s); plan again", h.InputPath, short(sum), short(h.InputSHA256))
 		return nil, exitUsage
 	}
-	src := &source{path: h.InputPath, sha256: h.InputSHA256, fromPlan: true, planRoot: h.GraphRoot, groups: map[apply.Group]int{}}
+	src := &source{path: h.InputPath, sha256: h.InputSHA256, fromPlan: true, planRoot: h.GraphRoot, groups: map[apply.Group]int{}, file: pf}
 	for _, name := range h.Columns {
 		if i := schema.PropertyIndex(name); i >= 0 {
 			src.propCols = append(src.propCols, i)
 		}
 	}
-	src.items = func() iter.Seq2[apply.Item, error] { return planItems(path, src.propCols) }
+	src.items = func() iter.Seq2[apply.Item, error] { return planItems(pf, src.propCols) }
 	// Validate every operation before sending any.
 	bad := 0
 	for it, err := range src.items() {
@@ -444,15 +462,12 @@ func (e *invalidOpError) Error() string {
 
 // planItems yields a saved plan's operations. An invalid one is yielded
 // as an *invalidOpError and the sequence goes on.
-func planItems(path string, propCols []int) iter.Seq2[apply.Item, error] {
+func planItems(pf *heldFile, propCols []int) iter.Seq2[apply.Item, error] {
 	return func(yield func(apply.Item, error) bool) {
-		f, err := os.Open(path)
-		if err != nil {
-			yield(apply.Item{}, err)
-			return
-		}
-		defer f.Close()
-		fr, err := plan.NewFileReader(bufio.NewReader(f))
+		// The first pass's hash is what every later pass must read.
+		sum := sha256.New()
+		br := bufio.NewReader(io.TeeReader(pf.reader(), sum))
+		fr, err := plan.NewFileReader(br)
 		if err != nil {
 			yield(apply.Item{}, err)
 			return
@@ -462,10 +477,17 @@ func planItems(path string, propCols []int) iter.Seq2[apply.Item, error] {
 		v := plan.NewValidator()
 		for {
 			en, err := fr.Next()
-			if err != nil {
-				if !errors.Is(err, io.EOF) {
+			if errors.Is(err, io.EOF) {
+				if _, err = io.Copy(io.Discard, br); err == nil {
+					err = pf.same(hexSum(sum))
+				}
+				if err != nil {
 					yield(apply.Item{}, err)
 				}
+				return
+			}
+			if err != nil {
+				yield(apply.Item{}, err)
 				return
 			}
 			op, problems := v.CheckBody(en.Line, en.MobileAppID, en.UserAppInstallStatusID, en.MobileAppInstallStatusID, en.Body)

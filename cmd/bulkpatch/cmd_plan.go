@@ -71,18 +71,23 @@ func (e *env) planOffline(path string, opt csvio.ReaderOptions, maxRows int, pf 
 	var direct, nested int
 	var body []byte
 	var writeErr error
-	var pre *input
+	h, err := openHeld(path)
+	if err != nil {
+		return e.inputVerdict(path, nil, err)
+	}
+	defer h.Close()
 	if pf != nil {
 		// The plan's header names the input's hash and columns: read them
-		// first, then stream the operations straight into the plan.
-		var err error
-		if pre, err = prescan(path, opt); err != nil {
+		// first, then stream the operations straight into the plan. The
+		// pass below checks that it hashes the same.
+		pre, err := prescan(h, opt)
+		if err != nil {
 			return e.inputVerdict(path, nil, err)
 		}
 		writeErr = pf.start(planHeader(pre, "", false))
 	}
 	problems := e.printProblems(path)
-	in, err := walk(path, opt, maxRows, func(rec *csvio.Record, op *plan.Op, msgs []string) error {
+	in, err := h.walk(opt, maxRows, func(rec *csvio.Record, op *plan.Op, msgs []string) error {
 		if op == nil {
 			return problems(rec, op, msgs)
 		}
@@ -108,9 +113,6 @@ func (e *env) planOffline(path string, opt csvio.ReaderOptions, maxRows int, pf 
 	}
 	fmt.Fprintf(e.stdout, "\nPlan: %d to patch (%d by device status, %d through a user status). Nothing was sent.\n", in.rows, direct, nested)
 	if pf != nil {
-		if writeErr == nil && pre.sha256 != in.sha256 {
-			writeErr = fmt.Errorf("%s changed while it was being planned; plan again", path)
-		}
 		if writeErr == nil {
 			writeErr = pf.commit()
 		}
@@ -138,7 +140,12 @@ func (e *env) showOp(op *plan.Op, body []byte) {
 // Graph for an invalid file), then reads the live objects and diffs.
 func (e *env) planReconcile(ctx context.Context, path string, opt csvio.ReaderOptions, maxRows int,
 	cf connFlags, pace paceFlags, pf *planFile, detailed bool) int {
-	in, err := walk(path, opt, maxRows, e.printProblems(path))
+	h, err := openHeld(path)
+	if err != nil {
+		return e.inputVerdict(path, nil, err)
+	}
+	defer h.Close()
+	in, err := h.walk(opt, maxRows, e.printProblems(path))
 	if code := e.inputVerdict(path, in, err); code != exitOK {
 		return code
 	}
@@ -157,7 +164,7 @@ func (e *env) planReconcile(ctx context.Context, path string, opt csvio.ReaderOp
 	live := apply.NewLive(conn.client, in.groups)
 	var updates, unchanged, failed int
 	var body []byte
-	err = diffAll(ctx, live, items(path, opt, in.propCols), pace.concurrency, func(it apply.Item, changes []plan.Change, res graph.Result) error {
+	err = diffAll(ctx, live, items(h, opt, in.propCols), pace.concurrency, func(it apply.Item, changes []plan.Change, res graph.Result) error {
 		body = it.Op.AppendBody(body[:0])
 		if res.Err != nil {
 			failed++

@@ -9,6 +9,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -566,6 +567,88 @@ func TestE2EResumeJournals(t *testing.T) {
 			if n != 1 {
 				t.Errorf("object %s was written %d times, want once", key, n)
 			}
+		}
+	})
+}
+
+// syncBuffer is a bytes.Buffer safe to write and read at once.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
+
+// TestE2EInputChangedDuringApply edits the input while an apply works
+// from it. A spreadsheet's save (a new file renamed over the old) while
+// the confirmation prompt waits must not reach the run: it applies what
+// was validated, summarised and confirmed, which is what the journal's
+// hash names. A write into the file itself during the run cannot be
+// hidden, so the run must say so and not mark its journal complete.
+func TestE2EInputChangedDuringApply(t *testing.T) {
+	t.Run("saved as a new file at the prompt", func(t *testing.T) {
+		f := generate(t, 1, 50, 0, 0, 0)
+		srv, vars := emulate(t, f.state, emulator.Options{})
+		dir := t.TempDir()
+		in := f.write(t, dir)
+
+		stdin, answer := io.Pipe()
+		var stdout, stderr syncBuffer
+		e := &env{stdin: stdin, stdout: &stdout, stderr: &stderr, stdinTTY: true,
+			getenv: func(k string) string { return vars[k] }}
+		done := make(chan int, 1)
+		go func() { done <- e.run(context.Background(), []string{"apply", in, "--rate", "1000", "--progress", "never"}) }()
+		waitUntil(t, nil, func() bool { return strings.Contains(stderr.String(), "Type yes") })
+		tmp := filepath.Join(dir, "~input.csv")
+		if err := os.WriteFile(tmp, bytes.ReplaceAll(f.csv, []byte(",1."), []byte(",7.")), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(tmp, in); err != nil {
+			t.Fatal(err)
+		}
+		answer.Write([]byte("yes\n"))
+		if code := <-done; code != exitOK {
+			t.Fatalf("apply: exit %d\n%s", code, stderr.String())
+		}
+		f.checkState(t, srv)
+	})
+
+	t.Run("written in place during the run", func(t *testing.T) {
+		f := generate(t, 2, 150, 0, 0, 0)
+		srv, vars := emulate(t, f.state, emulator.Options{Latency: time.Millisecond})
+		dir := t.TempDir()
+		in := f.write(t, dir)
+		results := filepath.Join(dir, "input.results.csv")
+
+		done := make(chan result, 1)
+		go func() {
+			done <- cli(t, context.Background(), vars, "apply", in, "--yes", "--rate", "150", "--progress", "never")
+		}()
+		waitUntil(t, nil, func() bool { return appliedWrites(srv) >= 20 })
+		if err := os.WriteFile(in, bytes.ReplaceAll(f.csv, []byte(",1."), []byte(",7.")), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		var r result
+		select {
+		case r = <-done:
+		case <-time.After(waitLimit):
+			t.Fatal("apply did not finish")
+		}
+		if r.code == exitOK || !strings.Contains(r.stderr, "was changed while bulkpatch was using it") {
+			t.Errorf("input written in place during the run: exit %d, want a failure naming it\n%s", r.code, r.stderr)
+		}
+		if last := lastJournalRecord(t, results+".journal"); strings.HasPrefix(last, `{"complete"`) {
+			t.Error("the journal was marked complete")
 		}
 	})
 }

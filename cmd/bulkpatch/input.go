@@ -9,6 +9,7 @@ import (
 	"hash"
 	"io"
 	"iter"
+	"math"
 	"os"
 	"unicode/utf8"
 
@@ -74,23 +75,90 @@ type rowFunc func(rec *csvio.Record, op *plan.Op, problems []string) error
 // Structural problems of the file itself (unreadable, bad header) come
 // back as a *fileError; per-row problems go to fn.
 func walk(path string, opt csvio.ReaderOptions, maxRows int, fn rowFunc) (*input, error) {
+	h, err := openHeld(path)
+	if err != nil {
+		return nil, err
+	}
+	defer h.Close()
+	return h.walk(opt, maxRows, fn)
+}
+
+// heldFile is an input opened once and read from its start by every pass
+// of a command (validation, sending, the results file). Spreadsheets and
+// editors save by writing a new file and renaming it over the old one, so
+// an open file keeps the bytes that were validated and that the journal's
+// hash names; a file changed in place shows up as a different hash at the
+// end of a pass.
+type heldFile struct {
+	path string
+	f    *os.File
+	// sha256 is the hex SHA-256 the first complete pass saw; later passes
+	// must see the same.
+	sha256 string
+}
+
+func openHeld(path string) (*heldFile, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, &fileError{err}
 	}
-	defer f.Close()
-	h := sha256.New()
-	in := &input{path: path, groups: make(map[apply.Group]int)}
-	err = walkReader(io.TeeReader(f, h), opt, maxRows, in, fn)
-	if err != nil {
+	return &heldFile{path: path, f: f}, nil
+}
+
+// Close closes the file.
+func (h *heldFile) Close() error { return h.f.Close() }
+
+// reader reads the whole file from its start; readers are independent of
+// each other and of the file's offset.
+func (h *heldFile) reader() io.Reader { return io.NewSectionReader(h.f, 0, math.MaxInt64) }
+
+// walk reads the file once, validating every row, and calls fn for each.
+// Structural problems of the file itself come back as a *fileError, a
+// file that changed since the first pass as a *changedError; per-row
+// problems go to fn.
+func (h *heldFile) walk(opt csvio.ReaderOptions, maxRows int, fn rowFunc) (*input, error) {
+	sum := sha256.New()
+	r := h.reader()
+	in := &input{path: h.path, groups: make(map[apply.Group]int)}
+	if err := walkReader(io.TeeReader(r, sum), opt, maxRows, in, fn); err != nil {
 		return in, err
 	}
 	// Hash what is left too (trailing bytes after the last record).
-	if _, err := io.Copy(h, f); err != nil {
+	if _, err := io.Copy(sum, r); err != nil {
 		return in, &fileError{err}
 	}
-	in.sha256 = hexSum(h)
-	return in, nil
+	in.sha256 = hexSum(sum)
+	return in, h.same(in.sha256)
+}
+
+// hash hashes the whole file.
+func (h *heldFile) hash() (string, error) {
+	sum := sha256.New()
+	if _, err := io.Copy(sum, h.reader()); err != nil {
+		return "", &fileError{err}
+	}
+	s := hexSum(sum)
+	return s, h.same(s)
+}
+
+// same records the first pass's hash and checks later ones against it.
+func (h *heldFile) same(sha string) error {
+	if h.sha256 == "" {
+		h.sha256 = sha
+		return nil
+	}
+	if sha != h.sha256 {
+		return &changedError{h.path}
+	}
+	return nil
+}
+
+// changedError reports an input that was written to while bulkpatch was
+// working from it.
+type changedError struct{ path string }
+
+func (e *changedError) Error() string {
+	return fmt.Sprintf("%s was changed while bulkpatch was using it; save edits under another name, or wait for the run to end", e.path)
 }
 
 func hexSum(h hash.Hash) string { return hex.EncodeToString(h.Sum(nil)) }
@@ -159,17 +227,17 @@ func isRowError(pe *csvio.ParseError) bool {
 	return errors.Is(pe, csvio.ErrFieldCount) || errors.Is(pe, csvio.ErrInvalidUTF8) || errors.Is(pe, csvio.ErrEmptyHeader)
 }
 
-// items reads path again and yields the validated rows as apply items. It
-// is used after a full validation pass found no problem; a row that is
-// invalid now (the file changed in between) ends the sequence with an
-// error.
-func items(path string, opt csvio.ReaderOptions, propCols []int) iter.Seq2[apply.Item, error] {
+// items reads the input again and yields the validated rows as apply
+// items. It is used after a full validation pass found no problem; a row
+// that is invalid now, or a different hash at the end (the file was
+// changed in place meanwhile), ends the sequence with an error.
+func items(h *heldFile, opt csvio.ReaderOptions, propCols []int) iter.Seq2[apply.Item, error] {
 	return func(yield func(apply.Item, error) bool) {
 		stop := errors.New("stop")
 		var body []byte
-		_, err := walk(path, opt, 0, func(rec *csvio.Record, op *plan.Op, problems []string) error {
+		_, err := h.walk(opt, 0, func(rec *csvio.Record, op *plan.Op, problems []string) error {
 			if op == nil {
-				return fmt.Errorf("%s changed while running: %s", path, problems[0])
+				return fmt.Errorf("%w: %s", &changedError{h.path}, problems[0])
 			}
 			body = op.AppendBody(body[:0])
 			it := apply.Item{Op: *op, Body: append([]byte(nil), body...), Props: propCells(op, propCols)}
@@ -215,21 +283,17 @@ func truncate(s string, n int) string {
 	return s[:n] + "…"
 }
 
-// prescan hashes path and reads its header, without validating rows.
-func prescan(path string, opt csvio.ReaderOptions) (*input, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, &fileError{err}
-	}
-	defer f.Close()
-	in := &input{path: path}
-	cr, err := csvio.NewReader(f, opt)
+// prescan hashes the input and reads its header, without validating
+// rows.
+func prescan(h *heldFile, opt csvio.ReaderOptions) (*input, error) {
+	in := &input{path: h.path}
+	cr, err := csvio.NewReader(h.reader(), opt)
 	if err != nil {
 		return nil, &fileError{err}
 	}
 	in.propCols = propColumns(cr)
-	if in.sha256, err = fileSHA256(path); err != nil {
-		return nil, &fileError{err}
+	if in.sha256, err = h.hash(); err != nil {
+		return nil, err
 	}
 	return in, nil
 }
