@@ -3,7 +3,6 @@ package csvio
 import (
 	"encoding/csv"
 	"io"
-	"strings"
 )
 
 // WriterOptions configures a Writer. The zero value writes plain
@@ -107,11 +106,16 @@ func unneutralize(s string) string {
 }
 
 func needsNeutralizing(s string) bool {
-	t := strings.TrimLeft(s, ` '"`)
-	if t == "" {
+	// A loop rather than strings.TrimLeft(s, ` '"`), which builds its
+	// ASCII set anew on every call: this runs for every cell written.
+	i := 0
+	for i < len(s) && (s[i] == ' ' || s[i] == '\'' || s[i] == '"') {
+		i++
+	}
+	if i == len(s) {
 		return false
 	}
-	switch t[0] {
+	switch s[i] {
 	case '=', '+', '-', '@', '\t', '\r', '\n':
 		return !isPlainNumber(s)
 	}
