@@ -233,7 +233,7 @@ func TestE2EExportRoundTrip(t *testing.T) {
 		}
 
 		before := srv.Stats().Writes
-		r = cli(t, ctx, vars, "apply", "--plan", pl, "--progress", "never")
+		r = cli(t, ctx, vars, "apply", "--plan", pl, "--rate", "1000", "--progress", "never")
 		if r.code != exitOK {
 			t.Fatalf("apply --plan: exit %d\n%s", r.code, r.stderr)
 		}

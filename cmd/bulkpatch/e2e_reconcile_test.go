@@ -354,7 +354,7 @@ func TestE2ESavedPlanUnreadableRow(t *testing.T) {
 		t.Errorf("the unreadable row is saved as %+v, want a patch of ds-missing", last)
 	}
 
-	r = cli(t, ctx, vars, "apply", "--plan", pl, "--progress", "never")
+	r = cli(t, ctx, vars, "apply", "--plan", pl, "--rate", "1000", "--progress", "never")
 	if r.code != exitRowsFailed {
 		t.Fatalf("apply --plan: exit %d, want 1\n%s", r.code, r.stderr)
 	}
