@@ -607,7 +607,9 @@ func TestE2EInputChangedDuringApply(t *testing.T) {
 		e := &env{stdin: stdin, stdout: &stdout, stderr: &stderr, stdinTTY: true,
 			getenv: func(k string) string { return vars[k] }}
 		done := make(chan int, 1)
-		go func() { done <- e.run(context.Background(), []string{"apply", in, "--rate", "1000", "--progress", "never"}) }()
+		go func() {
+			done <- e.run(context.Background(), []string{"apply", in, "--rate", "1000", "--progress", "never"})
+		}()
 		waitUntil(t, nil, func() bool { return strings.Contains(stderr.String(), "Type yes") })
 		tmp := filepath.Join(dir, "~input.csv")
 		if err := os.WriteFile(tmp, bytes.ReplaceAll(f.csv, []byte(",1."), []byte(",7.")), 0o600); err != nil {
