@@ -183,10 +183,21 @@ func lastJournalRecord(t *testing.T, path string) string {
 // must list every row once, and the writes applied beyond one per row
 // must be explained by the kills and the faults.
 func TestE2EKillResume(t *testing.T) {
-	const (
-		kills       = 4
-		concurrency = 8
-	)
+	tests := []struct {
+		name                      string
+		kills, concurrency, batch int
+	}{
+		{"one request per row", 4, 8, 0},
+		// A $batch in flight holds up to batch rows, and a connection
+		// reset after applying one re-applies all of its rows.
+		{"batched", 3, 4, 10},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) { killResume(t, tt.kills, tt.concurrency, tt.batch) })
+	}
+}
+
+func killResume(t *testing.T, kills, concurrency, batch int) {
 	f := generate(t, 2, 200, 2, 50, 0) // 400 direct rows, 200 nested: 600
 	srv, vars := emulate(t, f.state, emulator.Options{
 		Latency: 5 * time.Millisecond,
@@ -201,7 +212,8 @@ func TestE2EKillResume(t *testing.T) {
 	dir := t.TempDir()
 	in := f.write(t, dir)
 	results := filepath.Join(dir, "input.results.csv")
-	args := []string{"apply", in, "--yes", "--rate", "200", "--concurrency", strconv.Itoa(concurrency), "--progress", "never"}
+	args := []string{"apply", in, "--yes", "--rate", "200", "--concurrency", strconv.Itoa(concurrency),
+		"--batch", strconv.Itoa(batch), "--progress", "never"}
 	rng := rand.New(rand.NewPCG(20260101, 1))
 
 	for k := range kills {
@@ -244,10 +256,12 @@ func TestE2EKillResume(t *testing.T) {
 
 	st := srv.Stats()
 	extra := appliedWrites(srv) - f.rows
-	retried := st.Faults["resetAfterApply"] + st.Faults["throttleAfterApply"]
-	if limit := concurrency*kills + retried; extra < 0 || extra > limit {
-		t.Errorf("%d writes applied beyond one per row; at most %d rows in flight at %d kills plus %d faulted writes that were retried allow %d",
-			extra, concurrency, kills, retried, limit)
+	perRequest := max(batch, 1) // rows a request carries
+	inFlight := concurrency * perRequest
+	retried := st.Faults["resetAfterApply"]*perRequest + st.Faults["throttleAfterApply"]
+	if limit := inFlight*kills + retried; extra < 0 || extra > limit {
+		t.Errorf("%d writes applied beyond one per row; at most %d rows in flight at %d kills plus %d rows of faulted requests that were retried allow %d",
+			extra, inFlight, kills, retried, limit)
 	}
 	t.Logf("%d rows, %d writes applied beyond one per row, faults %v, %d skipped by the final resume", f.rows, extra, st.Faults, skipped)
 
