@@ -127,7 +127,7 @@ func (e *env) connect(c connFlags, p paceFlags, logger *slog.Logger) (*connectio
 	if root == "" {
 		root = cloud.GraphRoot()
 	}
-	src, err := auth.New(auth.Options{
+	opts := auth.Options{
 		Kind:          c.auth,
 		Cloud:         cloud,
 		TenantID:      c.tenant,
@@ -137,7 +137,13 @@ func (e *env) connect(c connFlags, p paceFlags, logger *slog.Logger) (*connectio
 		Interactive:   e.stdinTTY,
 		Prompt:        e.stderr,
 		AuthorityHost: c.authorityHost,
-	})
+	}
+	if e.authTransport != nil {
+		// Only when set: a nil *http.Client in the interface would not
+		// be a nil Transport.
+		opts.Transport = e.authTransport
+	}
+	src, err := auth.New(opts)
 	if err != nil {
 		return nil, err
 	}

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"strings"
 
@@ -38,6 +39,10 @@ type env struct {
 	// stdinTTY and stderrTTY say whether a person is there: prompts need
 	// stdin, progress bars need stderr.
 	stdinTTY, stderrTTY bool
+	// authTransport, when set, sends the sign-in requests of the
+	// azidentity-based kinds; tests use it to trust a fake token server.
+	// nil (always, in production): azcore's default client.
+	authTransport *http.Client
 }
 
 const usage = `bulkpatch: reconcile Intune app install statuses in Microsoft Graph with a CSV file

@@ -50,7 +50,7 @@ type Item struct {
 type Options struct {
 	Concurrency int           // rows (or batches) in flight at most; <1 means 1
 	Batch       int           // rows per $batch request; <2 means one request per row
-	MaxDuration time.Duration // stop dispatching after this long; 0: no limit
+	MaxDuration time.Duration // stop dispatching after this long, on Clock; 0: no limit
 	// SameFailures stops the run when this many rows in a row failed with
 	// the same status and code that is not specific to a row (throttling
 	// or server errors that outlived every retry, no answer at all).
@@ -59,7 +59,9 @@ type Options struct {
 	Reconcile    *Live // when set, rows already in the desired state are not written
 	// RequestContext, when set, is the context requests run under, so
 	// that cancelling the run's context (first Ctrl-C) stops dispatching
-	// while rows in flight finish. nil: context.WithoutCancel(ctx).
+	// while rows in flight finish. nil: context.WithoutCancel(ctx). A
+	// run-fatal answer (AuthFailed, Systemic) cancels the requests still
+	// in progress: rows not yet sent are then left not attempted.
 	RequestContext context.Context
 	Clock          func() time.Time // nil: time.Now
 }
@@ -113,8 +115,14 @@ func (r *Runner) Run(ctx context.Context, items iter.Seq2[Item, error]) (map[int
 	// stopCtx ends dispatching: Ctrl-C, --max-duration or a run-fatal answer.
 	stopCtx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
+	// A run-fatal answer also ends the requests of this run: those still
+	// waiting for their turn at the pacer would only meet the same answer
+	// (a batch can wait many seconds for its share of the rate).
+	reqCtx, abort := context.WithCancel(reqCtx)
+	defer abort()
 
-	s := &settler{runner: r, now: now, stop: stop, rows: make(map[int]report.Row), same: o.SameFailures}
+	s := &settler{runner: r, now: now, stop: stop, abort: abort, aborted: reqCtx.Done(),
+		rows: make(map[int]report.Row), same: o.SameFailures}
 	if s.same == 0 {
 		s.same = 20
 	}
@@ -132,10 +140,6 @@ func (r *Runner) Run(ctx context.Context, items iter.Seq2[Item, error]) (map[int
 		}
 		return false
 	}
-	// left records that some row was never sent because the run halted:
-	// only then do an interruption or the time limit change the outcome.
-	var left atomic.Bool
-
 	g := new(errgroup.Group)
 	g.SetLimit(max(o.Concurrency, 1))
 	batchSize := o.Batch
@@ -152,7 +156,7 @@ func (r *Runner) Run(ctx context.Context, items iter.Seq2[Item, error]) (map[int
 		// g.Go waits for a free slot; the run may halt meanwhile.
 		g.Go(func() error {
 			if halted() {
-				left.Store(true)
+				s.left.Store(true)
 				return nil
 			}
 			s.send(reqCtx, s.reconcile(reqCtx, batch))
@@ -177,7 +181,7 @@ func (r *Runner) Run(ctx context.Context, items iter.Seq2[Item, error]) (map[int
 			}
 		}
 		if halted() {
-			left.Store(true)
+			s.left.Store(true)
 			if r.Done == nil {
 				break
 			}
@@ -194,7 +198,7 @@ func (r *Runner) Run(ctx context.Context, items iter.Seq2[Item, error]) (map[int
 	}
 	if len(pending) > 0 {
 		if halted() {
-			left.Store(true)
+			s.left.Store(true)
 		} else {
 			flush()
 		}
@@ -209,10 +213,10 @@ func (r *Runner) Run(ctx context.Context, items iter.Seq2[Item, error]) (map[int
 	}
 	if cause := context.Cause(stopCtx); cause != nil {
 		var se *StopError
-		if errors.As(cause, &se) && (se.Reason == AuthFailed || se.Reason == Systemic || left.Load()) {
+		if errors.As(cause, &se) && (se.Reason == AuthFailed || se.Reason == Systemic || s.left.Load()) {
 			return s.rows, se
 		}
-		if left.Load() && ctx.Err() != nil {
+		if s.left.Load() && ctx.Err() != nil {
 			return s.rows, &StopError{Reason: Interrupted, Msg: "interrupted: rows in flight finished; rerun with --resume to continue", Err: cause}
 		}
 	}
@@ -222,9 +226,16 @@ func (r *Runner) Run(ctx context.Context, items iter.Seq2[Item, error]) (map[int
 // settler turns graph results into rows, records them and watches for
 // run-fatal patterns. It is shared by every worker.
 type settler struct {
-	runner    *Runner
-	now       func() time.Time
-	stop      context.CancelCauseFunc
+	runner *Runner
+	now    func() time.Time
+	stop   context.CancelCauseFunc
+	// abort cancels the requests of the run, after a run-fatal answer;
+	// aborted is closed then.
+	abort   context.CancelFunc
+	aborted <-chan struct{}
+	// left records that some row was never sent because the run halted:
+	// only then do an interruption or the time limit change the outcome.
+	left      atomic.Bool
 	same      int
 	mu        sync.Mutex
 	rows      map[int]report.Row
@@ -248,6 +259,8 @@ func (s *settler) reconcile(ctx context.Context, items []Item) []Item {
 		// already matches is never written.
 		skip, res := live.check(ctx, it)
 		switch {
+		case res.Err != nil && s.isAborted():
+			s.left.Store(true) // the read was cut short: the row was not attempted
 		case res.Err != nil:
 			s.settleResult(it, res)
 		case skip:
@@ -287,6 +300,14 @@ func write(it Item) graph.Write {
 }
 
 func (s *settler) settleResult(it Item, res graph.Result) {
+	if res.Err != nil && s.isAborted() && errors.Is(res.Err, context.Canceled) {
+		if res.Attempts == 0 {
+			// Cancelled before it was sent: not attempted.
+			s.left.Store(true)
+			return
+		}
+		res.Err = fmt.Errorf("abandoned when the run stopped (the write may have taken effect; --resume sends it again): %w", res.Err)
+	}
 	outcome := report.Applied
 	if res.Err != nil {
 		outcome = report.Failed
@@ -299,6 +320,23 @@ func (s *settler) settleResult(it Item, res graph.Result) {
 		s.lastKey, s.sameCount = "", 0
 		s.mu.Unlock()
 	}
+}
+
+// isAborted reports whether a run-fatal answer cancelled the requests.
+func (s *settler) isAborted() bool {
+	select {
+	case <-s.aborted:
+		return true
+	default:
+		return false
+	}
+}
+
+// fatal stops the run for an answer every further row would get too, and
+// cancels the requests still waiting to be sent.
+func (s *settler) fatal(e *StopError) {
+	s.stop(e)
+	s.abort()
 }
 
 // row builds the results row for an item.
@@ -355,23 +393,23 @@ func (s *settler) settle(row report.Row, journal bool) {
 // watch stops the run on answers that every further row would get too.
 func (s *settler) watch(err error) {
 	if graph.IsSegmentRemoved(err) {
-		s.stop(&StopError{Reason: Systemic, Err: err, Msg: segmentRemovedMsg})
+		s.fatal(&StopError{Reason: Systemic, Err: err, Msg: segmentRemovedMsg})
 		return
 	}
 	var te *graph.TokenError
 	if errors.As(err, &te) {
-		s.stop(&StopError{Reason: AuthFailed, Err: err, Msg: "could not get a token: " + err.Error()})
+		s.fatal(&StopError{Reason: AuthFailed, Err: err, Msg: "could not get a token: " + err.Error()})
 		return
 	}
 	var ae *graph.APIError
 	if errors.As(err, &ae) {
 		switch ae.Status {
 		case 401:
-			s.stop(&StopError{Reason: AuthFailed, Err: err, Msg: "Graph rejected the token again after a fresh one was fetched (401 " + ae.Code + "): check that the token is for " +
+			s.fatal(&StopError{Reason: AuthFailed, Err: err, Msg: "Graph rejected the token again after a fresh one was fetched (401 " + ae.Code + "): check that the token is for " +
 				"this tenant and cloud (--cloud), that it has not been revoked, and that the clock of this machine is right"})
 			return
 		case 403:
-			s.stop(&StopError{Reason: AuthFailed, Err: err, Msg: "Graph refused the request (403 " + ae.Code + "): the signed-in identity needs the permission " +
+			s.fatal(&StopError{Reason: AuthFailed, Err: err, Msg: "Graph refused the request (403 " + ae.Code + "): the signed-in identity needs the permission " +
 				"DeviceManagementApps.ReadWrite.All (delegated, or application for app-only sign-in) with admin consent"})
 			return
 		}
@@ -392,7 +430,7 @@ func (s *settler) watch(err error) {
 		s.lastKey, s.sameCount = key, 1
 	}
 	if s.sameCount >= s.same {
-		s.stop(&StopError{Reason: Systemic, Err: err, Msg: fmt.Sprintf(
+		s.fatal(&StopError{Reason: Systemic, Err: err, Msg: fmt.Sprintf(
 			"stopped: the last %d rows all failed the same way (%s) after their retries; the endpoint looks unavailable, so the rest were not attempted",
 			s.sameCount, key)})
 	}

@@ -636,3 +636,59 @@ func TestReconcileReadFailureStopsTheRun(t *testing.T) {
 		t.Errorf("rows = %v, want line 2 failed only", rows)
 	}
 }
+
+// TestFatalStopCancelsWaitingRequests: after a run-fatal answer the rows
+// still waiting (at the pacer, in the real client) are not sent; a row
+// cut off after it was sent is failed with a message that says so.
+func TestFatalStopCancelsWaitingRequests(t *testing.T) {
+	arrived := make(chan string, 10)
+	release := make(chan struct{})
+	fg := &fakeGraph{patch: func(ctx context.Context, w graph.Write) graph.Result {
+		arrived <- w.StatusID
+		switch w.StatusID {
+		case "s0001":
+			<-release
+			return apiErr(400, "BadRequest", "Resource not found for the segment 'deviceStatuses'.")
+		case "s0002": // still waiting for its turn: nothing sent
+			<-ctx.Done()
+			return graph.Result{Err: fmt.Errorf("graph: PATCH x: %w", ctx.Err())}
+		default: // sent, then cut off
+			<-ctx.Done()
+			return graph.Result{Attempts: 1, Err: fmt.Errorf("graph: PATCH x: %w", ctx.Err())}
+		}
+	}}
+	r := &Runner{Graph: fg, Options: Options{Concurrency: 3}}
+	type out struct {
+		rows map[int]report.Row
+		err  error
+	}
+	res := make(chan out, 1)
+	go func() {
+		rows, err := r.Run(t.Context(), seq(makeItems(10)))
+		res <- out{rows, err}
+	}()
+	for range 3 {
+		recv(t, arrived, "a request")
+	}
+	close(release)
+	o := recv(t, res, "Run to return")
+	var se *StopError
+	if !errors.As(o.err, &se) || se.Reason != Systemic {
+		t.Fatalf("Run error = %v, want Systemic", o.err)
+	}
+	if got := len(fg.sent()); got != 3 {
+		t.Errorf("%d requests, want the 3 in flight only", got)
+	}
+	if o.rows[2].Outcome != report.Failed || o.rows[2].HTTPStatus != 400 {
+		t.Errorf("line 2 = %+v, want failed 400", o.rows[2])
+	}
+	if _, ok := o.rows[3]; ok {
+		t.Errorf("line 3 was never sent but settled as %s; want it left not attempted", o.rows[3].Outcome)
+	}
+	if row := o.rows[4]; row.Outcome != report.Failed || !strings.Contains(row.ErrorMessage, "may have taken effect") {
+		t.Errorf("line 4 = %s %q, want failed with a message saying it was cut off", row.Outcome, row.ErrorMessage)
+	}
+	if len(o.rows) != 2 {
+		t.Errorf("%d rows settled, want 2", len(o.rows))
+	}
+}

@@ -1,0 +1,320 @@
+package main
+
+// Resilience end to end, in-process: faults, throttling, token expiry,
+// refused permissions and the removed deviceStatuses segment, each
+// against the emulator on loopback.
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bulkpatch/bulkpatch/internal/auth/authtest"
+	"github.com/bulkpatch/bulkpatch/internal/emulator"
+)
+
+// cliAuth is cli with the sign-in requests sent through transport, so
+// that azidentity trusts an authtest server.
+func cliAuth(t testing.TB, ctx context.Context, transport *http.Client, vars map[string]string, args ...string) result {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	e := &env{
+		stdin:  strings.NewReader(""),
+		stdout: &stdout, stderr: &stderr,
+		getenv:        func(k string) string { return vars[k] },
+		authTransport: transport,
+	}
+	code := e.run(ctx, args)
+	return result{code, stdout.String(), stderr.String()}
+}
+
+// faultProfile is every fault the emulator can inject, a few percent
+// each, under Intune's limits (100 writes and 1000 requests per 20 s)
+// scaled up to a one-second window, half the 429s without Retry-After.
+//
+// A run's length under it is set less by the limit than by the pauses:
+// every 429, and every 503 with Retry-After, rightly pauses all workers,
+// and the emulator's fault Retry-After averages 1.6 s (503: 2.75 s). At
+// 2% 429s, 2000 rows spend some 40 s paused; 1% keeps the test near 40 s
+// in all while still throttling a few dozen times.
+func faultProfile(seed int64) emulator.Options {
+	return emulator.Options{
+		WriteLimit: 400, ReadLimit: 4000, Window: time.Second,
+		RetryAfter: emulator.RetryAfterMixed, NoContent: true, RequireToken: true, Seed: seed,
+		Faults: emulator.Faults{
+			ResetBeforeApply: 0.02, ResetAfterApply: 0.02, Hang: 0.02,
+			ServerError: 0.02, ThrottleAfterApply: 0.01,
+			HangFor: 2 * time.Second,
+		},
+	}
+}
+
+// runApply applies f's input against the emulator and checks the run
+// ended with every row applied and the tenant as expected.
+func runApply(t *testing.T, f *fixture, srv *emulator.Server, vars map[string]string, args ...string) (result, emulator.Stats) {
+	t.Helper()
+	dir := t.TempDir()
+	in := f.write(t, dir)
+	results := filepath.Join(dir, "results.csv")
+	start := time.Now()
+	r := cli(t, t.Context(), vars, append([]string{"apply", in, "--yes", "--progress", "never", "--results", results}, args...)...)
+	st := srv.Stats()
+	t.Logf("%d rows in %v: %d requests, %d throttled, by status %v, faults %v", f.rows, time.Since(start).Round(time.Millisecond),
+		st.Requests, st.Throttled, st.ByStatus, st.Faults)
+	if r.code != exitOK {
+		t.Fatalf("apply: exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, lastLines(r.stderr, 30))
+	}
+	checkResults(t, f, results, "applied")
+	f.checkState(t, srv)
+	if st.EarlyRetries != 0 {
+		t.Errorf("%d requests came back before their Retry-After had passed", st.EarlyRetries)
+	}
+	return r, st
+}
+
+// TestResilienceFaultProfile is issue 3's acceptance test: thousands of
+// rows through every fault at once end all applied.
+func TestResilienceFaultProfile(t *testing.T) {
+	// Mostly waiting out Retry-After pauses: run beside the others.
+	t.Parallel()
+	f := generate(t, 2, 600, 10, 40, 0) // 2 × (600 + 10×40) = 2000 rows
+	srv, vars := emulate(t, f.state, faultProfile(3))
+	_, st := runApply(t, f, srv, vars, "--rate", "420", "--concurrency", "8", "--request-timeout", "300ms")
+	for _, name := range []string{"resetBeforeApply", "resetAfterApply", "hang", "serverError", "throttleAfterApply"} {
+		if st.Faults[name] == 0 {
+			t.Errorf("the profile injected no %s fault: the test proves less than it claims", name)
+		}
+	}
+}
+
+// tokenScript writes a token command that prints cmd-token-1,
+// cmd-token-2, ... one per run, and returns it with a function that
+// tells how often it ran.
+func tokenScript(t *testing.T) (string, func() int) {
+	t.Helper()
+	dir := t.TempDir()
+	runs := filepath.Join(dir, "runs")
+	script := filepath.Join(dir, "token.sh")
+	// Shell builtins only: the command may run with an empty PATH.
+	body := fmt.Sprintf(`n=0
+[ -f %[1]q ] && read n < %[1]q
+n=$((n+1))
+echo "$n" > %[1]q
+echo "cmd-token-$n"
+`, runs)
+	if err := os.WriteFile(script, []byte(body), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	return "/bin/sh " + script, func() int {
+		b, err := os.ReadFile(runs)
+		if err != nil {
+			return 0
+		}
+		n, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+		return n
+	}
+}
+
+// tokensNeeded is how many tokens a run needs when each serves uses
+// requests and a new one is fetched only when Graph says the old one
+// expired: every request the emulator let through used up one use of
+// some token, and all but the last token were used up completely.
+func tokensNeeded(st emulator.Stats, uses int) int {
+	accepted := st.Requests - st.ByStatus[401]
+	return (accepted + uses - 1) / uses
+}
+
+func TestResilienceTokenCommandExpiry(t *testing.T) {
+	const uses = 150
+	f := generate(t, 2, 300, 5, 20, 0) // 800 rows
+	opt := emulator.Options{RequireToken: true, TokenUses: uses, NoContent: true}
+	srv, vars := emulate(t, f.state, opt)
+	cmd, runs := tokenScript(t)
+	vars["BULKPATCH_AUTH"] = "token-command"
+	delete(vars, "BULKPATCH_TOKEN")
+	runApply(t, f, srv, vars, "--token-command", cmd, "--rate", "1000", "--concurrency", "8")
+	st := srv.Stats()
+	want := tokensNeeded(st, uses)
+	if want < 4 {
+		t.Fatalf("only %d tokens needed: the run did not see the token expire several times", want)
+	}
+	if got := runs(); got != want {
+		t.Errorf("the token command ran %d times for %d expiries, want %d (once at the start, once per expiry)", got, want-1, want)
+	}
+}
+
+func TestResilienceEntraExpiry(t *testing.T) {
+	const uses = 150
+	f := generate(t, 2, 300, 5, 20, 0) // 800 rows
+	srv, vars := emulate(t, f.state, emulator.Options{RequireToken: true, TokenUses: uses, NoContent: true})
+	entra := authtest.NewServer(t)
+	vars["BULKPATCH_AUTH"] = "environment"
+	delete(vars, "BULKPATCH_TOKEN")
+	vars["AZURE_TENANT_ID"] = "00000000-0000-4000-8000-0000000000aa"
+	vars["AZURE_CLIENT_ID"] = "00000000-0000-4000-8000-0000000000bb"
+	vars["AZURE_CLIENT_SECRET"] = "not-a-real-secret"
+
+	dir := t.TempDir()
+	in := f.write(t, dir)
+	results := filepath.Join(dir, "results.csv")
+	r := cliAuth(t, t.Context(), entra.Client(), vars, "apply", in, "--yes", "--progress", "never", "--results", results,
+		"--authority-host", entra.URL, "--rate", "1000", "--concurrency", "8")
+	if r.code != exitOK {
+		t.Fatalf("apply: exit %d\n%s", r.code, lastLines(r.stderr, 30))
+	}
+	checkResults(t, f, results, "applied")
+	f.checkState(t, srv)
+	st := srv.Stats()
+	want := tokensNeeded(st, uses)
+	if want < 4 {
+		t.Fatalf("only %d tokens needed: the run did not see the token expire several times", want)
+	}
+	if got := entra.Issued(); got != want {
+		t.Errorf("Entra issued %d tokens for %d expiries, want %d (once at the start, once per expiry)", got, want-1, want)
+	}
+	if s := entra.Strays(); len(s) > 0 {
+		t.Errorf("sign-in tried to reach other hosts (instance discovery, IMDS?): %q", s)
+	}
+	for _, req := range entra.Requests() {
+		if strings.Contains(strings.ToLower(req.Path), "metadata") || strings.Contains(req.Path, "instance") ||
+			req.GrantType != "" && req.GrantType != "client_credentials" {
+			t.Errorf("unexpected sign-in request %s %s (grant %q)", req.Method, req.Path, req.GrantType)
+		}
+		// MSAL adds "openid offline_access profile" to every request.
+		if req.GrantType == "client_credentials" && !strings.HasPrefix(req.Scope, "https://graph.microsoft.com/.default") {
+			t.Errorf("token requested for scope %q, want Graph's .default", req.Scope)
+		}
+	}
+	if strings.Contains(r.stderr, "not-a-real-secret") || strings.Contains(r.stdout, "not-a-real-secret") {
+		t.Error("the client secret appeared in the output")
+	}
+	if strings.Contains(r.stderr, authtest.TokenPrefix) || strings.Contains(r.stdout, authtest.TokenPrefix) {
+		t.Error("a token appeared in the output")
+	}
+}
+
+func TestResilienceRemovedSegment(t *testing.T) {
+	tests := []struct{ concurrency, batch string }{{"1", "0"}, {"4", "0"}, {"4", "20"}}
+	for _, tt := range tests {
+		t.Run("concurrency "+tt.concurrency+" batch "+tt.batch, func(t *testing.T) {
+			f := generate(t, 1, 100, 2, 25, 0) // 150 rows
+			srv, vars := emulate(t, f.state, emulator.Options{RemovedSegment: true})
+			dir := t.TempDir()
+			in := f.write(t, dir)
+			results := filepath.Join(dir, "results.csv")
+			r := cli(t, t.Context(), vars, "apply", in, "--yes", "--progress", "never", "--results", results,
+				"--concurrency", tt.concurrency, "--batch", tt.batch, "--rate", "50")
+			if r.code != exitUnavailable {
+				t.Fatalf("apply: exit %d, want %d\n%s", r.code, exitUnavailable, r.stderr)
+			}
+			for _, want := range []string{"2023", "deviceStatuses"} {
+				if !strings.Contains(r.stderr, want) {
+					t.Errorf("stderr does not mention %q:\n%s", want, r.stderr)
+				}
+			}
+			st := srv.Stats()
+			if st.Requests > 5 {
+				t.Errorf("%d requests sent to a tenant without the routes, want a handful at most", st.Requests)
+			}
+			_, rows := readResults(t, results)
+			if len(rows) != f.rows {
+				t.Fatalf("%d result rows for %d input rows", len(rows), f.rows)
+			}
+			// Every row sent (a batch item counts) failed with the
+			// answer; every other row is not_attempted.
+			sent := st.ByStatus[400]
+			n := countOutcomes(rows)
+			if sent < 1 || n["failed"] != sent || n["not_attempted"] != f.rows-sent {
+				t.Errorf("outcomes %v for %d rows sent, want them failed and the other %d not_attempted", n, sent, f.rows-sent)
+			}
+			for _, row := range rows {
+				if row["outcome"] == "failed" && (row["http_status"] != "400" || !strings.Contains(row["error_message"], "segment")) {
+					t.Errorf("line %s failed with %s %q, want Graph's 400", row["line"], row["http_status"], row["error_message"])
+				}
+			}
+			if tt.concurrency == "1" && tt.batch == "0" && (rows[0]["outcome"] != "failed" || n["failed"] != 1) {
+				t.Errorf("one row at a time: first row %s and %d failed, want only the first failed", rows[0]["outcome"], n["failed"])
+			}
+		})
+	}
+}
+
+func TestResilienceBatch(t *testing.T) {
+	// Mostly waiting out Retry-After pauses: run beside the others.
+	t.Parallel()
+	t.Run("clean", func(t *testing.T) {
+		f := generate(t, 2, 500, 10, 50, 0) // 2000 rows
+		srv, vars := emulate(t, f.state, emulator.Options{WriteLimit: 1000, Window: time.Second, NoContent: true, Seed: 4})
+		_, st := runApply(t, f, srv, vars, "--batch", "20", "--rate", "800", "--concurrency", "4")
+		if perRow := float64(st.Requests) / float64(f.rows); perRow > 0.06 {
+			t.Errorf("%d HTTP requests for %d rows = %.3f per row, want at most 0.06", st.Requests, f.rows, perRow)
+		}
+		checkWrittenOnce(t, f, st)
+	})
+	t.Run("faults", func(t *testing.T) {
+		f := generate(t, 2, 500, 10, 50, 0) // 2000 rows
+		srv, vars := emulate(t, f.state, faultProfile(5))
+		runApply(t, f, srv, vars, "--batch", "20", "--rate", "420", "--concurrency", "4", "--request-timeout", "300ms")
+	})
+}
+
+// TestResilienceRateAboveLimit starts three times faster than the server
+// allows: the run adapts and finishes without ignoring a Retry-After.
+func TestResilienceRateAboveLimit(t *testing.T) {
+	// Mostly waiting out Retry-After pauses: run beside the others.
+	t.Parallel()
+	f := generate(t, 2, 400, 5, 20, 0) // 1000 rows
+	srv, vars := emulate(t, f.state, emulator.Options{WriteLimit: 100, Window: time.Second,
+		RetryAfter: emulator.RetryAfterMixed, NoContent: true, Seed: 6})
+	_, st := runApply(t, f, srv, vars, "--rate", "300", "--concurrency", "8")
+	checkWrittenOnce(t, f, st)
+}
+
+func TestResilienceAuthFailures(t *testing.T) {
+	tests := []struct {
+		name  string
+		opt   emulator.Options
+		wants []string
+	}{
+		{"forbidden", emulator.Options{ForbiddenToken: "test-token-0123456789"}, []string{"403", "DeviceManagementApps.ReadWrite.All"}},
+		{"expired static token", emulator.Options{RequireToken: true, TokenUses: 1}, []string{"BULKPATCH_TOKEN"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := generate(t, 1, 60, 0, 0, 0)
+			srv, vars := emulate(t, f.state, tt.opt)
+			dir := t.TempDir()
+			in := f.write(t, dir)
+			results := filepath.Join(dir, "results.csv")
+			r := cli(t, t.Context(), vars, "apply", in, "--yes", "--progress", "never", "--results", results, "--concurrency", "2")
+			if r.code != exitAuth {
+				t.Fatalf("apply: exit %d, want %d\n%s", r.code, exitAuth, r.stderr)
+			}
+			for _, want := range tt.wants {
+				if !strings.Contains(r.stderr, want) {
+					t.Errorf("stderr does not mention %q:\n%s", want, r.stderr)
+				}
+			}
+			if strings.Contains(r.stderr, "test-token-0123456789") || strings.Contains(r.stdout, "test-token-0123456789") {
+				t.Error("the token appeared in the output")
+			}
+			if st := srv.Stats(); st.Requests > 5 {
+				t.Errorf("%d requests after the tenant refused the token, want a handful at most", st.Requests)
+			}
+			_, rows := readResults(t, results)
+			if len(rows) != f.rows {
+				t.Fatalf("%d result rows for %d input rows", len(rows), f.rows)
+			}
+			if n := countOutcomes(rows); n["not_attempted"] < f.rows-5 {
+				t.Errorf("outcomes %v: want the rest not_attempted", n)
+			}
+		})
+	}
+}
