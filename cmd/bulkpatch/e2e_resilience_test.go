@@ -9,10 +9,12 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -33,6 +35,68 @@ func cliAuth(t testing.TB, ctx context.Context, transport *http.Client, vars map
 	}
 	code := e.run(ctx, args)
 	return result{code, stdout.String(), stderr.String()}
+}
+
+// crids counts, by client-request-id, the requests an emulator received.
+type crids struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (c *crids) get(id string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.n[id]
+}
+
+// emulateCounting is emulate with every request's client-request-id
+// counted on its way in, so a test can check the results' attempts
+// column against what the server saw.
+func emulateCounting(t testing.TB, st *emulator.State, opt emulator.Options) (*emulator.Server, map[string]string, *crids) {
+	t.Helper()
+	srv, err := emulator.New(st, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &crids{n: map[string]int{}}
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c.mu.Lock()
+		c.n[r.Header.Get("client-request-id")]++
+		c.mu.Unlock()
+		srv.ServeHTTP(w, r)
+	}))
+	t.Cleanup(func() {
+		srv.Close() // ends hangs first, so that ts.Close need not wait for them
+		ts.Close()
+	})
+	return srv, map[string]string{
+		"BULKPATCH_GRAPH_URL": ts.URL + "/beta",
+		"BULKPATCH_TOKEN":     "test-token-0123456789",
+		"BULKPATCH_AUTH":      "token",
+	}, c
+}
+
+// checkAttempts fails unless each row's attempts equals the requests the
+// server saw with the row's client-request-id: one id per row, the same
+// on every attempt, and attempts counted truly. It returns how many rows
+// needed more than one attempt.
+func checkAttempts(t testing.TB, rows []map[string]string, seen *crids) int {
+	t.Helper()
+	retried, bad := 0, 0
+	for _, row := range rows {
+		n := seen.get(row["client_request_id"])
+		if row["attempts"] != strconv.Itoa(n) {
+			bad++
+			if bad <= 5 {
+				t.Errorf("line %s: attempts %s, but the server saw %d requests with client-request-id %q",
+					row["line"], row["attempts"], n, row["client_request_id"])
+			}
+		}
+		if n > 1 {
+			retried++
+		}
+	}
+	return retried
 }
 
 // faultProfile is every fault the emulator can inject, a few percent
@@ -58,7 +122,7 @@ func faultProfile(seed int64) emulator.Options {
 
 // runApply applies f's input against the emulator and checks the run
 // ended with every row applied and the tenant as expected.
-func runApply(t *testing.T, f *fixture, srv *emulator.Server, vars map[string]string, args ...string) (result, emulator.Stats) {
+func runApply(t *testing.T, f *fixture, srv *emulator.Server, vars map[string]string, args ...string) (result, emulator.Stats, []map[string]string) {
 	t.Helper()
 	dir := t.TempDir()
 	in := f.write(t, dir)
@@ -71,12 +135,12 @@ func runApply(t *testing.T, f *fixture, srv *emulator.Server, vars map[string]st
 	if r.code != exitOK {
 		t.Fatalf("apply: exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, lastLines(r.stderr, 30))
 	}
-	checkResults(t, f, results, "applied")
+	rows := checkResults(t, f, results, "applied")
 	f.checkState(t, srv)
 	if st.EarlyRetries != 0 {
 		t.Errorf("%d requests came back before their Retry-After had passed", st.EarlyRetries)
 	}
-	return r, st
+	return r, st, rows
 }
 
 // TestResilienceFaultProfile is issue 3's acceptance test: thousands of
@@ -85,8 +149,11 @@ func TestResilienceFaultProfile(t *testing.T) {
 	// Mostly waiting out Retry-After pauses: run beside the others.
 	t.Parallel()
 	f := generate(t, 2, 600, 10, 40, 0) // 2 × (600 + 10×40) = 2000 rows
-	srv, vars := emulate(t, f.state, faultProfile(3))
-	_, st := runApply(t, f, srv, vars, "--rate", "420", "--concurrency", "8", "--request-timeout", "300ms")
+	srv, vars, seen := emulateCounting(t, f.state, faultProfile(3))
+	_, st, rows := runApply(t, f, srv, vars, "--rate", "420", "--concurrency", "8", "--request-timeout", "300ms")
+	if retried := checkAttempts(t, rows, seen); retried < 100 {
+		t.Errorf("only %d rows needed a retry: the faults did not bite", retried)
+	}
 	for _, name := range []string{"resetBeforeApply", "resetAfterApply", "hang", "serverError", "throttleAfterApply"} {
 		if st.Faults[name] == 0 {
 			t.Errorf("the profile injected no %s fault: the test proves less than it claims", name)
@@ -252,7 +319,7 @@ func TestResilienceBatch(t *testing.T) {
 	t.Run("clean", func(t *testing.T) {
 		f := generate(t, 2, 500, 10, 50, 0) // 2000 rows
 		srv, vars := emulate(t, f.state, emulator.Options{WriteLimit: 1000, Window: time.Second, NoContent: true, Seed: 4})
-		_, st := runApply(t, f, srv, vars, "--batch", "20", "--rate", "800", "--concurrency", "4")
+		_, st, _ := runApply(t, f, srv, vars, "--batch", "20", "--rate", "800", "--concurrency", "4")
 		if perRow := float64(st.Requests) / float64(f.rows); perRow > 0.06 {
 			t.Errorf("%d HTTP requests for %d rows = %.3f per row, want at most 0.06", st.Requests, f.rows, perRow)
 		}
@@ -271,10 +338,11 @@ func TestResilienceRateAboveLimit(t *testing.T) {
 	// Mostly waiting out Retry-After pauses: run beside the others.
 	t.Parallel()
 	f := generate(t, 2, 400, 5, 20, 0) // 1000 rows
-	srv, vars := emulate(t, f.state, emulator.Options{WriteLimit: 100, Window: time.Second,
+	srv, vars, seen := emulateCounting(t, f.state, emulator.Options{WriteLimit: 100, Window: time.Second,
 		RetryAfter: emulator.RetryAfterMixed, NoContent: true, Seed: 6})
-	_, st := runApply(t, f, srv, vars, "--rate", "300", "--concurrency", "8")
+	_, st, rows := runApply(t, f, srv, vars, "--rate", "300", "--concurrency", "8")
 	checkWrittenOnce(t, f, st)
+	checkAttempts(t, rows, seen)
 }
 
 func TestResilienceAuthFailures(t *testing.T) {
