@@ -6,6 +6,7 @@ package main
 import (
 	"bytes"
 	"encoding/csv"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -258,4 +259,87 @@ func TestCoreApplyInvalidInput(t *testing.T) {
 	if rows[1]["mobileAppInstallStatusId"] != "s-2" || !strings.Contains(rows[1]["error_message"], "installState") {
 		t.Errorf("line 3 = %v", rows[1])
 	}
+}
+
+// TestCoreRowFailuresAndFormulas: rows Graph refuses are failed in the
+// results (exit 1) without stopping the run, and cells a spreadsheet
+// would run are neutralised in the results while Graph got them exactly.
+func TestCoreRowFailuresAndFormulas(t *testing.T) {
+	f := generate(t, 1, 30, 0, 0, 0)
+	srv, vars := emulate(t, f.state, emulator.Options{NoContent: true})
+	dir := t.TempDir()
+	in := filepath.Join(dir, "input.csv")
+	var b strings.Builder
+	b.WriteString("mobileAppId,mobileAppInstallStatusId,deviceName,installState\n")
+	for i := range 30 {
+		fmt.Fprintf(&b, "app-00,ds-00-%05d,\"=HYPERLINK(\"\"http://x\"\";\"\"%d\"\")\",installed\n", i, i)
+	}
+	for i := range 25 { // more than the 20 alike failures that would look systemic
+		fmt.Fprintf(&b, "app-00,gone-%d,@SUM(A1),failed\n", i)
+	}
+	if err := os.WriteFile(in, []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	results := filepath.Join(dir, "results.csv")
+	r := cli(t, t.Context(), vars, "apply", in, "--yes", "--progress", "never", "--results", results, "--rate", "1000")
+	if r.code != exitRowsFailed {
+		t.Fatalf("apply: exit %d, want %d\n%s", r.code, exitRowsFailed, r.stderr)
+	}
+	raw, err := os.ReadFile(results)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(raw), `'=HYPERLINK`) || !strings.Contains(string(raw), `'@SUM(A1)`) {
+		t.Errorf("formula cells not neutralised in the results:\n%s", lastLines(string(raw), 5))
+	}
+	_, rows := readResults(t, results)
+	if n := countOutcomes(rows); n["applied"] != 30 || n["failed"] != 25 || len(rows) != 55 {
+		t.Errorf("outcomes %v, want 30 applied and 25 failed", n)
+	}
+	for _, row := range rows[30:] {
+		if row["http_status"] != "404" || row["error_code"] != "ResourceNotFound" {
+			t.Errorf("line %s: %s %s, want Graph's 404 ResourceNotFound", row["line"], row["http_status"], row["error_code"])
+			break
+		}
+	}
+	obj, _ := srv.Object("app-00", "", "ds-00-00007")
+	if got := obj["deviceName"]; got != `=HYPERLINK("http://x";"7")` {
+		t.Errorf("Graph got deviceName %q, want the cell exactly", got)
+	}
+}
+
+// TestCoreMaxDuration: --max-duration stops dispatching, finishes what is
+// in flight, writes every row and exits 6; --resume finishes the job.
+func TestCoreMaxDuration(t *testing.T) {
+	f := generate(t, 1, 200, 0, 0, 0)
+	srv, vars := emulate(t, f.state, emulator.Options{NoContent: true})
+	dir := t.TempDir()
+	in := f.write(t, dir)
+	results := filepath.Join(dir, "results.csv")
+	args := []string{"apply", in, "--yes", "--progress", "never", "--results", results, "--rate", "100", "--concurrency", "2"}
+	r := cli(t, t.Context(), vars, append(args, "--max-duration", "500ms")...)
+	if r.code != exitTimeUp {
+		t.Fatalf("apply --max-duration: exit %d, want %d\n%s", r.code, exitTimeUp, r.stderr)
+	}
+	if !strings.Contains(r.stderr, "--resume") {
+		t.Errorf("the stop does not say how to continue:\n%s", r.stderr)
+	}
+	_, rows := readResults(t, results)
+	n := countOutcomes(rows)
+	if len(rows) != f.rows || n["applied"] < 1 || n["not_attempted"] < 1 || n["applied"]+n["not_attempted"] != f.rows {
+		t.Fatalf("outcomes %v for %d rows: want some applied, the rest not_attempted", n, f.rows)
+	}
+	if w := srv.Stats().Writes; w != n["applied"] {
+		t.Errorf("%d writes for %d rows applied: rows in flight must finish and be reported", w, n["applied"])
+	}
+	r = cli(t, t.Context(), vars, append(args, "--resume")...)
+	if r.code != exitOK {
+		t.Fatalf("apply --resume: exit %d\n%s", r.code, r.stderr)
+	}
+	_, rows = readResults(t, results)
+	if n2 := countOutcomes(rows); n2["skipped"] != n["applied"] || n2["applied"] != n["not_attempted"] {
+		t.Errorf("after --resume: %v, want %d skipped and %d applied", n2, n["applied"], n["not_attempted"])
+	}
+	f.checkState(t, srv)
+	checkWrittenOnce(t, f, srv.Stats())
 }
