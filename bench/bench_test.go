@@ -25,7 +25,7 @@ import (
 // happy path.
 func TestGeneratedInputIsValid(t *testing.T) {
 	var buf bytes.Buffer
-	if err := writeInput(&buf, 200); err != nil {
+	if err := writeInput(&buf, 200, false); err != nil {
 		t.Fatal(err)
 	}
 	r, err := csvio.NewReader(&buf, csvio.ReaderOptions{})
@@ -62,7 +62,7 @@ func TestGeneratedInputIsValid(t *testing.T) {
 func TestSequentialClientAppliesEveryRow(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "in.csv")
-	if err := genFile(path, 40); err != nil {
+	if err := genFile(path, 40, false); err != nil {
 		t.Fatal(err)
 	}
 	e, err := startEmu(genState(40), emulator.Options{})
@@ -71,7 +71,7 @@ func TestSequentialClientAppliesEveryRow(t *testing.T) {
 	}
 	defer e.close()
 	var out bytes.Buffer
-	if err := sequential(context.Background(), e.base, "t", path, &out); err != nil {
+	if err := sequential(context.Background(), e.base, "t", path, 4, &out); err != nil {
 		t.Fatal(err)
 	}
 	var sum seqSummary
@@ -94,7 +94,7 @@ func TestSequentialClientAppliesEveryRow(t *testing.T) {
 
 func TestPlainCSVCountsRecords(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "in.csv")
-	if err := genFile(path, 25); err != nil {
+	if err := genFile(path, 25, false); err != nil {
 		t.Fatal(err)
 	}
 	var out bytes.Buffer
@@ -178,7 +178,7 @@ func fakeReport() *Report {
 		Started: t0, Elapsed: 5 * time.Minute, Config: cfg,
 		Machine: Machine{NProc: 2, CPU: "AMD EPYC", Go: "go version go1.26", OS: "linux", LoadStart: "1 1 1", LoadEnd: "2 2 2"},
 		Build:   "go build -o $TMP/bulkpatch ./cmd/bulkpatch",
-		Limits: &LimitRuns{Allowed: 20, Window: 2 * time.Second,
+		Limits: &LimitRuns{Allowed: 20, Window: 2 * time.Second, Limit: 40,
 			AtLimit: run(600, 600, 0, 31*time.Second, 30*time.Second), OverAsked: over, OverFrac: &frac},
 		Batch: &BatchRuns{Single: run(1600, 1600, 0, 11*time.Second, 10*time.Second), Batched: run(1600, 1600, 0, time.Second, 500*time.Millisecond)},
 		CPU:   &CPURuns{Bulkpatch: run(4000, 4000, 0, time.Second, time.Second), Plain: run(4000, 4000, 0, 2*time.Second, 2*time.Second)},
@@ -252,11 +252,27 @@ func TestParseOnly(t *testing.T) {
 // TestChildModeRejectsRemoteURL: the sequential baseline only ever talks
 // to a loopback emulator.
 func TestChildModeRejectsRemoteURL(t *testing.T) {
-	err := runChildMode(context.Background(), "sequential", "https://graph.microsoft.com/beta", []string{"x.csv"}, io.Discard)
+	err := runChildMode(context.Background(), "sequential", "https://graph.microsoft.com/beta", 1, []string{"x.csv"}, io.Discard)
 	if err == nil {
 		t.Error("sequential mode accepted a non-loopback URL")
 	}
-	if err := runChildMode(context.Background(), "nope", "", []string{"x"}, io.Discard); err == nil {
+	if err := runChildMode(context.Background(), "nope", "", 1, []string{"x"}, io.Discard); err == nil {
 		t.Error("unknown mode accepted")
+	}
+}
+
+// TestBunching: for each 429 the probe reports how long the limit's worth
+// of admitted writes before it took, and the longest gap between writes
+// before the first 429; arrivals come in any order.
+func TestBunching(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	ms := func(n int) time.Time { return t0.Add(time.Duration(n) * time.Millisecond) }
+	p := &probe{arrivals: []arrival{
+		{ms(1000), 429}, {ms(0), 200}, {ms(100), 200}, {ms(130), 200}, {ms(150), 429}, {ms(900), 204}, {ms(1010), 0},
+	}}
+	spans, gap := p.bunching(2)
+	want := []time.Duration{50 * time.Millisecond, 870 * time.Millisecond}
+	if diff := cmp.Diff(want, spans); diff != "" || gap != 100*time.Millisecond {
+		t.Errorf("bunching(2) = %v, %v; want %v, 100ms (-want +got spans):\n%s", spans, gap, want, diff)
 	}
 }

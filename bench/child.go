@@ -14,6 +14,9 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
+
+	"golang.org/x/sync/errgroup"
 )
 
 // The bench binary doubles as the baselines it measures bulkpatch
@@ -22,6 +25,7 @@ import (
 //
 //	bench -mode plaincsv FILE          read FILE with encoding/csv, nothing else
 //	bench -mode sequential -url U FILE PATCH each row in turn with net/http, no pacing, no retry
+//	bench -mode sequential -concurrency N -url U FILE   the same with N requests in flight
 
 // plainCSV reads path with encoding/csv, reusing its record, as the
 // cheapest correct way to look at every cell: the floor for validate and
@@ -57,10 +61,11 @@ type seqSummary struct {
 }
 
 // sequential is the plain client a script writer would start with: read
-// the CSV, PATCH each row with net/http, one at a time, no pacing, no
-// retry. Every property cell that is not empty is sent as a string,
-// errorCode as a number.
-func sequential(ctx context.Context, base, token, path string, stdout io.Writer) error {
+// the CSV, PATCH each row with net/http, no pacing, no retry. Every
+// property cell that is not empty is sent as a string, errorCode as a
+// number. With conc > 1 it keeps conc requests in flight, and nothing
+// else: the floor for figure 3.
+func sequential(ctx context.Context, base, token, path string, conc int, stdout io.Writer) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return err
@@ -76,17 +81,16 @@ func sequential(ctx context.Context, base, token, path string, stdout io.Writer)
 		col[h] = i
 	}
 	app, user, status := col["mobileAppId"], col["userAppInstallStatusId"], col["mobileAppInstallStatusId"]
+	// One idle connection per worker, or net/http's default of two per
+	// host would make most workers dial anew for every request.
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = max(conc, 2)
+	client := &http.Client{Transport: tr}
+	defer tr.CloseIdleConnections()
+
 	sum := seqSummary{ByStatus: map[string]int{}}
-	client := &http.Client{}
-	for {
-		rec, err := r.Read()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return err
-		}
-		sum.Rows++
+	var mu sync.Mutex
+	send := func(rec []string) error {
 		p := base + "/deviceAppManagement/mobileApps/" + url.PathEscape(rec[app]) + "/"
 		if rec[user] != "" {
 			p += "userStatuses/" + url.PathEscape(rec[user]) + "/"
@@ -100,7 +104,7 @@ func sequential(ctx context.Context, base, token, path string, stdout io.Writer)
 			if h == "errorCode" {
 				n, err := strconv.Atoi(rec[i])
 				if err != nil {
-					return fmt.Errorf("line %d: errorCode %q", sum.Rows+1, rec[i])
+					return fmt.Errorf("errorCode %q: %w", rec[i], err)
 				}
 				body[h] = n
 				continue
@@ -118,22 +122,61 @@ func sequential(ctx context.Context, base, token, path string, stdout io.Writer)
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("Authorization", "Bearer "+token)
 		resp, err := client.Do(req)
+		mu.Lock()
+		defer mu.Unlock()
 		if err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
 			sum.Errors++
-			continue
+			return nil
 		}
 		_, _ = io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
 		sum.ByStatus[strconv.Itoa(resp.StatusCode)]++
+		return nil
+	}
+
+	rows := make(chan []string)
+	g, gctx := errgroup.WithContext(ctx)
+	for range max(conc, 1) {
+		g.Go(func() error {
+			for rec := range rows {
+				if err := send(rec); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	g.Go(func() error {
+		defer close(rows)
+		for {
+			rec, err := r.Read()
+			if err == io.EOF {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			mu.Lock()
+			sum.Rows++
+			mu.Unlock()
+			select {
+			case rows <- rec:
+			case <-gctx.Done():
+				return gctx.Err()
+			}
+		}
+	})
+	if err := g.Wait(); err != nil {
+		return err
 	}
 	return json.NewEncoder(stdout).Encode(sum)
 }
 
 // runChildMode runs one of the baseline modes; it is main for a child.
-func runChildMode(ctx context.Context, mode, rawURL string, args []string, stdout io.Writer) error {
+func runChildMode(ctx context.Context, mode, rawURL string, conc int, args []string, stdout io.Writer) error {
 	if len(args) != 1 {
 		return errors.New("want exactly one input file")
 	}
@@ -144,7 +187,7 @@ func runChildMode(ctx context.Context, mode, rawURL string, args []string, stdou
 		if !strings.HasPrefix(rawURL, "http://127.0.0.1:") {
 			return errors.New("-url must be a loopback emulator")
 		}
-		return sequential(ctx, rawURL, os.Getenv("BULKPATCH_TOKEN"), args[0], stdout)
+		return sequential(ctx, rawURL, os.Getenv("BULKPATCH_TOKEN"), args[0], conc, stdout)
 	}
 	return fmt.Errorf("unknown -mode %q", mode)
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -53,9 +54,15 @@ type probe struct {
 	next http.Handler
 
 	mu         sync.Mutex
-	arrivals   []time.Time
+	arrivals   []arrival
 	lastDone   time.Time
 	retryAfter time.Duration // sum over 429s
+}
+
+// arrival is one write request as the probe saw it.
+type arrival struct {
+	at     time.Time
+	status int // 0 when the connection was dropped
 }
 
 func (p *probe) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -67,7 +74,7 @@ func (p *probe) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	end := time.Now()
 	p.mu.Lock()
-	p.arrivals = append(p.arrivals, start)
+	p.arrivals = append(p.arrivals, arrival{at: start, status: rw.status})
 	if end.After(p.lastDone) {
 		p.lastDone = end
 	}
@@ -88,10 +95,12 @@ func (p *probe) promised() time.Duration {
 // $batch item's 429 travels inside the body and is not seen here.
 type raRecorder struct {
 	http.ResponseWriter
+	status     int
 	retryAfter time.Duration
 }
 
 func (w *raRecorder) WriteHeader(status int) {
+	w.status = status
 	if status == http.StatusTooManyRequests {
 		if s, err := strconv.ParseFloat(w.Header().Get("Retry-After"), 64); err == nil && s > 0 {
 			w.retryAfter = time.Duration(s * float64(time.Second))
@@ -115,15 +124,43 @@ func (w *raRecorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 func (p *probe) writeTimes() (first, last, done time.Time) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	for _, t := range p.arrivals {
-		if first.IsZero() || t.Before(first) {
-			first = t
+	for _, a := range p.arrivals {
+		if first.IsZero() || a.at.Before(first) {
+			first = a.at
 		}
-		if t.After(last) {
-			last = t
+		if a.at.After(last) {
+			last = a.at
 		}
 	}
 	return first, last, p.lastDone
+}
+
+// bunching looks at how writes were spaced when they reached the server
+// under a limit of w per window: for each 429, the time from the arrival
+// of the w-th admitted write before it to its own (under the window,
+// or it would not have been refused), and the longest gap between two
+// consecutive writes up to the first 429 (a stall on the way). Writes paced evenly at just
+// under the limit span a little more than the window per w+1.
+func (p *probe) bunching(w int) (spans []time.Duration, maxGap time.Duration) {
+	p.mu.Lock()
+	arr := slices.Clone(p.arrivals)
+	p.mu.Unlock()
+	slices.SortFunc(arr, func(a, b arrival) int { return a.at.Compare(b.at) })
+	var admitted []time.Time
+	throttled := false // gaps after a 429 are its Retry-After, not stalls
+	for i, a := range arr {
+		if i > 0 && !throttled {
+			maxGap = max(maxGap, a.at.Sub(arr[i-1].at))
+		}
+		throttled = throttled || a.status == http.StatusTooManyRequests
+		switch {
+		case a.status == http.StatusTooManyRequests && len(admitted) >= w:
+			spans = append(spans, a.at.Sub(admitted[len(admitted)-w]))
+		case a.status > 0 && a.status < 300:
+			admitted = append(admitted, a.at)
+		}
+	}
+	return spans, maxGap
 }
 
 // describe is the emulator's profile as the equivalent `bulkpatch

@@ -33,8 +33,8 @@ var rowOutcomes = [...][3]string{
 
 // appendRow appends generated row i, in genHeader order, with its line
 // end, to buf so that writing a million rows allocates almost nothing.
-func appendRow(buf []byte, i int) []byte {
-	app, user, nested := rowIDs(i)
+func appendRow(buf []byte, i int, direct bool) []byte {
+	app, user, nested := rowIDs(i, direct)
 	buf = appendAppID(buf, app)
 	buf = append(buf, ',')
 	if nested {
@@ -66,9 +66,9 @@ func appendRow(buf []byte, i int) []byte {
 }
 
 // rowIDs says which app row i belongs to, which user it is about and
-// whether it takes the nested route.
-func rowIDs(i int) (app, user int, nested bool) {
-	return i % numApps, i / 8, i%4 == 3
+// whether it takes the nested route (never, when direct is set).
+func rowIDs(i int, direct bool) (app, user int, nested bool) {
+	return i % numApps, i / 8, i%4 == 3 && !direct
 }
 
 func appendAppID(b []byte, app int) []byte {
@@ -98,8 +98,9 @@ func appendHex(b []byte, v uint64, width int) []byte {
 
 func append2(b []byte, v int) []byte { return append(b, byte('0'+v/10), byte('0'+v%10)) }
 
-// writeInput writes the header and rows 0..n-1 to w.
-func writeInput(w io.Writer, n int) error {
+// writeInput writes the header and rows 0..n-1 to w; direct puts every
+// row on the direct route.
+func writeInput(w io.Writer, n int, direct bool) error {
 	bw := bufio.NewWriterSize(w, 1<<20)
 	for i, h := range genHeader {
 		if i > 0 {
@@ -110,7 +111,7 @@ func writeInput(w io.Writer, n int) error {
 	bw.WriteByte('\n')
 	buf := make([]byte, 0, 512)
 	for i := range n {
-		buf = appendRow(buf[:0], i)
+		buf = appendRow(buf[:0], i, direct)
 		if _, err := bw.Write(buf); err != nil {
 			return err
 		}
@@ -119,12 +120,12 @@ func writeInput(w io.Writer, n int) error {
 }
 
 // genFile writes an n-row input to path.
-func genFile(path string, n int) error {
+func genFile(path string, n int, direct bool) error {
 	f, err := os.Create(path)
 	if err != nil {
 		return err
 	}
-	if err := writeInput(f, n); err != nil {
+	if err := writeInput(f, n, direct); err != nil {
 		f.Close()
 		return fmt.Errorf("generating %s: %w", path, err)
 	}
@@ -142,7 +143,7 @@ func genState(n int) *emulator.State {
 		users[a] = map[int]int{}
 	}
 	for i := range n {
-		a, u, nested := rowIDs(i)
+		a, u, nested := rowIDs(i, false)
 		app := &st.MobileApps[a]
 		s := emulator.Status{ID: string(appendStatusID(nil, i))}
 		if !nested {

@@ -45,12 +45,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		bin    = fs.String("bin", "", "measure this bulkpatch binary instead of building ./cmd/bulkpatch")
 		mode   = fs.String("mode", "", "internal: run as a baseline child (plaincsv or sequential)")
 		rawURL = fs.String("url", "", "internal: the emulator for -mode sequential")
+		conc   = fs.Int("concurrency", 1, "internal: requests in flight for -mode sequential")
 	)
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 	if *mode != "" {
-		if err := runChildMode(ctx, *mode, *rawURL, fs.Args(), stdout); err != nil {
+		if err := runChildMode(ctx, *mode, *rawURL, *conc, fs.Args(), stdout); err != nil {
 			fmt.Fprintf(stderr, "bench -mode %s: %v\n", *mode, err)
 			return 1
 		}

@@ -32,7 +32,7 @@ func (b *bench) peers(ctx context.Context, lim LimitRuns) Peers {
 	p := Peers{Bulkpatch: lim.AtLimit, BulkpatchErr: lim.AtLimitErr}
 	n := b.cfg.limitRows
 	var err error
-	if p.Sequential, err = b.sequential(ctx, n, limitProfile(b.cfg)); err != nil {
+	if p.Sequential, err = b.sequential(ctx, n, limitProfile(b.cfg), 1); err != nil {
 		p.SequentialErr = err.Error()
 	}
 	if !b.cfg.newman {

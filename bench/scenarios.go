@@ -79,7 +79,7 @@ func (b *bench) input(n int) (string, error) {
 	}
 	name := fmt.Sprintf("rows-%d.csv", n)
 	start := time.Now()
-	if err := genFile(filepath.Join(b.dir, name), n); err != nil {
+	if err := genFile(filepath.Join(b.dir, name), n, false); err != nil {
 		return "", err
 	}
 	b.logf("generated %s in %v", name, time.Since(start).Round(time.Millisecond))
@@ -122,6 +122,11 @@ type applyRun struct {
 	// answer, and the Retry-After the 429s promised, summed.
 	First, Last, Done time.Time
 	Promised          time.Duration
+	// Under a write limit: for each 429, how long the limit's worth of
+	// admitted writes before it took to arrive, and the longest gap
+	// between consecutive writes (see probe.bunching).
+	Spans  []time.Duration
+	MaxGap time.Duration
 	// From bulkpatch's results file, when there is one.
 	Outcomes map[string]int
 }
@@ -153,6 +158,9 @@ func (b *bench) withEmu(ctx context.Context, rows int, opt emulator.Options, fn 
 	run.EarlyRetries, run.MaxInFlight = st.EarlyRetries, st.MaxInFlight
 	run.First, run.Last, run.Done = e.probe.writeTimes()
 	run.Promised = e.probe.promised()
+	if opt.WriteLimit > 0 {
+		run.Spans, run.MaxGap = e.probe.bunching(opt.WriteLimit)
+	}
 	return run, nil
 }
 
@@ -223,6 +231,7 @@ func formatFloat(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) 
 type LimitRuns struct {
 	Allowed    float64       // writes/s the server sustains
 	Window     time.Duration // the server's window
+	Limit      int           // writes it admits per window
 	AtLimit    applyRun
 	OverAsked  applyRun
 	AtLimitErr string
@@ -236,7 +245,7 @@ type LimitRuns struct {
 
 func (b *bench) limits(ctx context.Context) LimitRuns {
 	c := b.cfg
-	lr := LimitRuns{Allowed: c.allowed(), Window: c.window}
+	lr := LimitRuns{Allowed: c.allowed(), Window: c.window, Limit: c.writeLimit}
 	flags := func(rate float64) []string {
 		return []string{"--rate", formatFloat(rate), "--concurrency", "4"}
 	}
@@ -260,11 +269,14 @@ func (b *bench) limits(ctx context.Context) LimitRuns {
 	return lr
 }
 
-// LatencyRun is one run of figure 3.
+// LatencyRun is one run of figure 3, with the plain client at the same
+// concurrency on the same rows as the floor the machine allows.
 type LatencyRun struct {
 	Concurrency int
 	Run         applyRun
 	Err         string
+	Plain       applyRun
+	PlainErr    string
 }
 
 // latencyRate is a --rate far above anything the latency runs reach.
@@ -279,6 +291,9 @@ func (b *bench) latencyRuns(ctx context.Context) []LatencyRun {
 		lr := LatencyRun{Concurrency: conc, Run: run}
 		if err != nil {
 			lr.Err = err.Error()
+		}
+		if lr.Plain, err = b.sequential(ctx, rows, emulator.Options{Latency: b.cfg.latency}, conc); err != nil {
+			lr.PlainErr = err.Error()
 		}
 		out = append(out, lr)
 	}
@@ -312,19 +327,52 @@ type Overhead struct {
 	Rows                  int
 	Bytes                 int64
 	Plain, Validate, Plan proc
-	Err                   string
+	// Direct is validate of the same number of rows all on the direct
+	// route (four collections instead of one per user status), run for
+	// the largest input only: it isolates what bulkpatch keeps per
+	// collection.
+	Direct *proc
+	Err    string
 }
 
 func (b *bench) overhead(ctx context.Context) []Overhead {
 	var out []Overhead
-	for _, n := range b.cfg.overheadSizes {
+	for i, n := range b.cfg.overheadSizes {
 		o := Overhead{Rows: n}
-		if err := b.measureOverhead(ctx, &o); err != nil {
+		err := b.measureOverhead(ctx, &o)
+		if err == nil && i == len(b.cfg.overheadSizes)-1 {
+			err = b.measureDirect(ctx, &o)
+		}
+		if err != nil {
 			o.Err = err.Error()
 		}
 		out = append(out, o)
 	}
 	return out
+}
+
+// measureDirect runs validate on an input of o.Rows rows all on the
+// direct route.
+func (b *bench) measureDirect(ctx context.Context, o *Overhead) error {
+	name := fmt.Sprintf("rows-%d-direct.csv", o.Rows)
+	if err := genFile(filepath.Join(b.dir, name), o.Rows, true); err != nil {
+		return err
+	}
+	var runs []proc
+	for range b.cfg.reps {
+		p, err := b.bulkpatch(ctx, "", "validate", name)
+		if err == nil && p.Exit != 0 {
+			err = fmt.Errorf("%s: exit %d: %s", p.Cmd, p.Exit, p.tail())
+		}
+		if err != nil {
+			return err
+		}
+		runs = append(runs, p)
+	}
+	m := median(runs)
+	o.Direct = &m
+	b.logf("overhead %d rows, direct route only: validate %v, %s", o.Rows, m.Wall.Round(time.Millisecond), mib(m.MaxRSS))
+	return nil
 }
 
 func (b *bench) measureOverhead(ctx context.Context, o *Overhead) error {
@@ -400,21 +448,27 @@ func (b *bench) cpuRuns(ctx context.Context) CPURuns {
 		cr.Err = err.Error()
 		return cr
 	}
-	if cr.Plain, err = b.sequential(ctx, n, emulator.Options{}); err != nil {
+	if cr.Plain, err = b.sequential(ctx, n, emulator.Options{}, 1); err != nil {
 		cr.Err = err.Error()
 	}
 	return cr
 }
 
-// sequential runs the plain sequential client on an n-row input against
-// a fresh emulator.
-func (b *bench) sequential(ctx context.Context, n int, opt emulator.Options) (applyRun, error) {
+// sequential runs the plain client on an n-row input against a fresh
+// emulator, with conc requests in flight.
+func (b *bench) sequential(ctx context.Context, n int, opt emulator.Options, conc int) (applyRun, error) {
 	in, err := b.input(n)
 	if err != nil {
 		return applyRun{}, err
 	}
 	run, err := b.withEmu(ctx, n, opt, func(base string) (proc, error) {
-		return b.child(ctx, "bench -mode sequential -url http://127.0.0.1:PORT/beta "+in, b.self, "-mode", "sequential", "-url", base, in)
+		args := []string{"-mode", "sequential"}
+		if conc > 1 {
+			args = append(args, "-concurrency", strconv.Itoa(conc))
+		}
+		args = append(args, "-url", base, in)
+		display := strings.ReplaceAll("bench "+strings.Join(args, " "), base, "http://127.0.0.1:PORT/beta")
+		return b.child(ctx, display, b.self, args...)
 	})
 	if err == nil && run.Exit != 0 {
 		err = fmt.Errorf("%s: exit %d: %s", run.Cmd, run.Exit, run.tail())
@@ -425,6 +479,6 @@ func (b *bench) sequential(ctx context.Context, n int, opt emulator.Options) (ap
 			err = fmt.Errorf("%s: unexpected output %q", run.Cmd, run.Stdout)
 		}
 	}
-	b.logf("sequential %d rows: %v, %d applied, %d throttled", n, run.Wall.Round(time.Millisecond), run.Applied, run.Throttled)
+	b.logf("plain client, %d rows at concurrency %d: %v, %d applied, %d throttled", n, conc, run.Wall.Round(time.Millisecond), run.Applied, run.Throttled)
 	return run, err
 }
