@@ -386,3 +386,30 @@ func TestResilienceAuthFailures(t *testing.T) {
 		})
 	}
 }
+
+// TestResilienceSystemicFailures: when every row fails the same way that
+// says nothing about the row (here: no answer at all), the run stops after
+// 20 of them with exit 5 instead of burning the tenant's quota.
+func TestResilienceSystemicFailures(t *testing.T) {
+	f := generate(t, 1, 200, 0, 0, 0)
+	srv, vars := emulate(t, f.state, emulator.Options{Faults: emulator.Faults{ResetBeforeApply: 1}})
+	dir := t.TempDir()
+	in := f.write(t, dir)
+	results := filepath.Join(dir, "results.csv")
+	r := cli(t, t.Context(), vars, "apply", in, "--yes", "--progress", "never", "--results", results,
+		"--rate", "1000", "--concurrency", "2", "--max-retries", "1")
+	if r.code != exitUnavailable {
+		t.Fatalf("apply: exit %d, want %d\n%s", r.code, exitUnavailable, lastLines(r.stderr, 10))
+	}
+	if !strings.Contains(r.stderr, "last 20 rows") {
+		t.Errorf("stderr does not explain the stop:\n%s", lastLines(r.stderr, 5))
+	}
+	_, rows := readResults(t, results)
+	n := countOutcomes(rows)
+	if len(rows) != f.rows || n["failed"] < 20 || n["failed"] > 22 || n["failed"]+n["not_attempted"] != f.rows {
+		t.Errorf("outcomes %v for %d rows: want 20 (and the 2 in flight) failed, the rest not_attempted", n, f.rows)
+	}
+	if st := srv.Stats(); st.Requests > 2*22 {
+		t.Errorf("%d requests, want at most 2 attempts for each of 22 rows", st.Requests)
+	}
+}
