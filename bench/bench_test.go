@@ -148,15 +148,25 @@ PASS
 	}
 }
 
-func TestMedian(t *testing.T) {
+func TestBest(t *testing.T) {
 	ps := []proc{
 		{Cmd: "a", Wall: 3 * time.Second, CPU: 1 * time.Second, MaxRSS: 30},
 		{Cmd: "b", Wall: 1 * time.Second, CPU: 3 * time.Second, MaxRSS: 10},
 		{Cmd: "c", Wall: 2 * time.Second, CPU: 2 * time.Second, MaxRSS: 50},
 	}
-	m := median(ps)
-	if m.Cmd != "c" || m.Wall != 2*time.Second || m.CPU != 2*time.Second || m.MaxRSS != 30 {
-		t.Errorf("median = %+v", m)
+	m := best(ps)
+	if m.Cmd != "b" || m.Wall != time.Second || m.CPU != time.Second || m.MaxRSS != 30 {
+		t.Errorf("best = %+v", m)
+	}
+}
+
+func TestBestOf(t *testing.T) {
+	got := bestOf([]Micro{
+		{Name: "BenchmarkA", NsOp: 30}, {Name: "BenchmarkB", NsOp: 5}, {Name: "BenchmarkA", NsOp: 10}, {Name: "BenchmarkA", NsOp: 20},
+	})
+	want := []Micro{{Name: "BenchmarkA", NsOp: 10}, {Name: "BenchmarkB", NsOp: 5}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("bestOf (-want +got):\n%s", diff)
 	}
 }
 
@@ -184,7 +194,7 @@ func fakeReport() *Report {
 		CPU:   &CPURuns{Bulkpatch: run(4000, 4000, 0, time.Second, time.Second), Plain: run(4000, 4000, 0, 2*time.Second, 2*time.Second)},
 		Peers: &Peers{Bulkpatch: run(600, 600, 0, 31*time.Second, 30*time.Second), Sequential: run(600, 40, 560, time.Second, time.Second),
 			NewmanSkipped: "npm is not installed, so Newman could not be installed"},
-		Micro: &MicroRuns{Cmds: []string{"go test -run=^$ -bench=. -benchmem -count=1 ./internal/csvio"}, Results: []Micro{
+		Micro: &MicroRuns{Cmds: []string{"go test -run=^$ -bench=. -benchmem -count=3 -benchtime=500ms ./internal/csvio"}, Results: []Micro{
 			{Package: "internal/csvio", Name: "BenchmarkRead", NsOp: 3000, BOp: 700, Allocs: 18},
 			{Package: "internal/csvio", Name: "BenchmarkPlainCSV", NsOp: 1000, BOp: 250, Allocs: 1},
 		}, Errs: []string{"internal/journal: exit 1"}},

@@ -505,7 +505,8 @@ func (r *Report) renderOverhead(w *mdWriter) {
 		w.line(fmt.Sprintf("`validate` and offline `plan` of generated inputs (%d columns, every cell filled), each against a plain "+
 			"`encoding/csv` read of the same file (`bench -mode plaincsv`: a loop over `csv.Reader.Read` with ReuseRecord, run as a child "+
 			"like bulkpatch so that time, CPU and peak RSS are measured the same way, from the child's rusage). Each command ran %d "+
-			"time(s), interleaved; the table shows medians. The file is in the page cache for every run.", len(genHeader), r.Config.reps))
+			"time(s), interleaved; the table shows the best (shortest) time and least CPU of them, and the median peak RSS. The file "+
+			"is in the page cache for every run.", len(genHeader), r.Config.reps))
 		w.line("")
 		var rows [][]string
 		var cmds []string
@@ -636,7 +637,8 @@ func (r *Report) renderMicro(w *mdWriter) {
 		"alone over the same 10,000 rows, and BenchmarkGocsvRows: encoding/csv plus gocsv's Unmarshaller, without the Reader's own " +
 		"checks), row validation (`internal/plan` BenchmarkCheck, and BenchmarkValidatorMemory: the live heap duplicate detection " +
 		"keeps per row after a million rows), PATCH body encoding (BenchmarkAppendBody), results row encoding (`internal/report` " +
-		"BenchmarkWriteTypicalRow, and BenchmarkWriterWrite with hostile cells), the journal, the Graph client and the emulator.")
+		"BenchmarkWriteTypicalRow, and BenchmarkWriterWrite with hostile cells), the journal, the Graph client and the emulator. " +
+		"Each ran three times; the table shows the fastest run of each (other work on the machine only ever slows a run down).")
 	w.line("")
 	var rows [][]string
 	for _, x := range m.Results {

@@ -88,7 +88,7 @@ func (r *Report) renderMachine(w *mdWriter) {
 	})
 	w.line("The machine was shared: other work (builds and tests of other parts of bulkpatch) ran at the same")
 	w.line("time, as the load average shows, so wall-clock figures carry that noise. Ratios against a baseline run")
-	w.line("in the same minute (and medians where a run is repeated) are meant to cancel most of it.")
+	w.line("in the same minute (and the best of several runs where a run is repeated) are meant to cancel most of it.")
 	w.line("")
 }
 
