@@ -32,5 +32,10 @@ fuzz:
 bench:
 	$(GO) run ./bench -out BENCHMARKS.md
 
+## libreoffice-check: open a results file made from hostile input in LibreOffice (installs libreoffice-calc if needed)
+.PHONY: libreoffice-check
+libreoffice-check:
+	./scripts/libreoffice-check.sh
+
 clean:
 	rm -rf bin
