@@ -171,7 +171,7 @@ func (e *env) apply(ctx context.Context, args []string) int {
 			prog.row(r)
 			if r.Outcome == report.Failed {
 				logger.Warn("row failed", "line", r.Line, "http_status", r.HTTPStatus, "error_code", r.ErrorCode,
-					"error_message", r.ErrorMessage, "attempts", r.Attempts, "request_id", r.RequestID)
+					"error_message", truncate(r.ErrorMessage, 300), "attempts", r.Attempts, "request_id", r.RequestID)
 			}
 		},
 		Options: apply.Options{

@@ -1656,3 +1656,31 @@ func TestHardeningPlainHTTP(t *testing.T) {
 		t.Error("nothing reached the loopback server")
 	}
 }
+
+// TestHardeningLogsBoundGraphMessages: Graph (or a proxy in front of it)
+// may answer with an error message of any size; a log event repeats at
+// most a short piece of it, in both formats.
+func TestHardeningLogsBoundGraphMessages(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	huge := strings.Repeat("very long message ", 20_000) // 360 kB
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusBadRequest)
+		json.NewEncoder(w).Encode(map[string]any{"error": map[string]string{"code": "BadRequest", "message": huge}})
+	}))
+	defer ts.Close()
+	input := generate(t, 1, 2, 0, 0, 0).write(t, dir)
+	vars := map[string]string{"BULKPATCH_GRAPH_URL": ts.URL + "/beta", "BULKPATCH_TOKEN": "test-token", "BULKPATCH_AUTH": "token"}
+	for _, format := range []string{"text", "json"} {
+		r := cli(t, ctx, vars, hzArgs([]string{"apply", input, "--yes", "--log-format", format}, hzFast)...)
+		if r.code != exitRowsFailed {
+			t.Fatalf("%s: exit %d, want %d\n%s", format, r.code, exitRowsFailed, hzTail(r.stderr))
+		}
+		for _, l := range strings.Split(r.stderr, "\n") {
+			if len(l) > 2000 {
+				t.Errorf("%s: a log line of %d bytes: %.200s…", format, len(l), l)
+			}
+		}
+	}
+}
