@@ -464,6 +464,10 @@ func best(ps []proc) proc {
 type CPURuns struct {
 	Bulkpatch, Plain applyRun
 	Err              string
+	// Big is bulkpatch on ten times the rows, for apply's peak RSS as
+	// rows grow.
+	Big    *applyRun
+	BigErr string
 }
 
 func (b *bench) cpuRuns(ctx context.Context) CPURuns {
@@ -476,6 +480,12 @@ func (b *bench) cpuRuns(ctx context.Context) CPURuns {
 	}
 	if cr.Plain, err = b.sequential(ctx, n, emulator.Options{}, 1); err != nil {
 		cr.Err = err.Error()
+		return cr
+	}
+	big, err := b.apply(ctx, "cpu-big", 10*n, emulator.Options{}, "--rate", strconv.Itoa(latencyRate), "--concurrency", "8")
+	cr.Big = &big
+	if err != nil {
+		cr.BigErr = err.Error()
 	}
 	return cr
 }
