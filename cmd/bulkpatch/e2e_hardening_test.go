@@ -442,6 +442,13 @@ func TestSecretEnvironmentAuth(t *testing.T) {
 		keep(run(nil, exitOK, hzArgs([]string{"plan", input, "--reconcile", "--out", filepath.Join(dir, format+".plan.json")}, fl)...))
 		keep(run(nil, exitOK, hzArgs([]string{"export", "--app", "app-00", "--out", filepath.Join(dir, format+".export.csv")}, fl)...))
 	}
+	// The Azure SDK's own request log, which an operator may switch on
+	// while chasing a sign-in problem.
+	o, e := run(map[string]string{"AZURE_SDK_GO_LOGGING": "all"}, exitOK, hzArgs([]string{"plan", input, "--reconcile"}, hzFast)...)
+	if !strings.Contains(e, "oauth2/v2.0/token") {
+		t.Errorf("AZURE_SDK_GO_LOGGING=all logged no token request; stderr:\n%s", hzTail(e))
+	}
+	keep(o, e)
 	if entra.Issued() == 0 {
 		t.Fatal("the fake Entra ID issued no token: sign-in did not take the environment path")
 	}
@@ -454,7 +461,7 @@ func TestSecretEnvironmentAuth(t *testing.T) {
 	}
 	// Sign-in fails: a wrong secret, as Entra ID reports it.
 	entra.FailNext(1000)
-	_, e := run(nil, exitAuth, hzArgs([]string{"apply", input, "--yes", "--auth", "environment", "--results", filepath.Join(dir, "fail.results.csv")}, hzFast)...)
+	_, e = run(nil, exitAuth, hzArgs([]string{"apply", input, "--yes", "--auth", "environment", "--results", filepath.Join(dir, "fail.results.csv")}, hzFast)...)
 	if !strings.Contains(e, "AADSTS7000215") {
 		t.Errorf("a failed sign-in does not say why:\n%s", e)
 	}
