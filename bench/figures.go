@@ -113,10 +113,17 @@ func (l *LimitRuns) overCause(t float64) string {
 		"--rate per second, so the rate saws between about half the limit and just over it.",
 		formatFloat(3*l.Allowed), o.Throttled, o.Writes, secs(o.Promised), l.Window)
 	if f := l.OverFrac; f != nil && l.OverFracErr == "" {
+		ft := f.totalOverIdeal(l.Allowed)
 		c += fmt.Sprintf(" The same run against the same server answering Retry-After to the millisecond "+
-			"(`--retry-after fractional`) took %s of the ideal time with %d 429s (Retry-After total %s): the whole-second "+
-			"rounding on a %v window is the larger part of the loss. On Intune's 20 s window the same rounding is a "+
-			"twentieth of the window, not half.", ratio(f.totalOverIdeal(l.Allowed)), f.Throttled, secs(f.Promised), l.Window)
+			"(`--retry-after fractional`) took %s of the ideal time with %d 429s (Retry-After total %s): ",
+			ratio(ft), f.Throttled, secs(f.Promised))
+		if t > 1 && ft < t {
+			c += fmt.Sprintf("the whole-second rounding on a %v window accounts for %.0f%% of the excess time (on Intune's 20 s "+
+				"window the same rounding is a twentieth of the window, not half); the rest is the halving at each 429 "+
+				"and the slow climb back.", l.Window, 100*(t-ft)/(t-1))
+		} else {
+			c += "the rounding is not what costs the time; the halving at each 429 and the slow climb back are."
+		}
 	}
 	return c
 }
