@@ -220,7 +220,8 @@ func TestRenderHasEverySection(t *testing.T) {
 		"## 5. Own overhead", "### CPU time per applied row during apply", "## 6. Peers", "## Go micro-benchmarks",
 		"AMD EPYC", "`go build -o $TMP/bulkpatch ./cmd/bulkpatch`",
 		"| 1 | pacing efficiency (achieved ÷ allowed writes/s) | 0.998, 0 × 429 | ≥ 0.97 and zero 429s | met |",
-		"**2, over-asked rate: total ÷ ideal time missed.**", "fractional Retry-After (diagnosis)",
+		"**Missed: 2, over-asked rate: total ÷ ideal time.**", "fractional Retry-After (diagnosis)",
+		"**Missed: 5, `validate`, 100k rows: time ÷ encoding/csv read; 5, `plan`, 100k rows: time ÷ encoding/csv read; 5, `validate`, 1M rows",
 		"skipped: npm is not installed", "csvio Read ÷ plain encoding/csv: **3.00×**", "not measured: internal/journal: exit 1",
 		"latency hiding, --concurrency 64",
 	} {
@@ -284,5 +285,32 @@ func TestBunching(t *testing.T) {
 	want := []time.Duration{50 * time.Millisecond, 870 * time.Millisecond}
 	if diff := cmp.Diff(want, spans); diff != "" || gap != 100*time.Millisecond {
 		t.Errorf("bunching(2) = %v, %v; want %v, 100ms (-want +got spans):\n%s", spans, gap, want, diff)
+	}
+}
+
+func TestParseBenchOutput(t *testing.T) {
+	out := []byte(`goos: linux
+pkg: github.com/bulkpatch/bulkpatch/internal/csvio
+BenchmarkRead-2   	57	30 ns/op
+BenchmarkRead-2   	57	20 ns/op
+PASS
+ok  	github.com/bulkpatch/bulkpatch/internal/csvio	3.0s
+# github.com/bulkpatch/bulkpatch/internal/journal
+internal/journal/journal.go:1:1: syntax error
+FAIL	github.com/bulkpatch/bulkpatch/internal/journal [build failed]
+pkg: github.com/bulkpatch/bulkpatch/internal/plan
+BenchmarkCheck-2   	100	1500 ns/op	72 B/op	0 allocs/op
+PASS
+`)
+	got, errs := parseBenchOutput(out)
+	want := []Micro{
+		{Package: "internal/csvio", Name: "BenchmarkRead", N: 57, NsOp: 20},
+		{Package: "internal/plan", Name: "BenchmarkCheck", N: 100, NsOp: 1500, BOp: 72},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("results (-want +got):\n%s", diff)
+	}
+	if len(errs) != 1 || !strings.Contains(errs[0], "internal/journal [build failed]") {
+		t.Errorf("errors %q", errs)
 	}
 }

@@ -37,25 +37,62 @@ type MicroRuns struct {
 
 func (b *bench) micro(ctx context.Context, goCmd, root string) MicroRuns {
 	var m MicroRuns
+	// One go test for every package: the test binaries build in parallel,
+	// and a package that does not build only loses its own figures.
+	args := []string{"test", "-run=^$", "-bench=.", "-benchmem", "-count=3", "-benchtime=500ms"}
 	for _, pkg := range microPackages {
-		args := []string{"test", "-run=^$", "-bench=.", "-benchmem", "-count=3", "-benchtime=500ms", "./internal/" + pkg}
-		display := "go " + strings.Join(args, " ")
-		m.Cmds = append(m.Cmds, display)
-		start := time.Now()
-		p, err := runChildIn(ctx, root, display, nil, goCmd, args...)
-		if err == nil && p.Exit != 0 {
-			err = fmt.Errorf("exit %d: %s", p.Exit, lastLines(p.Stdout, 5))
-		}
-		if err != nil {
-			m.Errs = append(m.Errs, fmt.Sprintf("internal/%s: %v", pkg, err))
-			b.logf("micro-benchmarks of internal/%s failed: %v", pkg, err)
-			continue
-		}
-		res := bestOf(parseBench("internal/"+pkg, p.Stdout))
-		m.Results = append(m.Results, res...)
-		b.logf("micro-benchmarks of internal/%s: %d in %v", pkg, len(res), time.Since(start).Round(time.Second))
+		args = append(args, "./internal/"+pkg)
 	}
+	display := "go " + strings.Join(args, " ")
+	m.Cmds = append(m.Cmds, display)
+	start := time.Now()
+	p, err := runChildIn(ctx, root, display, nil, goCmd, args...)
+	if err != nil {
+		m.Errs = append(m.Errs, err.Error())
+		return m
+	}
+	m.Results, m.Errs = parseBenchOutput(p.Stdout)
+	if p.Exit != 0 && len(m.Errs) == 0 {
+		m.Errs = append(m.Errs, fmt.Sprintf("go test exit %d: %s", p.Exit, lastLines(p.Stdout, 5)))
+	}
+	b.logf("micro-benchmarks: %d in %v", len(m.Results), time.Since(start).Round(time.Second))
 	return m
+}
+
+// parseBenchOutput splits the output of one go test over several
+// packages: results by package (the fastest of each benchmark's runs),
+// and the packages that failed.
+func parseBenchOutput(out []byte) ([]Micro, []string) {
+	var res, pkgRes []Micro
+	var errs []string
+	pkg := ""
+	flush := func() {
+		res = append(res, bestOf(pkgRes)...)
+		pkgRes = nil
+	}
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	for sc.Scan() {
+		line := sc.Text()
+		switch {
+		case strings.HasPrefix(line, "pkg: "):
+			flush()
+			pkg = shortPkg(strings.TrimPrefix(line, "pkg: "))
+		case strings.HasPrefix(line, "FAIL\t") || strings.HasPrefix(line, "--- FAIL"):
+			errs = append(errs, strings.TrimSpace(strings.ReplaceAll(line, "\t", " ")))
+		default:
+			pkgRes = append(pkgRes, parseBench(pkg, []byte(line))...)
+		}
+	}
+	flush()
+	return res, errs
+}
+
+// shortPkg turns an import path into internal/x.
+func shortPkg(path string) string {
+	if i := strings.Index(path, "/internal/"); i >= 0 {
+		return path[i+1:]
+	}
+	return path
 }
 
 func lastLines(b []byte, n int) string {

@@ -110,10 +110,21 @@ func (r *Report) renderGoals(w *mdWriter) {
 		rows = append(rows, []string{g.Figure, g.What, g.Measured, g.Target, verdict})
 	}
 	w.table([]string{"figure", "what", "measured", "goal", "verdict"}, rows)
+	// One bullet per cause: goals missed for the same measured reason
+	// (validate and plan at each size, say) share it.
+	var causes []string
+	names := map[string][]string{}
 	for _, g := range gs {
-		if !g.Met && g.Cause != "" {
-			w.line(fmt.Sprintf("- **%s, %s missed.** %s", g.Figure, g.What, g.Cause))
+		if g.Met || g.Cause == "" {
+			continue
 		}
+		if _, ok := names[g.Cause]; !ok {
+			causes = append(causes, g.Cause)
+		}
+		names[g.Cause] = append(names[g.Cause], g.Figure+", "+g.What)
+	}
+	for _, c := range causes {
+		w.line(fmt.Sprintf("- **Missed: %s.** %s", strings.Join(names[c], "; "), c))
 	}
 	w.line("")
 }
