@@ -152,6 +152,9 @@ func (e *env) apply(ctx context.Context, args []string) int {
 			return code
 		}
 	}
+	if code := e.signIn(ctx, c); code >= 0 {
+		return code
+	}
 	if !*resume {
 		if code := openJournal(); code >= 0 {
 			return code

@@ -46,6 +46,9 @@ func (e *env) export(ctx context.Context, args []string) int {
 		e.errorf("%v", err)
 		return exitUsage
 	}
+	if code := e.signIn(ctx, c); code >= 0 {
+		return code
+	}
 
 	var w io.Writer = e.stdout
 	var tmp *os.File

@@ -71,6 +71,9 @@ func (e *env) planOffline(path string, opt csvio.ReaderOptions, maxRows int, pf 
 	var direct, nested int
 	var body []byte
 	var writeErr error
+	// The first rows of each route are shown only once the whole file is
+	// known to be valid: an invalid file gets its problems, not a plan.
+	var shown []string
 	h, err := openHeld(path)
 	if err != nil {
 		return e.inputVerdict(path, nil, err)
@@ -98,7 +101,7 @@ func (e *env) planOffline(path string, opt csvio.ReaderOptions, maxRows int, pf 
 		}
 		*count++
 		if *count <= shownRows {
-			e.showOp(op, body)
+			shown = append(shown, showOp(op, body))
 		}
 		if pf != nil && writeErr == nil {
 			writeErr = pf.write(entryOf(op, plan.ActionPatch, body, nil))
@@ -108,8 +111,11 @@ func (e *env) planOffline(path string, opt csvio.ReaderOptions, maxRows int, pf 
 	if code := e.inputVerdict(path, in, err); code != exitOK {
 		return code
 	}
-	if shown := min(direct, shownRows) + min(nested, shownRows); in.rows > shown {
-		fmt.Fprintf(e.stdout, "  … %d more rows\n", in.rows-shown)
+	for _, op := range shown {
+		fmt.Fprint(e.stdout, op)
+	}
+	if in.rows > len(shown) {
+		fmt.Fprintf(e.stdout, "  … %d more rows\n", in.rows-len(shown))
 	}
 	fmt.Fprintf(e.stdout, "\nPlan: %d to patch (%d by device status, %d through a user status). Nothing was sent.\n", in.rows, direct, nested)
 	if pf != nil {
@@ -128,12 +134,14 @@ func (e *env) planOffline(path string, opt csvio.ReaderOptions, maxRows int, pf 
 	return exitOK
 }
 
-func (e *env) showOp(op *plan.Op, body []byte) {
+// showOp renders one operation as plan prints it: the route and the
+// exact body.
+func showOp(op *plan.Op, body []byte) string {
 	p, err := graph.ObjectPath(graph.Target{AppID: op.AppID, UserStatusID: op.UserStatusID, StatusID: op.StatusID})
 	if err != nil {
 		p = "(" + err.Error() + ")"
 	}
-	fmt.Fprintf(e.stdout, "  line %d: PATCH %s\n      %s\n", op.Line, p, body)
+	return fmt.Sprintf("  line %d: PATCH %s\n      %s\n", op.Line, p, body)
 }
 
 // planReconcile validates the whole input first (nothing is read from
@@ -154,6 +162,9 @@ func (e *env) planReconcile(ctx context.Context, path string, opt csvio.ReaderOp
 	if err != nil {
 		e.errorf("%v", err)
 		return exitUsage
+	}
+	if code := e.signIn(ctx, conn); code >= 0 {
+		return code
 	}
 	if pf != nil {
 		if err := pf.start(planHeader(in, conn.root, true)); err != nil {

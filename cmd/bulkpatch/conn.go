@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"io"
@@ -164,3 +165,19 @@ func (e *env) connect(c connFlags, p paceFlags, logger *slog.Logger) (*connectio
 }
 
 func formatRate(r float64) string { return strconv.FormatFloat(r, 'f', -1, 64) }
+
+// signIn fetches the first token before any row is dispatched, so that a
+// device-code prompt or a broken sign-in shows up at once rather than in
+// every worker. It returns an exit code to stop with, or -1 to go on.
+// (connect's errors are configuration, exit 2: nothing was tried yet.
+// A sign-in that was tried and failed is exit 4.)
+func (e *env) signIn(ctx context.Context, c *connection) int {
+	if _, err := c.tokens.Token(ctx); err != nil {
+		if ctx.Err() != nil {
+			return exitInterrupted
+		}
+		e.errorf("signing in (%s): %v", c.tokens.Kind(), err)
+		return exitAuth
+	}
+	return -1
+}
