@@ -492,18 +492,30 @@ func (c *Client) retryWait(status int, ra time.Duration, n int) time.Duration {
 // noteThrottle tells the pacer about a throttling answer received at now.
 // A 429 pauses every request of its kind for wait (its Retry-After, or
 // the backoff drawn when it had none) and cuts the rate; a 503 with
-// Retry-After pauses without cutting.
+// Retry-After pauses without cutting. A cut is logged for operators: it
+// is what explains a run slower than --rate.
 func (c *Client) noteThrottle(p *pacer, status int, ra, wait time.Duration, now time.Time) {
+	var before, after float64
 	switch {
 	case status == http.StatusTooManyRequests:
 		if wait == 0 {
 			wait = max(ra, backoffMin)
 		}
-		p.throttled(now, now.Add(wait), true)
+		before, after = p.throttled(now, now.Add(wait), true)
 	case status == http.StatusServiceUnavailable && ra > 0:
-		p.throttled(now, now.Add(ra), false)
+		before, after = p.throttled(now, now.Add(ra), false)
+	}
+	if after < before {
+		kind := "write"
+		if p == c.reads {
+			kind = "read"
+		}
+		c.log.Info("throttled: rate lowered", "requests", kind, "status", status,
+			"rate_before", roundRate(before), "rate_after", roundRate(after), "pause_ms", wait.Milliseconds())
 	}
 }
+
+func roundRate(r float64) float64 { return math.Round(r*100) / 100 }
 
 // apiError decodes an error answer, measuring an HTTP-date Retry-After
 // against the client's clock when the answer had no Date header.

@@ -141,16 +141,24 @@ func (p *pacer) wait(ctx context.Context) error {
 }
 
 // throttled records a throttling answer at now: nobody starts before
-// until, and when cut is set (a 429) the rate is cut.
-func (p *pacer) throttled(now, until time.Time, cut bool) {
+// until, and when cut is set (a 429) the rate is cut. It returns the rate
+// before and after, equal when nothing was cut (0 when unlimited).
+func (p *pacer) throttled(now, until time.Time, cut bool) (before, after float64) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if until.After(p.until) {
 		p.until = until
 	}
-	if cut && p.aimd != nil {
-		p.lim.SetLimitAt(now, limit(p.aimd.throttled(now)))
+	if p.aimd == nil {
+		return 0, 0
 	}
+	before = p.aimd.rate(now)
+	after = before
+	if cut {
+		after = p.aimd.throttled(now)
+		p.lim.SetLimitAt(now, limit(after))
+	}
+	return before, after
 }
 
 // rate returns the current rate in requests/s, 0 when unlimited.
