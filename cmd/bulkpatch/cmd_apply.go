@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"iter"
+	"log/slog"
 	"path/filepath"
 	"strings"
 	"time"
@@ -165,7 +166,11 @@ func (e *env) apply(ctx context.Context, args []string) int {
 		"graph", c.root, "auth", c.tokens.Kind(), "rate", pace.rate, "concurrency", pace.concurrency,
 		"batch", pace.batch, "reconcile", *reconcile, "resume", *resume, "resumed_rows", done.Len())
 
-	prog := e.newProgress(pace.progress, src.rows, c.client.Stats)
+	var events *slog.Logger
+	if pace.logFormat == "json" {
+		events = logger
+	}
+	prog := e.newProgress(pace.progress, src.rows, c.client.Stats, events)
 	runner := &apply.Runner{
 		Graph:    c.client,
 		Recorder: jr,
@@ -207,8 +212,12 @@ func (e *env) apply(ctx context.Context, args []string) int {
 	var se *apply.StopError
 	switch {
 	case errors.As(runErr, &se):
-		e.errorf("%s", se.Msg)
 		code = stopCode(se.Reason)
+		if events != nil {
+			events.Error("run stopped", "exit_code", code, "reason", se.Msg)
+		} else {
+			e.errorf("%s", se.Msg)
+		}
 	case runErr != nil:
 		e.errorf("%v", runErr)
 		code = exitRowsFailed

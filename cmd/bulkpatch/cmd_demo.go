@@ -28,6 +28,9 @@ func (e *env) demo(ctx context.Context, args []string) int {
 			return exitUsage
 		}
 		*dir = d
+	} else if err := os.MkdirAll(*dir, 0o700); err != nil {
+		e.errorf("%v", err)
+		return exitUsage
 	}
 	if err := copySamples(*dir); err != nil {
 		e.errorf("%v", err)

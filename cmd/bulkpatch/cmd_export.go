@@ -36,6 +36,17 @@ func (e *env) export(ctx context.Context, args []string) int {
 		e.usageErr(fset.Name(), "--app is required")
 		return exitUsage
 	}
+	// The same id rules as for input cells: an id that could leave the
+	// intended route is refused before anything is sent.
+	for _, id := range []struct{ flag, value string }{{"--app", *app}, {"--user-status", *userStatus}} {
+		if id.value == "" {
+			continue
+		}
+		if msg := plan.CheckID(id.value); msg != "" {
+			e.usageErr(fset.Name(), "%s %q: %s", id.flag, truncate(id.value, 80), msg)
+			return exitUsage
+		}
+	}
 	if err := pace.check(); err != nil {
 		e.usageErr(fset.Name(), "%v", err)
 		return exitUsage

@@ -65,12 +65,13 @@ func (e *env) plan(ctx context.Context, args []string) int {
 	return e.planReconcile(ctx, path, opt, inf.maxRows, conn, pace, pf, *detailed)
 }
 
-// planOffline validates and plans in one pass: with no network, the plan
-// is exactly what apply would send.
+// planOffline validates and shows the plan in one pass: with no network,
+// the plan is exactly what apply would send. With --out, a second pass
+// streams the operations into the plan file once the input is known to be
+// valid (a wrong file is refused before it is read twice).
 func (e *env) planOffline(path string, opt csvio.ReaderOptions, maxRows int, pf *planFile, detailed bool) int {
 	var direct, nested int
 	var body []byte
-	var writeErr error
 	// The first rows of each route are shown only once the whole file is
 	// known to be valid: an invalid file gets its problems, not a plan.
 	var shown []string
@@ -79,32 +80,19 @@ func (e *env) planOffline(path string, opt csvio.ReaderOptions, maxRows int, pf 
 		return e.inputVerdict(path, nil, err)
 	}
 	defer h.Close()
-	if pf != nil {
-		// The plan's header names the input's hash and columns: read them
-		// first, then stream the operations straight into the plan. The
-		// pass below checks that it hashes the same.
-		pre, err := prescan(h, opt)
-		if err != nil {
-			return e.inputVerdict(path, nil, err)
-		}
-		writeErr = pf.start(planHeader(pre, "", false))
-	}
 	problems := e.printProblems(path)
 	in, err := h.walk(opt, maxRows, func(rec *csvio.Record, op *plan.Op, msgs []string) error {
 		if op == nil {
 			return problems(rec, op, msgs)
 		}
-		body = op.AppendBody(body[:0])
 		count := &direct
 		if op.UserStatusID != "" {
 			count = &nested
 		}
 		*count++
 		if *count <= shownRows {
+			body = op.AppendBody(body[:0])
 			shown = append(shown, showOp(op, body))
-		}
-		if pf != nil && writeErr == nil {
-			writeErr = pf.write(entryOf(op, plan.ActionPatch, body, nil))
 		}
 		return nil
 	})
@@ -119,11 +107,8 @@ func (e *env) planOffline(path string, opt csvio.ReaderOptions, maxRows int, pf 
 	}
 	fmt.Fprintf(e.stdout, "\nPlan: %d to patch (%d by device status, %d through a user status). Nothing was sent.\n", in.rows, direct, nested)
 	if pf != nil {
-		if writeErr == nil {
-			writeErr = pf.commit()
-		}
-		if writeErr != nil {
-			e.errorf("saving the plan: %v", writeErr)
+		if err := e.savePlan(h, opt, in, pf); err != nil {
+			e.errorf("saving the plan: %v", err)
 			return exitUsage
 		}
 		fmt.Fprintf(e.stdout, "Saved to %s; run `bulkpatch apply --plan %s` to apply exactly this.\n", pf.path, pf.path)
@@ -132,6 +117,25 @@ func (e *env) planOffline(path string, opt csvio.ReaderOptions, maxRows int, pf 
 		return exitChanges
 	}
 	return exitOK
+}
+
+// savePlan writes every operation of a validated input into pf.
+func (e *env) savePlan(h *heldFile, opt csvio.ReaderOptions, in *input, pf *planFile) error {
+	if err := pf.start(planHeader(in, "", false)); err != nil {
+		return err
+	}
+	var body []byte
+	_, err := h.walk(opt, 0, func(_ *csvio.Record, op *plan.Op, msgs []string) error {
+		if op == nil { // cannot happen: the same bytes validated a moment ago
+			return fmt.Errorf("%s", msgs[0])
+		}
+		body = op.AppendBody(body[:0])
+		return pf.write(entryOf(op, plan.ActionPatch, body, nil))
+	})
+	if err != nil {
+		return err
+	}
+	return pf.commit()
 }
 
 // showOp renders one operation as plan prints it: the route and the

@@ -90,8 +90,9 @@ func walk(path string, opt csvio.ReaderOptions, maxRows int, fn rowFunc) (*input
 // hash names; a file changed in place shows up as a different hash at the
 // end of a pass.
 type heldFile struct {
-	path string
-	f    *os.File
+	path  string
+	f     *os.File
+	spool bool // f is a private copy of a pipe, removed on Close
 	// sha256 is the hex SHA-256 the first complete pass saw; later passes
 	// must see the same.
 	sha256 string
@@ -102,11 +103,40 @@ func openHeld(path string) (*heldFile, error) {
 	if err != nil {
 		return nil, &fileError{err}
 	}
-	return &heldFile{path: path, f: f}, nil
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, &fileError{err}
+	}
+	if fi.Mode().IsRegular() {
+		return &heldFile{path: path, f: f}, nil
+	}
+	// A pipe (validate /dev/stdin, <(...)) can be read only once, and
+	// every pass reads from the start: keep a private copy on disk.
+	defer f.Close()
+	tmp, err := os.CreateTemp("", "bulkpatch-input-*")
+	if err != nil {
+		return nil, &fileError{err}
+	}
+	if err = tmp.Chmod(0o600); err == nil {
+		_, err = io.Copy(tmp, f)
+	}
+	if err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return nil, &fileError{err}
+	}
+	return &heldFile{path: path, f: tmp, spool: true}, nil
 }
 
-// Close closes the file.
-func (h *heldFile) Close() error { return h.f.Close() }
+// Close closes the file, and removes the copy of a pipe.
+func (h *heldFile) Close() error {
+	err := h.f.Close()
+	if h.spool {
+		os.Remove(h.f.Name())
+	}
+	return err
+}
 
 // reader reads the whole file from its start; readers are independent of
 // each other and of the file's offset.
@@ -129,16 +159,6 @@ func (h *heldFile) walk(opt csvio.ReaderOptions, maxRows int, fn rowFunc) (*inpu
 	}
 	in.sha256 = hexSum(sum)
 	return in, h.same(in.sha256)
-}
-
-// hash hashes the whole file.
-func (h *heldFile) hash() (string, error) {
-	sum := sha256.New()
-	if _, err := io.Copy(sum, h.reader()); err != nil {
-		return "", &fileError{err}
-	}
-	s := hexSum(sum)
-	return s, h.same(s)
 }
 
 // same records the first pass's hash and checks later ones against it.
@@ -281,21 +301,6 @@ func truncate(s string, n int) string {
 		n--
 	}
 	return s[:n] + "…"
-}
-
-// prescan hashes the input and reads its header, without validating
-// rows.
-func prescan(h *heldFile, opt csvio.ReaderOptions) (*input, error) {
-	in := &input{path: h.path}
-	cr, err := csvio.NewReader(h.reader(), opt)
-	if err != nil {
-		return nil, &fileError{err}
-	}
-	in.propCols = propColumns(cr)
-	if in.sha256, err = h.hash(); err != nil {
-		return nil, err
-	}
-	return in, nil
 }
 
 // fileSHA256 returns the hex SHA-256 of a file's bytes.

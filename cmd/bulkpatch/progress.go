@@ -3,6 +3,8 @@ package main
 import (
 	"fmt"
 	"io"
+	"log/slog"
+	"math"
 	"sync"
 	"time"
 
@@ -24,6 +26,9 @@ type progress struct {
 	stats   func() graph.Stats
 	bar     *progressbar.ProgressBar
 	started time.Time
+	// events, when set, receives the periodic line as a "progress" event
+	// instead of plain text (--log-format json keeps stderr pure JSON).
+	events *slog.Logger
 
 	mu                                        sync.Mutex
 	done, applied, unchanged, failed, skipped int
@@ -31,8 +36,8 @@ type progress struct {
 	stopped                                   chan struct{}
 }
 
-func (e *env) newProgress(mode string, total int, stats func() graph.Stats) *progress {
-	p := &progress{w: e.stderr, total: total, stats: stats, started: time.Now()}
+func (e *env) newProgress(mode string, total int, stats func() graph.Stats, events *slog.Logger) *progress {
+	p := &progress{w: e.stderr, total: total, stats: stats, started: time.Now(), events: events}
 	switch {
 	case mode == "never":
 	case mode == "always" || e.stderrTTY:
@@ -101,6 +106,19 @@ func (p *progress) eta(st graph.Stats) (time.Duration, bool) {
 	return time.Duration(float64(left) / rate * float64(time.Second)), true
 }
 
+// event logs the counts as one structured event; p.mu must be held.
+func (p *progress) event() {
+	st := p.stats()
+	attrs := []any{"done", p.done, "total", p.total, "applied", p.applied, "unchanged", p.unchanged,
+		"failed", p.failed, "skipped", p.skipped, "throttled", st.Throttled, "write_rate", roundRate(st.WriteRate)}
+	if eta, ok := p.eta(st); ok {
+		attrs = append(attrs, "eta_s", int(eta.Seconds()))
+	}
+	p.events.Info("progress", attrs...)
+}
+
+func roundRate(r float64) float64 { return math.Round(r*100) / 100 }
+
 func (p *progress) lines() {
 	defer close(p.stopped)
 	t := time.NewTicker(statsInterval)
@@ -111,7 +129,11 @@ func (p *progress) lines() {
 			return
 		case <-t.C:
 			p.mu.Lock()
-			fmt.Fprintf(p.w, "progress: %d/%d rows: %s\n", p.done, p.total, p.line())
+			if p.events != nil {
+				p.event()
+			} else {
+				fmt.Fprintf(p.w, "progress: %d/%d rows: %s\n", p.done, p.total, p.line())
+			}
 			p.mu.Unlock()
 		}
 	}

@@ -532,3 +532,14 @@ func TestCheckAllocs(t *testing.T) {
 		t.Errorf("Check of a valid row allocates %v times, want 0", allocs)
 	}
 }
+
+func TestCheckIDExported(t *testing.T) {
+	for _, bad := range []string{"..", "a/b", "a?b", "a\u200bb", "a\uff0fb"} {
+		if CheckID(bad) == "" {
+			t.Errorf("CheckID(%q) accepted a hostile id", bad)
+		}
+	}
+	if msg := CheckID("6513270e-269e-4d37-b2a7-4de452e6b438"); msg != "" {
+		t.Errorf("CheckID(GUID) = %q", msg)
+	}
+}

@@ -189,6 +189,11 @@ const maxIDBytes = 256
 // idRule is the tail of every id message: what an id may be.
 const idRule = "; ids may not contain / \\ ? # %, whitespace, control or invisible characters, or look-alikes of / \\ ? # % ."
 
+// CheckID says what is wrong with a non-empty id given anywhere else than
+// in an input cell (export's --app and --user-status), or "" when it is
+// acceptable: the same rules as for the id columns.
+func CheckID(s string) string { return checkID(s) }
+
 // checkID says what is wrong with a non-empty id, or "". Ids are opaque
 // and path-escaped anyway, but a character that a proxy, a log or a
 // Unicode normaliser could turn into a path separator, a query, a
