@@ -101,7 +101,7 @@ func (e *env) apply(ctx context.Context, args []string) int {
 	if src.invalid != nil {
 		// Nothing is sent; the results file still shows every row, so
 		// the spreadsheet user sees the problems next to the data.
-		if err := writeInvalidResults(resultsPath, src); err != nil {
+		if err := writeResults(resultsPath, src, invalidOrNot(src.invalid), nil); err != nil {
 			e.errorf("writing %s: %v", resultsPath, err)
 		} else {
 			e.errorf("problems listed per row in %s", resultsPath)
@@ -196,7 +196,7 @@ func (e *env) apply(ctx context.Context, args []string) int {
 	prog.finish()
 
 	sum := &report.Summary{}
-	if err := writeResults(resultsPath, src, rows, sum); err != nil {
+	if err := writeResults(resultsPath, src, settledOrNot(rows), sum); err != nil {
 		e.errorf("writing %s: %v (the journal %s.journal still has every finished row)", resultsPath, err, resultsPath)
 		return exitRowsFailed
 	}
@@ -312,9 +312,9 @@ func (e *env) confirm(src *source, done *journal.State, reconcile bool) int {
 	return -1
 }
 
-// writeResults writes one row per input row, in input order: the rows
-// this run settled, then for the rest "not_attempted".
-func writeResults(path string, src *source, rows map[int]report.Row, sum *report.Summary) error {
+// writeResults writes one row per input row, in input order: what row
+// says became of it. sum, when set, counts every row written.
+func writeResults(path string, src *source, row func(apply.Item) report.Row, sum *report.Summary) error {
 	w, err := report.Create(path, propNames(src.propCols))
 	if err != nil {
 		return err
@@ -324,17 +324,39 @@ func writeResults(path string, src *source, rows map[int]report.Row, sum *report
 			w.Abort()
 			return err
 		}
-		row, ok := rows[it.Op.Line]
-		if !ok {
-			row = notAttempted(it)
+		r := row(it)
+		if sum != nil {
+			sum.Add(r)
 		}
-		sum.Add(row)
-		if err := w.Write(row); err != nil {
+		if err := w.Write(r); err != nil {
 			w.Abort()
 			return err
 		}
 	}
 	return w.Commit()
+}
+
+// settledOrNot reports the rows this run settled, and the rest as
+// not_attempted.
+func settledOrNot(rows map[int]report.Row) func(apply.Item) report.Row {
+	return func(it apply.Item) report.Row {
+		if r, ok := rows[it.Op.Line]; ok {
+			return r
+		}
+		return notAttempted(it)
+	}
+}
+
+// invalidOrNot reports an invalid input: each bad row "invalid" with its
+// problems, the others "not_attempted".
+func invalidOrNot(invalid map[int]string) func(apply.Item) report.Row {
+	return func(it apply.Item) report.Row {
+		r := notAttempted(it)
+		if msg, bad := invalid[it.Op.Line]; bad {
+			r.Outcome, r.ErrorMessage = report.Invalid, msg
+		}
+		return r
+	}
 }
 
 func notAttempted(it apply.Item) report.Row {
@@ -342,30 +364,6 @@ func notAttempted(it apply.Item) report.Row {
 		Line: it.Op.Line, MobileAppID: it.Op.AppID, UserAppInstallStatusID: it.Op.UserStatusID,
 		MobileAppInstallStatusID: it.Op.StatusID, Outcome: report.NotAttempted, Props: it.Props,
 	}
-}
-
-// writeInvalidResults reports an invalid input: each bad row "invalid"
-// with its problems, the others "not_attempted".
-func writeInvalidResults(path string, src *source) error {
-	w, err := report.Create(path, propNames(src.propCols))
-	if err != nil {
-		return err
-	}
-	for it, err := range src.items() {
-		if err != nil {
-			w.Abort()
-			return err
-		}
-		row := notAttempted(it)
-		if msg, bad := src.invalid[it.Op.Line]; bad {
-			row.Outcome, row.ErrorMessage = report.Invalid, msg
-		}
-		if err := w.Write(row); err != nil {
-			w.Abort()
-			return err
-		}
-	}
-	return w.Commit()
 }
 
 func propNames(cols []int) []string { return (&input{propCols: cols}).propNames() }
