@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"math"
+	"strings"
 	"unicode"
 	"unicode/utf8"
 
@@ -206,6 +207,20 @@ func checkID(s string) string {
 	if s == "." || s == ".." {
 		return "is a dot path segment, not an id" + idRule
 	}
+	// Fast path: ids are nearly always GUIDs, all allowed ASCII. Only an
+	// id with anything else is walked rune by rune below.
+	i := 0
+	for i < len(s) && idASCII[s[i]] {
+		i++
+	}
+	if i == len(s) {
+		return ""
+	}
+	return checkIDRunes(s)
+}
+
+// checkIDRunes is checkID's full check of every character.
+func checkIDRunes(s string) string {
 	pos := 0 // in characters, for the message
 	for i := 0; i < len(s); {
 		pos++
@@ -227,6 +242,15 @@ func checkID(s string) string {
 	}
 	return ""
 }
+
+// idASCII marks the bytes that checkID's fast path accepts: printable
+// ASCII except / \ ? # %. It is filled once and only read.
+var idASCII = func() (t [256]bool) {
+	for c := '!'; c < 0x7f; c++ {
+		t[c] = !strings.ContainsRune(`/\?#%`, c)
+	}
+	return t
+}()
 
 // msgBadIDRune explains why r, the pos-th character of an id, is refused.
 func msgBadIDRune(r rune, pos int) string {
