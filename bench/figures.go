@@ -483,7 +483,8 @@ func (r *Report) overheadGoals() []goal {
 		}{{"validate", &o.Validate}, {"plan", &o.Plan}} {
 			q := x.p.Wall.Seconds() / o.Plain.Wall.Seconds()
 			gs = append(gs, goal{Figure: "5", What: fmt.Sprintf("`%s`, %s rows: time ÷ encoding/csv read", x.name, count(o.Rows)),
-				Measured: ratio(q), Target: "≤ 4", Met: q <= 4,
+				Measured: fmt.Sprintf("%s (CPU time: %s)", ratio(q), ratio(x.p.CPU.Seconds()/o.Plain.CPU.Seconds())),
+				Target:   "≤ 4", Met: q <= 4,
 				Cause: r.timeCause()})
 		}
 	}
@@ -582,11 +583,14 @@ func (r *Report) renderOverhead(w *mdWriter) {
 				cmds = append(cmds, x.p.Cmd)
 				rows = append(rows, []string{count(o.Rows), fmt.Sprintf("%.0f MiB", float64(o.Bytes)/(1<<20)), x.name,
 					secs(x.p.Wall), ratio(x.p.Wall.Seconds() / o.Plain.Wall.Seconds()), perRow(x.p.CPU, o.Rows),
-					mib(x.p.MaxRSS), ratio(float64(x.p.MaxRSS) / float64(o.Plain.MaxRSS))})
+					ratio(x.p.CPU.Seconds() / o.Plain.CPU.Seconds()), mib(x.p.MaxRSS), ratio(float64(x.p.MaxRSS) / float64(o.Plain.MaxRSS))})
 			}
 		}
 		if len(rows) > 0 {
-			w.table([]string{"rows", "file", "command", "time", "÷ baseline", "CPU per row", "peak RSS", "÷ baseline"}, rows)
+			w.table([]string{"rows", "file", "command", "time", "÷ baseline", "CPU per row", "÷ baseline", "peak RSS", "÷ baseline"}, rows)
+			w.line("The goal is on time, as issue 5 states it; on a machine whose CPUs other work kept busy, a run also waits for " +
+				"a CPU, so the CPU-time ratio (user + system) is the steadier measure of bulkpatch's own work.")
+			w.line("")
 			w.line("Commands:")
 			w.line("")
 			w.commands(cmds...)
