@@ -78,7 +78,7 @@ func (e *env) apply(ctx context.Context, args []string) int {
 	if *planPath != "" {
 		src, code = e.planSource(*planPath)
 	} else {
-		src, code = e.csvSource(pos[0], opt, inf.maxRows)
+		src, code = e.csvSource(pos[0], opt, inf.maxRows, *reconcile)
 	}
 	if src == nil {
 		return code
@@ -259,11 +259,12 @@ func hasFlag(args []string, name string) bool {
 
 // csvSource validates the whole CSV before anything is sent. Unless it
 // returns nil, the caller closes the source's file.
-func (e *env) csvSource(path string, opt csvio.ReaderOptions, maxRows int) (*source, int) {
+func (e *env) csvSource(path string, opt csvio.ReaderOptions, maxRows int, reconcile bool) (*source, int) {
 	h, err := openHeld(path)
 	if err != nil {
 		return nil, e.inputVerdict(path, nil, err)
 	}
+	h.countGroups = reconcile
 	invalid := map[int]string{}
 	in, err := h.walk(opt, maxRows, func(rec *csvio.Record, op *plan.Op, msgs []string) error {
 		if op == nil {
@@ -448,7 +449,7 @@ func (e *env) planSourceFrom(pf *heldFile) (*source, int) {
 			return nil, exitInvalid
 		}
 		src.rows++
-		src.groups[apply.GroupOf(&it.Op)]++
+		countGroup(src.groups, &it.Op)
 	}
 	if bad > 0 {
 		e.errorf("%s: %d invalid operation(s); nothing was sent", path, bad)

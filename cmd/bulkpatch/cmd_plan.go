@@ -157,6 +157,7 @@ func (e *env) planReconcile(ctx context.Context, path string, opt csvio.ReaderOp
 		return e.inputVerdict(path, nil, err)
 	}
 	defer h.Close()
+	h.countGroups = true
 	in, err := h.walk(opt, maxRows, e.printProblems(path))
 	if code := e.inputVerdict(path, in, err); code != exitOK {
 		return code

@@ -11,6 +11,7 @@ import (
 	"iter"
 	"math"
 	"os"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/bulkpatch/bulkpatch/internal/apply"
@@ -96,6 +97,9 @@ type heldFile struct {
 	// sha256 is the hex SHA-256 the first complete pass saw; later passes
 	// must see the same.
 	sha256 string
+	// countGroups makes walk count rows per collection, which only
+	// reconciliation needs (one map entry per collection).
+	countGroups bool
 }
 
 func openHeld(path string) (*heldFile, error) {
@@ -149,7 +153,10 @@ func (h *heldFile) reader() io.Reader { return io.NewSectionReader(h.f, 0, math.
 func (h *heldFile) walk(opt csvio.ReaderOptions, maxRows int, fn rowFunc) (*input, error) {
 	sum := sha256.New()
 	r := h.reader()
-	in := &input{path: h.path, groups: make(map[apply.Group]int)}
+	in := &input{path: h.path}
+	if h.countGroups {
+		in.groups = make(map[apply.Group]int)
+	}
 	if err := walkReader(io.TeeReader(r, sum), opt, maxRows, in, fn); err != nil {
 		return in, err
 	}
@@ -234,7 +241,7 @@ func walkReader(r io.Reader, opt csvio.ReaderOptions, maxRows int, in *input, fn
 			}
 			continue
 		}
-		in.groups[apply.GroupOf(&op)]++
+		countGroup(in.groups, &op)
 		if err := fn(&rec, &op, nil); err != nil {
 			return err
 		}
@@ -327,4 +334,19 @@ func propColumns(cr *csvio.Reader) []int {
 		}
 	}
 	return cols
+}
+
+// countGroup counts op in its collection, when groups is not nil. A new
+// key gets its own copy of the ids: the op's strings share the memory of
+// the whole input row, which a map key would otherwise keep alive.
+func countGroup(groups map[apply.Group]int, op *plan.Op) {
+	if groups == nil {
+		return
+	}
+	g := apply.GroupOf(op)
+	if n, ok := groups[g]; ok {
+		groups[g] = n + 1
+		return
+	}
+	groups[apply.Group{AppID: strings.Clone(g.AppID), UserStatusID: strings.Clone(g.UserStatusID)}] = 1
 }
