@@ -379,13 +379,20 @@ func (r *Report) readBreakdown() string {
 	if !(ok1 && ok2 && ok3 && ok4) {
 		return "The Go micro-benchmarks, which split the time between reading and checking, did not run."
 	}
+	atScale := ""
+	if r.Micro != nil {
+		if m, ok := r.Micro.find("internal/plan", "BenchmarkValidatorMemory"); ok && m.NsOp > 0 {
+			atScale = fmt.Sprintf(" Over a million distinct rows Check costs %.0f ns a row (BenchmarkValidatorMemory's time per "+
+				"row, its duplicate map grown to tens of MiB), against %.0f ns with BenchmarkCheck's small map.", m.NsOp/1e6, check)
+		}
+	}
 	return fmt.Sprintf("This run's micro-benchmarks split it (15-column rows): encoding/csv reads a row in %.0f ns; "+
 		"encoding/csv with gocsv's Unmarshaller on top, the reader the style guide prescribes, takes %.0f ns (%.1f×, "+
 		"%.0f allocations a row: gocsv boxes two strings per cell through reflect); csvio's Read %.0f ns (%.1f×); "+
 		"plan's Check, duplicate detection included, %.0f ns more. Reading and checking a row thus costs %.1f× the plain "+
 		"read before the file is hashed (SHA-256, for the journal and plans): gocsv alone uses up most of the 4× budget, "+
-		"so meeting the goal needs rows decoded without gocsv's reflection, which the style guide does not allow today.",
-		plain, gocsv, gocsv/plain, gm.Allocs/10000, read, read/plain, check, (read+check)/plain)
+		"so meeting the goal needs rows decoded without gocsv's reflection, which the style guide does not allow today.%s",
+		plain, gocsv, gocsv/plain, gm.Allocs/10000, read, read/plain, check, (read+check)/plain, atScale)
 }
 
 // timeCause explains validate's and plan's time: the CPU per row of
