@@ -61,17 +61,9 @@ func (e *env) apply(ctx context.Context, args []string) int {
 	if hasFlag(args, "plan") {
 		nPos = 0
 	}
-	pos, code := e.parse(fset, args, nPos)
+	pos, opt, code := e.parseRun(fset, args, nPos, &inf, &pace)
 	if code >= 0 {
 		return code
-	}
-	opt, err := inf.options()
-	if err == nil {
-		err = pace.check()
-	}
-	if err != nil {
-		e.usageErr(fset.Name(), "%v", err)
-		return exitUsage
 	}
 
 	var src *source

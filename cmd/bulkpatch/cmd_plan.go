@@ -37,22 +37,15 @@ func (e *env) plan(ctx context.Context, args []string) int {
 	inf.add(fset)
 	conn.add(fset, e.getenv)
 	pace.add(fset)
-	pos, code := e.parse(fset, args, 1)
+	pos, opt, code := e.parseRun(fset, args, 1, &inf, &pace)
 	if code >= 0 {
 		return code
-	}
-	opt, err := inf.options()
-	if err == nil {
-		err = pace.check()
-	}
-	if err != nil {
-		e.usageErr(fset.Name(), "%v", err)
-		return exitUsage
 	}
 	path := pos[0]
 
 	var pf *planFile
 	if *out != "" {
+		var err error
 		if pf, err = createPlanFile(*out); err != nil {
 			e.errorf("%v", err)
 			return exitUsage

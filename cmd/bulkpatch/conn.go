@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"strconv"
 	"time"
 
 	"github.com/bulkpatch/bulkpatch/internal/auth"
@@ -163,8 +162,6 @@ func (e *env) connect(c connFlags, p paceFlags, logger *slog.Logger) (*connectio
 	}
 	return &connection{client: client, root: root, cloud: cloud, tokens: src}, nil
 }
-
-func formatRate(r float64) string { return strconv.FormatFloat(r, 'f', -1, 64) }
 
 // signIn fetches the first token before any row is dispatched, so that a
 // device-code prompt or a broken sign-in shows up at once rather than in

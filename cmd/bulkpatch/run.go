@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"golang.org/x/term"
+
+	"github.com/bulkpatch/bulkpatch/internal/csvio"
 )
 
 // Exit codes, as documented in README.md and the CLI contract. They are
@@ -155,4 +157,23 @@ func (e *env) usageErr(cmd, format string, a ...any) {
 
 func (e *env) errorf(format string, a ...any) {
 	fmt.Fprintf(e.stderr, "bulkpatch: %s\n", fmt.Sprintf(format, a...))
+}
+
+// parseRun parses a command that reads an input CSV and may talk to Graph
+// (plan, apply), and checks its input and pace flags. It returns an exit
+// code to stop with, or -1 to go on.
+func (e *env) parseRun(fs *flag.FlagSet, args []string, nPos int, inf *inputFlags, pace *paceFlags) ([]string, csvio.ReaderOptions, int) {
+	pos, code := e.parse(fs, args, nPos)
+	if code >= 0 {
+		return nil, csvio.ReaderOptions{}, code
+	}
+	opt, err := inf.options()
+	if err == nil {
+		err = pace.check()
+	}
+	if err != nil {
+		e.usageErr(fs.Name(), "%v", err)
+		return nil, opt, exitUsage
+	}
+	return pos, opt, -1
 }
