@@ -1,8 +1,8 @@
-package plan
+package resource
 
 import "testing"
 
-// TestIDFastPathAgrees: checkID's byte table accepts exactly the ASCII
+// TestIDFastPathAgrees: CheckID's byte table accepts exactly the ASCII
 // characters the full check accepts, and no byte above ASCII.
 func TestIDFastPathAgrees(t *testing.T) {
 	for c := 0; c < 256; c++ {
@@ -16,8 +16,8 @@ func TestIDFastPathAgrees(t *testing.T) {
 		case c >= 0x80 && idASCII[c]:
 			t.Errorf("byte %#x: fast path accepts a non-ASCII byte", c)
 		}
-		if got, want := checkID(id), checkIDRunes(id); got != want {
-			t.Errorf("byte %#x: checkID = %q, full check %q", c, got, want)
+		if got, want := CheckID(id), checkIDRunes(id); got != want {
+			t.Errorf("byte %#x: CheckID = %q, full check %q", c, got, want)
 		}
 	}
 }
