@@ -13,7 +13,7 @@ import (
 var benchFile = func() []byte {
 	var b bytes.Buffer
 	w := NewWriter(&b, WriterOptions{})
-	w.Write(columnNames[:])
+	w.Write(opts(ReaderOptions{}).names())
 	for i := range 10000 {
 		w.Write([]string{
 			"0b2c1a3e-5d4f-4e6a-9b8c-7d6e5f4a3b2c", fmt.Sprintf("user-%05d", i), fmt.Sprintf("status-%05d", i),
@@ -33,7 +33,7 @@ func BenchmarkRead(b *testing.B) {
 	b.ReportAllocs()
 	b.SetBytes(int64(len(benchFile)))
 	for b.Loop() {
-		r, err := NewReader(bytes.NewReader(benchFile), ReaderOptions{})
+		r, err := NewReader(bytes.NewReader(benchFile), opts(ReaderOptions{}))
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -1,5 +1,7 @@
 // Package csvio reads bulkpatch's input CSV and writes CSV that is safe to
-// open in a spreadsheet.
+// open in a spreadsheet. It knows CSV, not Graph: the columns to look for
+// come from the caller (ReaderOptions.Columns, built from a resource
+// description), and it imports no other package of bulkpatch.
 //
 // Reading is streaming: [Reader] holds one record at a time, never the whole
 // file, and bounds the memory a single record may take
@@ -20,5 +22,6 @@
 //
 // The row mapping uses github.com/gocarina/gocsv through a per-instance
 // Unmarshaller over an encoding/csv Reader configured here; none of gocsv's
-// package-level settings are touched.
+// package-level settings are touched. The header is mapped once, by
+// csvio, and gocsv is handed that decision as positional field tags.
 package csvio

@@ -3,6 +3,7 @@ package csvio
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -12,40 +13,41 @@ import (
 //
 // A header cell names a column when, compared case-insensitively and with
 // all white space, '_' and '-' removed, it equals the column's canonical
-// name or one of these aliases (short names people write by hand, and the
-// Graph path segments the ids come from):
-//
-//	appId                          -> mobileAppId
-//	userStatusId                   -> userAppInstallStatusId
-//	id, statusId, deviceStatusId   -> mobileAppInstallStatusId
-//
-// A cell starting with '#' (after leading spaces) marks a comment column,
-// whose cells are never looked at. Empty header cells are allowed only at the
-// end of the header (spreadsheets leave them behind), and the cells under
-// them must be empty too.
-var aliases = map[string]Column{
-	"appid":          MobileAppID,
-	"userstatusid":   UserAppInstallStatusID,
-	"id":             MobileAppInstallStatusID,
-	"statusid":       MobileAppInstallStatusID,
-	"devicestatusid": MobileAppInstallStatusID,
+// name or one of its aliases. A cell starting with '#' (after leading
+// spaces) marks a comment column, whose cells are carried along but never
+// checked. Empty header cells are allowed only at the end of the header
+// (spreadsheets leave them behind), and the cells under them must be empty
+// too.
+
+// columnSet is the known columns of a Reader, with the folded form of
+// every name and alias. It is built once per Reader and only read.
+type columnSet struct {
+	cols  []Column
+	byKey map[string]int // folded name or alias -> index in cols
 }
 
-// required are the columns every input must have.
-var required = [...]Column{MobileAppID, MobileAppInstallStatusID}
+func newColumnSet(cols []Column) (*columnSet, error) {
+	s := &columnSet{cols: cols, byKey: make(map[string]int, 2*len(cols))}
+	for i, c := range cols {
+		for _, name := range append([]string{c.Name}, c.Aliases...) {
+			k := foldKey(name)
+			if j, dup := s.byKey[k]; dup && j != i || k == "" || strings.HasPrefix(k, "#") {
+				return nil, fmt.Errorf("csvio: column name %q cannot be told apart", name)
+			}
+			s.byKey[k] = i
+		}
+	}
+	return s, nil
+}
 
-// byKey maps the folded form of every canonical name and alias to its
-// column. It is built once and never written again.
-var byKey = func() map[string]Column {
-	m := make(map[string]Column, NumColumns+len(aliases))
-	for c := range Column(NumColumns) {
-		m[foldKey(columnNames[c])] = c
+// names returns the canonical names, for messages.
+func (s *columnSet) names() []string {
+	n := make([]string, len(s.cols))
+	for i, c := range s.cols {
+		n[i] = c.Name
 	}
-	for k, c := range aliases {
-		m[k] = c
-	}
-	return m
-}()
+	return n
+}
 
 // foldKey is the form header cells are compared in: lower case, without
 // white space, '_' and '-'.
@@ -66,15 +68,15 @@ func foldKey(s string) string {
 type cellKind uint8
 
 const (
-	knownCell   cellKind = iota // names a Column
-	commentCell                 // starts with '#': ignored
+	knownCell   cellKind = iota // names a known column
+	commentCell                 // starts with '#': carried, not checked
 	emptyCell                   // empty or only spaces
 	unknownCell                 // names nothing we know
 	badUTF8Cell                 // not valid UTF-8, so cannot name anything
 )
 
 // classify says what one header cell is and, for knownCell, which column.
-func classify(cell string) (cellKind, Column) {
+func (s *columnSet) classify(cell string) (cellKind, int) {
 	t := strings.TrimSpace(cell)
 	switch {
 	case t == "":
@@ -84,32 +86,38 @@ func classify(cell string) (cellKind, Column) {
 	case !utf8.ValidString(cell):
 		return badUTF8Cell, 0
 	}
-	if c, ok := byKey[foldKey(t)]; ok {
+	if c, ok := s.byKey[foldKey(t)]; ok {
 		return knownCell, c
 	}
 	return unknownCell, 0
 }
 
-// The names the header normaliser gives columns that map to no Column.
-// Neither can equal a canonical name, so gocsv never fills a field from them.
+// commentKey is the name the header hands gocsv for the i-th comment
+// column, so that its cells come back among gocsv's unmatched cells.
+func commentKey(i int) string { return "#comment" + strconv.Itoa(i) }
+
+// The names the header hands gocsv for cells that map to no known
+// column. Neither can equal a positional field's tag.
 const (
-	ignoredKey = "#ignored" // comment columns
-	blankKey   = "#blank"   // trailing empty-header columns: csvRow.Blank
+	ignoredKey = "#ignored" // comment and refused columns
+	blankKey   = "#blank"   // trailing empty-header columns
 )
 
-// layout is what the header says about every row.
+// layout is what the header says about every row: the one mapping of
+// header cells to columns, made by parseHeader.
 type layout struct {
-	header  []string        // the header cells as written
-	columns []Column        // known columns, in file order
-	index   [NumColumns]int // file position of each column, -1 if absent
-	keys    []string        // the canonical header handed to gocsv
-	blank   int             // first trailing empty-header position, len(header) if none
+	header   []string // the header cells as written
+	columns  []int    // known columns present, in file order
+	index    []int    // file position of each known column, -1 if absent
+	comments []int    // file positions of comment columns
+	keys     []string // the header handed to gocsv: a positional tag per cell
+	blank    int      // first trailing empty-header position, len(header) if none
 }
 
 // parseHeader maps the header cells (as written) found on line to columns.
 // It reports every problem at once, each as a *ParseError, joined.
-func parseHeader(cells []string, line int) (*layout, error) {
-	l := &layout{header: cells, keys: make([]string, len(cells)), blank: len(cells)}
+func (s *columnSet) parseHeader(cells []string, line int) (*layout, error) {
+	l := &layout{header: cells, keys: make([]string, len(cells)), index: make([]int, len(s.cols)), blank: len(cells)}
 	for i := range l.index {
 		l.index[i] = -1
 	}
@@ -118,20 +126,21 @@ func parseHeader(cells []string, line int) (*layout, error) {
 	}
 	var errs []error
 	for i, cell := range cells {
-		kind, c := classify(cell)
+		kind, c := s.classify(cell)
+		l.keys[i] = ignoredKey
 		switch kind {
 		case knownCell:
 			if j := l.index[c]; j >= 0 {
-				errs = append(errs, &ParseError{Line: line, Column: c.String(), Err: fmt.Errorf(
+				errs = append(errs, &ParseError{Line: line, Column: s.cols[c].Name, Err: fmt.Errorf(
 					"%w: %q (column %d) and %q (column %d) both name it", ErrDuplicateColumn, cells[j], j+1, cell, i+1)})
-				l.keys[i] = ignoredKey
 				continue
 			}
 			l.index[c] = i
 			l.columns = append(l.columns, c)
-			l.keys[i] = c.String()
+			l.keys[i] = fieldTag(c)
 		case commentCell:
-			l.keys[i] = ignoredKey
+			l.keys[i] = commentKey(len(l.comments))
+			l.comments = append(l.comments, i)
 		case emptyCell:
 			l.keys[i] = blankKey
 			if i < l.blank {
@@ -139,17 +148,15 @@ func parseHeader(cells []string, line int) (*layout, error) {
 					"%w in column %d: only trailing header cells may be empty (start it with # for a comment column)", ErrEmptyHeader, i+1)})
 			}
 		case badUTF8Cell:
-			l.keys[i] = ignoredKey
 			errs = append(errs, &ParseError{Line: line, Column: clip(cell), Err: fmt.Errorf(
 				"%w in header cell %d: save the file as UTF-8 (in Excel: CSV UTF-8)", ErrInvalidUTF8, i+1)})
 		case unknownCell:
-			l.keys[i] = ignoredKey
-			errs = append(errs, &ParseError{Line: line, Column: clip(cell), Err: unknownColumnError(cell)})
+			errs = append(errs, &ParseError{Line: line, Column: clip(cell), Err: s.unknownColumnError(cell)})
 		}
 	}
-	for _, c := range required {
-		if l.index[c] < 0 {
-			errs = append(errs, &ParseError{Line: line, Column: c.String(), Err: ErrMissingColumn})
+	for c, col := range s.cols {
+		if col.Required && l.index[c] < 0 {
+			errs = append(errs, &ParseError{Line: line, Column: col.Name, Err: ErrMissingColumn})
 		}
 	}
 	switch len(errs) {
@@ -161,44 +168,57 @@ func parseHeader(cells []string, line int) (*layout, error) {
 	return nil, errors.Join(errs...)
 }
 
+// requiredNames lists the required columns, for the empty-file message.
+func (s *columnSet) requiredNames() string {
+	var names []string
+	for _, c := range s.cols {
+		if c.Required {
+			names = append(names, c.Name)
+		}
+	}
+	return strings.Join(names, " and ")
+}
+
 // unknownColumnError names the closest known column, or all of them when
 // none is close.
-func unknownColumnError(cell string) error {
-	if c, ok := closest(cell); ok {
-		return fmt.Errorf("%w %q; did you mean %q?", ErrUnknownColumn, clip(cell), c.String())
+func (s *columnSet) unknownColumnError(cell string) error {
+	if c, ok := s.closest(cell); ok {
+		return fmt.Errorf("%w %q; did you mean %q?", ErrUnknownColumn, clip(cell), s.cols[c].Name)
 	}
 	return fmt.Errorf("%w %q; known columns are %s (a header starting with # marks a comment column)",
-		ErrUnknownColumn, clip(cell), strings.Join(columnNames[:], ", "))
+		ErrUnknownColumn, clip(cell), strings.Join(s.names(), ", "))
 }
 
 // closest returns the known column whose name or alias is nearest to s by
 // edit distance (after folding), if it is near enough to be a typo: at most
 // a third of the longer name's length plus one.
-func closest(s string) (Column, bool) {
-	k := foldKey(s)
+func (s *columnSet) closest(cell string) (int, bool) {
+	k := foldKey(cell)
 	if len(k) > 64 { // hostile lengths: not worth the quadratic work
 		return 0, false
 	}
-	best, bestD := Column(0), -1
-	consider := func(name string, c Column) {
+	best, bestD := 0, -1
+	consider := func(name string, c int) {
 		d := distance(k, name)
 		limit := max(len(k), len(name))/3 + 1
 		if d <= limit && (bestD < 0 || d < bestD || d == bestD && c < best) {
 			best, bestD = c, d
 		}
 	}
-	for c := range Column(NumColumns) {
-		consider(foldKey(columnNames[c]), c)
-	}
-	for a, c := range aliases {
-		if len(a) >= 4 { // "id" is one typo away from too many words
-			consider(a, c)
+	for c, col := range s.cols {
+		consider(foldKey(col.Name), c)
+		for _, a := range col.Aliases {
+			if a := foldKey(a); len(a) >= 4 { // "id" is one typo away from too many words
+				consider(a, c)
+			}
 		}
 	}
 	return best, bestD >= 0
 }
 
-// distance is the Levenshtein distance between a and b, over bytes.
+// distance is the Levenshtein distance between a and b, over bytes. (csvio
+// imports no other package of bulkpatch, so it keeps its own copy of
+// resource.Distance.)
 func distance(a, b string) int {
 	prev := make([]int, len(b)+1)
 	cur := make([]int, len(b)+1)

@@ -2,54 +2,42 @@ package csvio
 
 import (
 	"errors"
-	"reflect"
 	"strings"
 	"testing"
 
-	"github.com/bulkpatch/bulkpatch/internal/schema"
 	"github.com/google/go-cmp/cmp"
 )
 
-func TestColumnsMatchSchema(t *testing.T) {
-	if got, want := NumColumns-int(FirstProperty), schema.NumProperties; got != want {
-		t.Fatalf("%d property columns, schema has %d properties", got, want)
-	}
-	for i, p := range schema.Properties {
-		if got := columnNames[int(FirstProperty)+i]; got != p.Name {
-			t.Errorf("columnNames[FirstProperty+%d] = %q, want %q", i, got, p.Name)
+// TestRowType checks the struct gocsv fills: field i carries column i's
+// positional tag, and the last field the blank cells.
+func TestRowType(t *testing.T) {
+	typ := rowType(3)
+	for i := range 3 {
+		if got := typ.Field(i).Tag.Get("csv"); got != fieldTag(i) {
+			t.Errorf("field %d has tag %q, want %q", i, got, fieldTag(i))
 		}
+	}
+	if got := typ.Field(3).Tag.Get("csv"); got != blankKey {
+		t.Errorf("last field has tag %q, want %q", got, blankKey)
+	}
+	if rowType(3) != typ {
+		t.Error("rowType(3) is not the same type twice")
 	}
 }
 
-// TestRowTags keeps csvRow, which gocsv fills, in step with the columns:
-// field i carries column i's name.
-func TestRowTags(t *testing.T) {
-	typ := reflect.TypeFor[csvRow]()
-	for c := range Column(NumColumns) {
-		if got := typ.Field(int(c)).Tag.Get("csv"); got != c.String() {
-			t.Errorf("csvRow field %d (%s) has tag %q, want %q", c, typ.Field(int(c)).Name, got, c.String())
+func TestColumnNamesMustDiffer(t *testing.T) {
+	for _, cols := range [][]Column{
+		{{Name: "a_b"}, {Name: "AB"}},
+		{{Name: "x", Aliases: []string{"y"}}, {Name: "y"}},
+		{{Name: "#x"}},
+		{{Name: " "}},
+	} {
+		if _, err := NewReader(strings.NewReader("a\n"), ReaderOptions{Columns: cols}); err == nil {
+			t.Errorf("columns %v: no error", cols)
 		}
 	}
-	var row csvRow
-	v := reflect.ValueOf(&row).Elem()
-	for c := range Column(NumColumns) {
-		v.Field(int(c)).SetString(c.String())
-	}
-	for c, s := range row.cells() {
-		if s != Column(c).String() {
-			t.Errorf("cells()[%d] = %q, want %q", c, s, Column(c).String())
-		}
-	}
-}
-
-func TestColumnString(t *testing.T) {
-	for _, tt := range []struct {
-		c    Column
-		want string
-	}{{MobileAppID, "mobileAppId"}, {DisplayVersion, "displayVersion"}, {-1, "column?"}, {NumColumns, "column?"}} {
-		if got := tt.c.String(); got != tt.want {
-			t.Errorf("Column(%d).String() = %q, want %q", int(tt.c), got, tt.want)
-		}
+	if _, err := NewReader(strings.NewReader("a\n"), ReaderOptions{}); err == nil {
+		t.Error("no columns: no error")
 	}
 }
 
@@ -63,11 +51,11 @@ func TestUnknownColumnMessage(t *testing.T) {
 		{"User Principal", `line 1: unknown column "User Principal"; did you mean "userPrincipalName"?`},
 		{"deviceStatus", `line 1: unknown column "deviceStatus"; did you mean "mobileAppInstallStatusId"?`},
 		{"appIdd", `line 1: unknown column "appIdd"; did you mean "mobileAppId"?`},
-		{"ip", `line 1: unknown column "ip"; known columns are ` + strings.Join(columnNames[:], ", ") + ` (a header starting with # marks a comment column)`},
-		{"frobnicate", `line 1: unknown column "frobnicate"; known columns are ` + strings.Join(columnNames[:], ", ") + ` (a header starting with # marks a comment column)`},
+		{"ip", `line 1: unknown column "ip"; known columns are ` + strings.Join(opts(ReaderOptions{}).names(), ", ") + ` (a header starting with # marks a comment column)`},
+		{"frobnicate", `line 1: unknown column "frobnicate"; known columns are ` + strings.Join(opts(ReaderOptions{}).names(), ", ") + ` (a header starting with # marks a comment column)`},
 	}
 	for _, tt := range tests {
-		_, err := NewReader(strings.NewReader("mobileAppId,mobileAppInstallStatusId,"+tt.cell+"\n"), ReaderOptions{})
+		_, err := NewReader(strings.NewReader("mobileAppId,mobileAppInstallStatusId,"+tt.cell+"\n"), opts(ReaderOptions{}))
 		var pe *ParseError
 		if !errors.As(err, &pe) || !errors.Is(err, ErrUnknownColumn) {
 			t.Errorf("%q: error %v, want a *ParseError wrapping ErrUnknownColumn", tt.cell, err)
@@ -83,7 +71,7 @@ func TestUnknownColumnMessage(t *testing.T) {
 }
 
 func TestHeaderAccessors(t *testing.T) {
-	r, err := NewReader(strings.NewReader("\ufeffMobile App Id,#why, id ,,\n"), ReaderOptions{})
+	r, err := NewReader(strings.NewReader("\ufeffMobile App Id,#why, id ,,\n"), opts(ReaderOptions{}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,16 +79,16 @@ func TestHeaderAccessors(t *testing.T) {
 	if diff := cmp.Diff(wantHeader, r.Header()); diff != "" {
 		t.Errorf("Header() (-want +got):\n%s", diff)
 	}
-	wantCols := []Column{MobileAppID, MobileAppInstallStatusID}
-	if diff := cmp.Diff(wantCols, r.Columns()); diff != "" {
+	wantCols := []col{MobileAppID, MobileAppInstallStatusID}
+	if diff := cmp.Diff(ints(wantCols), r.Columns()); diff != "" {
 		t.Errorf("Columns() (-want +got):\n%s", diff)
 	}
 	// The slices are copies: changing them changes nothing inside.
-	r.Header()[0], r.Columns()[0] = "x", DeviceName
+	r.Header()[0], r.Columns()[0] = "x", int(DeviceName)
 	if diff := cmp.Diff(wantHeader, r.Header()); diff != "" {
 		t.Errorf("Header() after a caller's change (-want +got):\n%s", diff)
 	}
-	if diff := cmp.Diff(wantCols, r.Columns()); diff != "" {
+	if diff := cmp.Diff(ints(wantCols), r.Columns()); diff != "" {
 		t.Errorf("Columns() after a caller's change (-want +got):\n%s", diff)
 	}
 }
@@ -142,6 +130,30 @@ func TestClip(t *testing.T) {
 	for _, tt := range tests {
 		if got := clip(tt.in); got != tt.want {
 			t.Errorf("clip(%d bytes) = %q, want %q", len(tt.in), got, tt.want)
+		}
+	}
+}
+
+// TestCommentCells: comment columns are carried beside their row, in
+// file order, as written, and never checked.
+func TestCommentCells(t *testing.T) {
+	in := "# note,mobileAppId,#owner,mobileAppInstallStatusId\n" +
+		"first =1,a1,\xff bytes,s1\n" +
+		",a2,,s2\n"
+	r, err := NewReader(strings.NewReader(in), opts(ReaderOptions{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"# note", "#owner"}, r.Comments()); diff != "" {
+		t.Errorf("Comments() (-want +got):\n%s", diff)
+	}
+	var rec Record
+	for _, want := range [][]string{{"first =1", "\xff bytes"}, {"", ""}} {
+		if err := r.Read(&rec); err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(want, rec.Comments); diff != "" {
+			t.Errorf("line %d: Comments (-want +got):\n%s", rec.Line, diff)
 		}
 	}
 }

@@ -59,7 +59,7 @@ func TestHugeLine(t *testing.T) {
 			var before, after runtime.MemStats
 			runtime.ReadMemStats(&before)
 			err := func() error {
-				r, err := NewReader(src, ReaderOptions{MaxRecordBytes: tt.max})
+				r, err := NewReader(src, opts(ReaderOptions{MaxRecordBytes: tt.max}))
 				if err != nil {
 					return err
 				}
@@ -113,7 +113,7 @@ func TestIOError(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			src := io.MultiReader(strings.NewReader(tt.before), iotest.ErrReader(errBoom))
-			r, err := NewReader(src, ReaderOptions{})
+			r, err := NewReader(src, opts(ReaderOptions{}))
 			if err != nil || tt.header != nil {
 				var got []result
 				if err != nil {
@@ -136,7 +136,7 @@ func TestIOError(t *testing.T) {
 // column count is checked on the first 64 KiB before encoding/csv reads.
 func TestPathologicalHeader(t *testing.T) {
 	src := &repeatReader{b: ',', n: 1 << 20}
-	_, err := NewReader(src, ReaderOptions{MaxRecordBytes: 2 << 20})
+	_, err := NewReader(src, opts(ReaderOptions{MaxRecordBytes: 2 << 20}))
 	if !errors.Is(err, ErrTooManyColumns) {
 		t.Fatalf("error = %v, want ErrTooManyColumns", err)
 	}
@@ -147,7 +147,7 @@ func TestPathologicalHeader(t *testing.T) {
 
 func TestInvalidComma(t *testing.T) {
 	for _, c := range []rune{'"', '\n', '\r', 0xFFFD, -1} {
-		if _, err := NewReader(strings.NewReader("appId,id\n"), ReaderOptions{Comma: c}); err == nil {
+		if _, err := NewReader(strings.NewReader("appId,id\n"), opts(ReaderOptions{Comma: c})); err == nil {
 			t.Errorf("NewReader with Comma %q: no error", c)
 		}
 	}

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
+	"strconv"
 	"unicode/utf8"
 
 	"github.com/gocarina/gocsv"
@@ -31,6 +33,9 @@ var utf8BOM = []byte("\ufeff")
 // ReaderOptions configures a Reader. The zero value detects the dialect and
 // applies the default limits.
 type ReaderOptions struct {
+	// Columns are the known columns; at least one is needed. Their names
+	// and aliases must stay distinct after folding.
+	Columns []Column
 	// Comma is the field delimiter. 0 detects it: an Excel "sep=X" first
 	// line wins, otherwise the header is tried with ',', ';' and tab and the
 	// split that yields the most known columns is taken (ties: most cells,
@@ -52,17 +57,12 @@ type ReaderOptions struct {
 
 // Reader reads input records one at a time.
 //
-// The header is read and checked by NewReader. Header cells match column
-// names case-insensitively, ignoring spaces, '_' and '-', and these aliases
-// are accepted too:
-//
-//	appId                          -> mobileAppId
-//	userStatusId                   -> userAppInstallStatusId
-//	id, statusId, deviceStatusId   -> mobileAppInstallStatusId
-//
-// A column whose header starts with '#' is a comment column and is ignored.
-// Empty header cells may only trail, and the cells under them must be empty
-// too.
+// The header is read and checked by NewReader. Header cells match the
+// names and aliases of ReaderOptions.Columns case-insensitively, ignoring
+// spaces, '_' and '-'. A column whose header starts with '#' is a comment
+// column: its cells are handed over in Record.Comments and never checked.
+// Empty header cells may only trail, and the cells under them must be
+// empty too.
 //
 // Cells are returned as written, with one exception: a cell that [Writer]
 // neutralised ("'" in front of a cell that starts with a formula trigger)
@@ -76,6 +76,7 @@ type Reader struct {
 	br   *bufio.Reader // between g and csv
 	csv  *csv.Reader
 	um   *gocsv.Unmarshaller
+	cols *columnSet
 	lay  *layout
 	max  int64 // MaxRecordBytes, resolved
 	base int64 // input bytes before what csv reads: BOM and sep= line
@@ -88,36 +89,24 @@ type Reader struct {
 	err      error // sticky: io.EOF or a fatal *ParseError
 }
 
-// csvRow is what gocsv fills for every row: one string per known column, in
-// Column order (a test keeps the tags equal to the column names), plus the
-// cells under trailing empty header cells.
-type csvRow struct {
-	MobileAppID                 string     `csv:"mobileAppId"`
-	UserAppInstallStatusID      string     `csv:"userAppInstallStatusId"`
-	MobileAppInstallStatusID    string     `csv:"mobileAppInstallStatusId"`
-	DeviceName                  string     `csv:"deviceName"`
-	DeviceID                    string     `csv:"deviceId"`
-	LastSyncDateTime            string     `csv:"lastSyncDateTime"`
-	MobileAppInstallStatusValue string     `csv:"mobileAppInstallStatusValue"`
-	InstallState                string     `csv:"installState"`
-	InstallStateDetail          string     `csv:"installStateDetail"`
-	ErrorCode                   string     `csv:"errorCode"`
-	OSVersion                   string     `csv:"osVersion"`
-	OSDescription               string     `csv:"osDescription"`
-	UserName                    string     `csv:"userName"`
-	UserPrincipalName           string     `csv:"userPrincipalName"`
-	DisplayVersion              string     `csv:"displayVersion"`
-	Blank                       blankCells `csv:"#blank"`
+// gocsv fills one struct per row. Its fields are positional: field i,
+// tagged fieldTag(i), receives known column i, and a last field receives
+// the cells under trailing empty header cells. parseHeader decides, once,
+// which header cell is which column and hands gocsv those tags, so the
+// mapping lives in one place and the struct needs no per-column code.
+// rowType builds (and reflect caches) the struct type for n columns.
+func rowType(n int) reflect.Type {
+	fields := make([]reflect.StructField, n+1)
+	for i := range n {
+		fields[i] = reflect.StructField{Name: "C" + strconv.Itoa(i), Type: reflect.TypeFor[string](),
+			Tag: reflect.StructTag(`csv:"` + fieldTag(i) + `"`)}
+	}
+	fields[n] = reflect.StructField{Name: "Blank", Type: reflect.TypeFor[blankCells](), Tag: `csv:"` + blankKey + `"`}
+	return reflect.StructOf(fields)
 }
 
-func (row *csvRow) cells() [NumColumns]string {
-	return [NumColumns]string{
-		row.MobileAppID, row.UserAppInstallStatusID, row.MobileAppInstallStatusID,
-		row.DeviceName, row.DeviceID, row.LastSyncDateTime, row.MobileAppInstallStatusValue,
-		row.InstallState, row.InstallStateDetail, row.ErrorCode, row.OSVersion,
-		row.OSDescription, row.UserName, row.UserPrincipalName, row.DisplayVersion,
-	}
-}
+// fieldTag is the gocsv tag of known column i.
+func fieldTag(i int) string { return "c" + strconv.Itoa(i) }
 
 // blankCells receives every cell under a trailing empty header cell (they
 // all map to one field) and keeps the first that is not empty, so that one
@@ -141,6 +130,13 @@ func NewReader(r io.Reader, opt ReaderOptions) (*Reader, error) {
 	if opt.Comma != 0 && !validComma(opt.Comma) {
 		return nil, fmt.Errorf("csvio: invalid delimiter %q", opt.Comma)
 	}
+	if len(opt.Columns) == 0 {
+		return nil, errors.New("csvio: no columns to read")
+	}
+	cols, err := newColumnSet(opt.Columns)
+	if err != nil {
+		return nil, err
+	}
 	maxRec := int64(opt.MaxRecordBytes)
 	if maxRec <= 0 {
 		maxRec = DefaultMaxRecordBytes
@@ -151,7 +147,7 @@ func NewReader(r io.Reader, opt ReaderOptions) (*Reader, error) {
 	}
 	g := &guard{r: r, limit: maxRec + bufSize}
 	br := bufio.NewReaderSize(g, bufSize)
-	rd := &Reader{g: g, br: br, max: maxRec, comma: opt.Comma}
+	rd := &Reader{g: g, br: br, max: maxRec, comma: opt.Comma, cols: cols}
 
 	if err := rd.prelude(br); err != nil {
 		return nil, err
@@ -164,7 +160,7 @@ func NewReader(r io.Reader, opt ReaderOptions) (*Reader, error) {
 	rd.csv.Comma = rd.comma
 	rd.csv.ReuseRecord = true
 	rd.csv.FieldsPerRecord = 0 // the header sets it: every row has as many cells
-	um, err := gocsv.NewUnmarshaller(rd.csv, &csvRow{})
+	um, err := gocsv.NewUnmarshaller(rd.csv, reflect.New(rowType(len(opt.Columns))).Interface())
 	line := 1 + rd.lineOff
 	if err == nil {
 		line = rd.fieldLine(0)
@@ -178,8 +174,8 @@ func NewReader(r io.Reader, opt ReaderOptions) (*Reader, error) {
 			what = "the file has nothing after its sep= line"
 		}
 		return nil, &ParseError{Line: 1, Err: fmt.Errorf(
-			"%w: %s; it needs a header naming at least %s and %s",
-			ErrMissingColumn, what, required[0], required[1])}
+			"%w: %s; it needs a header naming at least %s",
+			ErrMissingColumn, what, cols.requiredNames())}
 	case err != nil:
 		return nil, rd.csvError(err)
 	}
@@ -190,14 +186,15 @@ func NewReader(r io.Reader, opt ReaderOptions) (*Reader, error) {
 		return nil, tooManyColumns(line, n, maxCols)
 	}
 	// um.Headers are the cells as written: gocsv's global name normaliser is
-	// the identity, and nothing in bulkpatch changes it.
-	lay, err := parseHeader(append([]string(nil), um.Headers...), line)
+	// the identity, and nothing in bulkpatch changes it. They match none of
+	// the positional tags, so gocsv has mapped nothing yet.
+	lay, err := cols.parseHeader(append([]string(nil), um.Headers...), line)
 	if err != nil {
 		return nil, err
 	}
-	// parseHeader already decided what each cell names (it needs the whole
-	// header to see duplicates and trailing blanks); the normaliser hands
-	// gocsv those canonical names so it fills the matching csvRow fields.
+	// parseHeader decided what each cell names (it needs the whole header
+	// to see duplicates and trailing blanks); the normaliser hands gocsv
+	// that decision as positional tags.
 	err = um.RenormalizeHeaders(func(cells []string) []string {
 		if len(cells) != len(lay.keys) {
 			return cells // cannot happen; validate would then map nothing
@@ -232,7 +229,7 @@ func (rd *Reader) prelude(br *bufio.Reader) error {
 		head = head[n:]
 	}
 	if rd.comma == 0 {
-		rd.comma = detectComma(firstLine(head))
+		rd.comma = rd.cols.detectComma(firstLine(head))
 	}
 	return nil
 }
@@ -240,8 +237,19 @@ func (rd *Reader) prelude(br *bufio.Reader) error {
 // Comma returns the delimiter in use, given or detected.
 func (rd *Reader) Comma() rune { return rd.comma }
 
-// Columns returns the known columns present in the file, in file order.
-func (rd *Reader) Columns() []Column { return append([]Column(nil), rd.lay.columns...) }
+// Columns returns the known columns present in the file, in file order,
+// as indexes into ReaderOptions.Columns.
+func (rd *Reader) Columns() []int { return append([]int(nil), rd.lay.columns...) }
+
+// Comments returns the comment columns' header cells as written, in file
+// order; Record.Comments holds their cells in the same order.
+func (rd *Reader) Comments() []string {
+	h := make([]string, len(rd.lay.comments))
+	for i, pos := range rd.lay.comments {
+		h[i] = rd.lay.header[pos]
+	}
+	return h
+}
 
 // Header returns the header cells as written (after a byte order mark is
 // stripped), comment and empty ones included.
@@ -259,7 +267,7 @@ func (rd *Reader) Header() []string { return append([]string(nil), rd.lay.header
 // Read returns again.
 func (rd *Reader) Read(rec *Record) error {
 	for rd.err == nil {
-		v, err := rd.um.Read()
+		v, comments, err := rd.readRow()
 		if rd.cut(err) {
 			rd.err = rd.guardError(err)
 			break
@@ -286,10 +294,10 @@ func (rd *Reader) Read(rec *Record) error {
 		if ce != nil {
 			return rd.csvError(ce)
 		}
-		row := v.(*csvRow)
-		rec.Line = line
-		rec.Cells = row.cells()
-		empty := row.Blank == ""
+		row := reflect.ValueOf(v).Elem()
+		rd.fill(rec, line, row, comments)
+		blank := string(row.Field(len(rd.cols.cols)).Interface().(blankCells))
+		empty := blank == ""
 		for _, c := range rd.lay.columns {
 			s := rec.Cells[c]
 			if s == "" {
@@ -297,12 +305,12 @@ func (rd *Reader) Read(rec *Record) error {
 			}
 			empty = false
 			if !utf8.ValidString(s) {
-				return &ParseError{Line: rd.fieldLine(rd.lay.index[c]), Column: c.String(), Value: clip(s), Err: ErrInvalidUTF8}
+				return &ParseError{Line: rd.fieldLine(rd.lay.index[c]), Column: rd.cols.cols[c].Name, Value: clip(s), Err: ErrInvalidUTF8}
 			}
 			rec.Cells[c] = unneutralize(s)
 		}
-		if row.Blank != "" {
-			return &ParseError{Line: line, Value: clip(string(row.Blank)), Err: fmt.Errorf(
+		if blank != "" {
+			return &ParseError{Line: line, Value: clip(blank), Err: fmt.Errorf(
 				"%w: cells after column %d have no header, so they must be empty", ErrEmptyHeader, rd.lay.blank)}
 		}
 		if !empty {
@@ -310,6 +318,33 @@ func (rd *Reader) Read(rec *Record) error {
 		}
 	}
 	return rd.err
+}
+
+// fill copies the row gocsv decoded, and its comment cells, into rec.
+func (rd *Reader) fill(rec *Record, line int, row reflect.Value, comments map[string]string) {
+	rec.Line = line
+	if len(rec.Cells) != len(rd.cols.cols) {
+		rec.Cells = make([]string, len(rd.cols.cols))
+	}
+	clear(rec.Cells)
+	for _, c := range rd.lay.columns {
+		rec.Cells[c] = row.Field(c).String()
+	}
+	rec.Comments = rec.Comments[:0]
+	for i := range rd.lay.comments {
+		rec.Comments = append(rec.Comments, comments[commentKey(i)])
+	}
+}
+
+// readRow reads the next row through gocsv. The comment cells, which have
+// no struct field, come back as gocsv's unmatched cells, keyed by
+// commentKey; only a file with comment columns pays for that map.
+func (rd *Reader) readRow() (any, map[string]string, error) {
+	if len(rd.lay.comments) == 0 {
+		v, err := rd.um.Read()
+		return v, nil, err
+	}
+	return rd.um.ReadUnmatched()
 }
 
 // advance records that csv finished a record starting on line, and fails
@@ -480,13 +515,13 @@ func sepLine(head []byte) (comma rune, n int, ok bool) {
 // detectComma picks the delimiter that splits the header line into the
 // most known columns, then into the most cells, preferring ',' then ';'
 // then tab.
-func detectComma(line []byte) rune {
+func (s *columnSet) detectComma(line []byte) rune {
 	best, bestKnown, bestCells := ',', -1, -1
 	for _, c := range []rune{',', ';', '\t'} {
 		cells := splitHeader(line, c)
 		known := 0
 		for _, cell := range cells {
-			if k, _ := classify(cell); k == knownCell {
+			if k, _ := s.classify(cell); k == knownCell {
 				known++
 			}
 		}

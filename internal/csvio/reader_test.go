@@ -35,7 +35,7 @@ var errBoom = errors.New("boom")
 // (Cells holds only its non-empty cells) or an error.
 type result struct {
 	Line   int
-	Cells  map[Column]string `cmp:",omitempty"`
+	Cells  map[col]string `cmp:",omitempty"`
 	Err    string
 	Column string
 }
@@ -69,9 +69,9 @@ func describe(t *testing.T, err error) []result {
 }
 
 func rec(line int, kv ...any) result {
-	r := result{Line: line, Cells: map[Column]string{}}
+	r := result{Line: line, Cells: map[col]string{}}
 	for i := 0; i < len(kv); i += 2 {
-		r.Cells[kv[i].(Column)] = kv[i+1].(string)
+		r.Cells[kv[i].(col)] = kv[i+1].(string)
 	}
 	return r
 }
@@ -107,10 +107,10 @@ func readAll(t *testing.T, r *Reader) []result {
 			}
 			continue
 		}
-		got := result{Line: rc.Line, Cells: map[Column]string{}}
+		got := result{Line: rc.Line, Cells: map[col]string{}}
 		for c, s := range rc.Cells {
 			if s != "" {
-				got.Cells[Column(c)] = s
+				got.Cells[col(c)] = s
 			}
 		}
 		out = append(out, got)
@@ -131,7 +131,7 @@ func TestReader(t *testing.T) {
 		in      string
 		opt     ReaderOptions
 		comma   rune     // want Comma(); 0: skip the check
-		columns []Column // want Columns(); nil: skip the check
+		columns []col // want Columns(); nil: skip the check
 		header  []result // want NewReader's errors
 		rows    []result // want Read's outcomes
 	}{
@@ -139,7 +139,7 @@ func TestReader(t *testing.T) {
 			name:    "plain comma",
 			in:      "mobileAppId,mobileAppInstallStatusId,installState\na1,s1,installed\na2,s2,\n",
 			comma:   ',',
-			columns: []Column{A, S, IS},
+			columns: []col{A, S, IS},
 			rows:    []result{rec(2, A, "a1", S, "s1", IS, "installed"), rec(3, A, "a2", S, "s2")},
 		},
 		{
@@ -174,7 +174,7 @@ func TestReader(t *testing.T) {
 		{
 			name:  "explicit Comma wins over sep=, which is still skipped",
 			in:    "sep=,\nmobileAppId;mobileAppInstallStatusId\na1;s,1\n",
-			opt:   ReaderOptions{Comma: ';'},
+			opt:   opts(ReaderOptions{Comma: ';'}),
 			comma: ';',
 			rows:  []result{rec(3, A, "a1", S, "s,1")},
 		},
@@ -199,7 +199,7 @@ func TestReader(t *testing.T) {
 			name:    "comma detected although a comment header holds semicolons",
 			in:      "# a; b; c; d,mobileAppId,mobileAppInstallStatusId\nx;y,a1,s1\n",
 			comma:   ',',
-			columns: []Column{A, S},
+			columns: []col{A, S},
 			rows:    []result{rec(2, A, "a1", S, "s1")},
 		},
 		{
@@ -237,13 +237,13 @@ func TestReader(t *testing.T) {
 		{
 			name:    "header aliases, case, spaces, underscores, dashes",
 			in:      "APP ID,user_status_id,Device-Status_Id, install state ,ERRORCODE\na,u,s,i,e\n",
-			columns: []Column{A, U, S, IS, EC},
+			columns: []col{A, U, S, IS, EC},
 			rows:    []result{rec(2, A, "a", U, "u", S, "s", IS, "i", EC, "e")},
 		},
 		{
 			name:    "alias id and statusId",
 			in:      "appId,id\na,s\n",
-			columns: []Column{A, S},
+			columns: []col{A, S},
 			rows:    []result{rec(2, A, "a", S, "s")},
 		},
 		{
@@ -254,7 +254,7 @@ func TestReader(t *testing.T) {
 		{
 			name:    "comment columns are ignored, whatever they hold",
 			in:      "#note,mobileAppId, # other,mobileAppInstallStatusId,#\n\xff,a1,\"x\ny\",s1,=1\n",
-			columns: []Column{A, S},
+			columns: []col{A, S},
 			rows:    []result{rec(2, A, "a1", S, "s1")},
 		},
 		{
@@ -301,7 +301,7 @@ func TestReader(t *testing.T) {
 		{
 			name:    "trailing empty header cells: empty cells pass, a value is a row error",
 			in:      "mobileAppId,mobileAppInstallStatusId,,\na1,s1,,\na2,s2,,oops\na3,s3,,\n",
-			columns: []Column{A, S},
+			columns: []col{A, S},
 			rows:    []result{rec(2, A, "a1", S, "s1"), fail(3, "ErrEmptyHeader", ""), rec(4, A, "a3", S, "s3")},
 		},
 		{
@@ -345,49 +345,49 @@ func TestReader(t *testing.T) {
 		{
 			name:    "absent columns read as empty",
 			in:      "mobileAppInstallStatusId,mobileAppId\ns1,a1\n",
-			columns: []Column{S, A},
+			columns: []col{S, A},
 			rows:    []result{rec(2, A, "a1", S, "s1")},
 		},
 		{
 			name: "MaxColumns: at the limit",
 			in:   "mobileAppId,mobileAppInstallStatusId,#1\na,s,\n",
-			opt:  ReaderOptions{MaxColumns: 3},
+			opt:  opts(ReaderOptions{MaxColumns: 3}),
 			rows: []result{rec(2, A, "a", S, "s")},
 		},
 		{
 			name:   "MaxColumns: over the limit",
 			in:     "mobileAppId,mobileAppInstallStatusId,#1,#2\na,s,,\n",
-			opt:    ReaderOptions{MaxColumns: 3},
+			opt:    opts(ReaderOptions{MaxColumns: 3}),
 			header: []result{fail(1, "ErrTooManyColumns", "")},
 		},
 		{
 			name:   "MaxColumns: over the limit after a long quoted cell",
 			in:     "mobileAppId,mobileAppInstallStatusId,\"#" + strings.Repeat("\n", 600) + "\",#2\n",
-			opt:    ReaderOptions{MaxColumns: 3},
+			opt:    opts(ReaderOptions{MaxColumns: 3}),
 			header: []result{fail(1, "ErrTooManyColumns", "")},
 		},
 		{
 			name: "MaxRecordBytes: a row of exactly the limit, then one byte over, fatal",
 			in:   "appId,id\n" + "a,0123456789\n" + "a,01234567890\n" + "a,s\n",
-			opt:  ReaderOptions{MaxRecordBytes: 13},
+			opt:  opts(ReaderOptions{MaxRecordBytes: 13}),
 			rows: []result{rec(2, A, "a", S, "0123456789"), fail(3, "ErrRecordTooLarge", "")},
 		},
 		{
 			name: "MaxRecordBytes: a multi-line row over the limit",
 			in:   "appId,id\n" + "a,\"0\n1\n2\n3\n4\n5\n6\n7\"\n" + "a,s\n",
-			opt:  ReaderOptions{MaxRecordBytes: 13},
+			opt:  opts(ReaderOptions{MaxRecordBytes: 13}),
 			rows: []result{fail(2, "ErrRecordTooLarge", "")},
 		},
 		{
 			name:   "MaxRecordBytes: the header",
 			in:     "mobileAppId,mobileAppInstallStatusId\n",
-			opt:    ReaderOptions{MaxRecordBytes: 20},
+			opt:    opts(ReaderOptions{MaxRecordBytes: 20}),
 			header: []result{fail(1, "ErrRecordTooLarge", "")},
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r, err := NewReader(strings.NewReader(tt.in), tt.opt)
+			r, err := NewReader(strings.NewReader(tt.in), opts(tt.opt))
 			if err != nil || tt.header != nil {
 				var got []result
 				if err != nil {
@@ -402,7 +402,7 @@ func TestReader(t *testing.T) {
 				t.Errorf("Comma() = %q, want %q", r.Comma(), tt.comma)
 			}
 			if tt.columns != nil {
-				if diff := cmp.Diff(tt.columns, r.Columns()); diff != "" {
+				if diff := cmp.Diff(ints(tt.columns), r.Columns()); diff != "" {
 					t.Errorf("Columns() (-want +got):\n%s", diff)
 				}
 			}

@@ -1,48 +1,16 @@
 package csvio
 
-// Column identifies one known input column. The three ids come first; the
-// twelve property columns follow in the order of schema.Properties (csvio
-// does not import schema; a test keeps the two lists equal).
-type Column int
-
-// The known columns.
-const (
-	MobileAppID Column = iota
-	UserAppInstallStatusID
-	MobileAppInstallStatusID
-	DeviceName
-	DeviceID
-	LastSyncDateTime
-	MobileAppInstallStatusValue
-	InstallState
-	InstallStateDetail
-	ErrorCode
-	OSVersion
-	OSDescription
-	UserName
-	UserPrincipalName
-	DisplayVersion
-
-	NumColumns = iota
-)
-
-// FirstProperty is the first property column; Column(FirstProperty+i) is
-// schema.Properties[i].
-const FirstProperty = DeviceName
-
-var columnNames = [NumColumns]string{
-	"mobileAppId", "userAppInstallStatusId", "mobileAppInstallStatusId",
-	"deviceName", "deviceId", "lastSyncDateTime", "mobileAppInstallStatusValue",
-	"installState", "installStateDetail", "errorCode", "osVersion",
-	"osDescription", "userName", "userPrincipalName", "displayVersion",
-}
-
-// String returns the column's canonical header name, e.g. "mobileAppId".
-func (c Column) String() string {
-	if c < 0 || int(c) >= NumColumns {
-		return "column?"
-	}
-	return columnNames[c]
+// Column describes one column a Reader knows. The caller lists them in
+// ReaderOptions.Columns (bulkpatch builds the list from a resource
+// description); a Record's Cells are indexed like that list.
+type Column struct {
+	// Name is the canonical header name, e.g. "mobileAppId".
+	Name string
+	// Aliases are other header names accepted for the column, e.g.
+	// "appId". Names and aliases match after folding (see Reader).
+	Aliases []string
+	// Required columns must be in the header.
+	Required bool
 }
 
 // Record is one data row of the input.
@@ -51,7 +19,11 @@ type Record struct {
 	// header) on which the record starts, also after quoted cells that span
 	// lines.
 	Line int
-	// Cells holds each known column's cell, "" when the cell is empty or
-	// the column is absent from the file.
-	Cells [NumColumns]string
+	// Cells holds each known column's cell, indexed like
+	// ReaderOptions.Columns: "" when the cell is empty or the column is
+	// absent from the file.
+	Cells []string
+	// Comments holds the cells of the comment columns ('#' headers), in
+	// file order, as written; see Reader.Comments.
+	Comments []string
 }
