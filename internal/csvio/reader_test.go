@@ -131,7 +131,7 @@ func TestReader(t *testing.T) {
 		in      string
 		opt     ReaderOptions
 		comma   rune     // want Comma(); 0: skip the check
-		columns []col // want Columns(); nil: skip the check
+		columns []col    // want Columns(); nil: skip the check
 		header  []result // want NewReader's errors
 		rows    []result // want Read's outcomes
 	}{

@@ -53,7 +53,7 @@ func (k Kind) String() string {
 type Property struct {
 	Name     string // exact JSON name
 	Kind     Kind
-	Nullable bool  // whether Graph accepts JSON null for it
+	Nullable bool         // whether Graph accepts JSON null for it
 	Enum     *Enumeration // the members, for Kind Enum; nil otherwise
 }
 
