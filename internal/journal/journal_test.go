@@ -17,6 +17,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/bulkpatch/bulkpatch/internal/report"
+	"github.com/bulkpatch/bulkpatch/internal/resource"
 )
 
 const (
@@ -30,48 +31,53 @@ func journalPath(t testing.TB) string {
 
 func sampleRow(line int, o report.Outcome) report.Row {
 	return report.Row{
-		Line:                     line,
-		MobileAppID:              "app-1",
-		UserAppInstallStatusID:   "user-1",
-		MobileAppInstallStatusID: fmt.Sprintf("status-%d", line),
-		Outcome:                  o,
-		HTTPStatus:               204,
-		Attempts:                 2,
-		RequestID:                "req-" + fmt.Sprint(line),
-		ClientRequestID:          "client-" + fmt.Sprint(line),
-		Duration:                 1234567 * time.Microsecond,
-		FinishedAt:               time.Date(2026, 11, 30, 4, 52, 10, 123456789, time.UTC),
-		Props:                    []string{"PC-ÄÖ-01", "<null>", "", "-2016345060"},
+		Line:            line,
+		Key:             resource.Key{"app-1", "user-1", fmt.Sprintf("status-%d", line)},
+		Outcome:         o,
+		HTTPStatus:      204,
+		Attempts:        2,
+		RequestID:       "req-" + fmt.Sprint(line),
+		ClientRequestID: "client-" + fmt.Sprint(line),
+		Duration:        1234567 * time.Microsecond,
+		FinishedAt:      time.Date(2026, 11, 30, 4, 52, 10, 123456789, time.UTC),
 	}
 }
+
+// idOf is the RowID the tests record a row under: its key and a body.
+func idOf(r report.Row) uint64 { return RowID(r.Key, []byte(`{"deviceName":"PC-ÄÖ-01"}`)) }
 
 // write creates a journal at path with one run over hashA holding rows.
 func write(t *testing.T, path string, rows ...report.Row) {
 	t.Helper()
-	j, _, err := Open(path, hashA, false)
+	j, _, err := Open(path, hashA, Fresh)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, r := range rows {
-		if err := j.Record(r); err != nil {
-			t.Fatal(err)
-		}
-	}
+	record(t, j, rows...)
 	if err := j.Close(); err != nil {
 		t.Fatal(err)
 	}
 }
 
-func reopen(t *testing.T, path string) *State {
+func record(t *testing.T, j *Journal, rows ...report.Row) {
 	t.Helper()
-	j, st, err := Open(path, hashA, true)
+	for _, r := range rows {
+		if err := j.Record(r, idOf(r)); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// reopen continues the journal at path and returns it open; the test
+// closes it.
+func reopen(t *testing.T, path string) (*Journal, Opened) {
+	t.Helper()
+	j, o, err := Open(path, hashA, Resume)
 	if err != nil {
-		t.Fatalf("Open(resume) = %v", err)
+		t.Fatalf("Open(Resume) = %v", err)
 	}
-	if err := j.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return st
+	t.Cleanup(func() { j.Close() })
+	return j, o
 }
 
 // records returns the journal's lines, failing on any line that is not a
@@ -106,25 +112,27 @@ func TestRoundTrip(t *testing.T) {
 	}
 	before := time.Now()
 	write(t, path, rows...)
-	st := reopen(t, path)
-
-	if got := st.Len(); got != len(rows) {
-		t.Errorf("Len() = %d, want %d", got, len(rows))
+	j, o := reopen(t, path)
+	if !o.Resumed || o.Done != 2 {
+		t.Errorf("Opened = %+v, want resumed with 2 rows done", o)
 	}
 	for _, want := range rows {
-		got, ok := st.Row(want.Line)
-		if !ok {
-			t.Errorf("Row(%d) missing", want.Line)
+		got, ok, err := j.Row(want.Line, idOf(want))
+		if err != nil || !ok {
+			t.Errorf("Row(%d) = %v, %v", want.Line, ok, err)
 			continue
 		}
-		if diff := cmp.Diff(want, got); diff != "" {
+		if diff := cmp.Diff(want, got.Row); diff != "" {
 			t.Errorf("Row(%d) (-want +got):\n%s", want.Line, diff)
 		}
+		if !got.Earlier {
+			t.Errorf("Row(%d) is not marked as an earlier run's", want.Line)
+		}
 	}
-	if _, ok := st.Row(99); ok {
-		t.Error("Row(99) found, want none")
+	if _, ok, err := j.Row(99, 0); ok || err != nil {
+		t.Errorf("Row(99) = %v, %v; want none", ok, err)
 	}
-	runs := st.Runs()
+	runs := j.Runs()
 	if len(runs) != 1 {
 		t.Fatalf("Runs() = %v, want one", runs)
 	}
@@ -132,9 +140,11 @@ func TestRoundTrip(t *testing.T) {
 	if h.Format != Format || h.InputSHA256 != hashA || h.PID != os.Getpid() || h.StartedAt.Before(before.Add(-time.Second)) {
 		t.Errorf("run header = %+v, want format %d, hash %s, pid %d, started after %v", h, Format, hashA, os.Getpid(), before)
 	}
-	// After the resume the file holds both runs' headers.
-	if got := reopen(t, path).Runs(); len(got) != 2 {
-		t.Errorf("after a second resume Runs() has %d headers, want 2", len(got))
+	// This run's records are not earlier ones.
+	r := sampleRow(6, report.Applied)
+	record(t, j, r)
+	if got, ok, _ := j.Row(6, idOf(r)); !ok || got.Earlier {
+		t.Errorf("Row(6) after Record = %+v, %v; want this run's", got, ok)
 	}
 }
 
@@ -148,17 +158,17 @@ func TestDone(t *testing.T) {
 		name   string
 		runs   [][]report.Row // one journal run each
 		wantOK bool
-		wantID string // RequestID of the row Done returns
+		wantID string // RequestID of the latest record
 	}{
 		{"applied", [][]report.Row{{withID(report.Applied, "a")}}, true, "a"},
 		{"unchanged", [][]report.Row{{withID(report.Unchanged, "u")}}, true, "u"},
-		{"failed", [][]report.Row{{withID(report.Failed, "f")}}, false, ""},
-		{"invalid", [][]report.Row{{withID(report.Invalid, "i")}}, false, ""},
-		{"not attempted", [][]report.Row{{withID(report.NotAttempted, "n")}}, false, ""},
+		{"failed", [][]report.Row{{withID(report.Failed, "f")}}, false, "f"},
+		{"invalid", [][]report.Row{{withID(report.Invalid, "i")}}, false, "i"},
+		{"not attempted", [][]report.Row{{withID(report.NotAttempted, "n")}}, false, "n"},
 		{"never recorded", [][]report.Row{{}}, false, ""},
 		{"failed then applied", [][]report.Row{{withID(report.Failed, "f"), withID(report.Applied, "a")}}, true, "a"},
 		{"failed, applied by a later run", [][]report.Row{{withID(report.Failed, "f")}, {withID(report.Applied, "a")}}, true, "a"},
-		{"applied then failed: latest wins", [][]report.Row{{withID(report.Applied, "a"), withID(report.Failed, "f")}}, false, ""},
+		{"applied then failed: latest wins", [][]report.Row{{withID(report.Applied, "a"), withID(report.Failed, "f")}}, false, "f"},
 		{"skipped keeps the earlier success", [][]report.Row{{withID(report.Applied, "a")}, {withID(report.Skipped, "s")}}, true, "a"},
 		{"skipped twice keeps it", [][]report.Row{{withID(report.Unchanged, "u")}, {withID(report.Skipped, "s")}, {withID(report.Skipped, "s2")}}, true, "u"},
 		{"skipped alone still done", [][]report.Row{{withID(report.Skipped, "s")}}, true, "s"},
@@ -166,100 +176,132 @@ func TestDone(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			path := journalPath(t)
-			write(t, path)
+			write(t, path, sampleRow(2, report.Applied))
 			for _, run := range tt.runs {
-				j, _, err := Open(path, hashA, true)
+				j, _, err := Open(path, hashA, Resume)
 				if err != nil {
 					t.Fatal(err)
 				}
 				for _, r := range run {
-					if r.Line == 0 {
-						continue
-					}
-					if err := j.Record(r); err != nil {
-						t.Fatal(err)
+					if r.Line != 0 {
+						record(t, j, r)
 					}
 				}
 				if err := j.Close(); err != nil {
 					t.Fatal(err)
 				}
 			}
-			st := reopen(t, path)
-			got, ok := st.Done(7)
-			if ok != tt.wantOK || got.RequestID != tt.wantID {
-				t.Errorf("Done(7) = (request %q, %v), want (request %q, %v)", got.RequestID, ok, tt.wantID, tt.wantOK)
+			j, _ := reopen(t, path)
+			r := sampleRow(7, report.Applied)
+			ok, err := j.Done(7, idOf(r))
+			if err != nil || ok != tt.wantOK {
+				t.Errorf("Done(7) = %v, %v; want %v", ok, err, tt.wantOK)
+			}
+			got, _, _ := j.Row(7, idOf(r))
+			if got.Row.RequestID != tt.wantID {
+				t.Errorf("Row(7) has request %q, want %q", got.Row.RequestID, tt.wantID)
 			}
 		})
 	}
 }
 
-func TestNilState(t *testing.T) {
-	var st *State
-	if _, ok := st.Done(1); ok {
-		t.Error("nil State: Done(1) = true")
+// TestRowIdentity: a record is only taken for the row it was written
+// for. Another key or another body at the same line is refused.
+func TestRowIdentity(t *testing.T) {
+	path := journalPath(t)
+	r := sampleRow(2, report.Applied)
+	write(t, path, r)
+	j, _ := reopen(t, path)
+	other := r.Key
+	other[2] = "status-other"
+	for name, id := range map[string]uint64{
+		"other key":  RowID(other, []byte(`{"deviceName":"PC-ÄÖ-01"}`)),
+		"other body": RowID(r.Key, []byte(`{"deviceName":"PC-02"}`)),
+	} {
+		var rm *RowMismatchError
+		if _, err := j.Done(2, id); !errors.As(err, &rm) || rm.Line != 2 {
+			t.Errorf("%s: Done = %v, want a *RowMismatchError for line 2", name, err)
+		}
+		if _, _, err := j.Row(2, id); !errors.As(err, &rm) {
+			t.Errorf("%s: Row = %v, want a *RowMismatchError", name, err)
+		}
 	}
-	if st.Len() != 0 || st.Runs() != nil {
-		t.Error("nil State is not empty")
+	if ok, err := j.Done(2, idOf(r)); !ok || err != nil {
+		t.Errorf("Done for the right row = %v, %v", ok, err)
+	}
+	// The identity covers the key's structure, not just its text.
+	if RowID(resource.Key{"ab", "", "c"}, nil) == RowID(resource.Key{"a", "b", "c"}, nil) {
+		t.Error("RowID does not separate the key cells")
 	}
 }
 
-// TestFreshStart covers the journals that leave nothing to resume: each
-// must start a new journal holding only this run's header.
-func TestFreshStart(t *testing.T) {
+// TestOpenModes covers what Open does with an earlier journal in each
+// mode: cron's Auto continues an interrupted run of the same input only.
+func TestOpenModes(t *testing.T) {
+	interrupted := func(t *testing.T, path string) { write(t, path, sampleRow(2, report.Applied), sampleRow(3, report.Failed)) }
 	completed := func(t *testing.T, path string) {
-		j, _, err := Open(path, hashB, false) // another input: must not matter
+		j, _, err := Open(path, hashA, Fresh)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := j.Record(sampleRow(2, report.Applied)); err != nil {
-			t.Fatal(err)
-		}
+		record(t, j, sampleRow(2, report.Applied))
 		if err := j.Complete(); err != nil {
 			t.Fatal(err)
 		}
-		if err := j.Close(); err != nil {
+		j.Close()
+	}
+	otherInput := func(t *testing.T, path string) {
+		j, _, err := Open(path, hashB, Fresh)
+		if err != nil {
 			t.Fatal(err)
 		}
+		record(t, j, sampleRow(2, report.Applied))
+		j.Close()
 	}
 	tests := []struct {
-		name  string
-		setup func(t *testing.T, path string)
+		name    string
+		setup   func(t *testing.T, path string)
+		mode    Mode
+		want    Opened
+		wantErr bool
 	}{
-		{"no file", func(t *testing.T, path string) {}},
-		{"empty file", func(t *testing.T, path string) { mustWrite(t, path, "") }},
-		{"torn first header", func(t *testing.T, path string) { mustWrite(t, path, `{"header":{"format":1,"inpu`) }},
-		{"garbled only line", func(t *testing.T, path string) { mustWrite(t, path, "\x00\x00\x00\n") }},
-		{"header only", func(t *testing.T, path string) { write(t, path) }},
-		{"header only, for another input", func(t *testing.T, path string) {
-			j, _, err := Open(path, hashB, false)
-			if err != nil {
-				t.Fatal(err)
-			}
-			j.Close()
-		}},
-		{"clean finish", completed},
-		{"clean finish then torn line", func(t *testing.T, path string) {
-			completed(t, path)
-			mustAppend(t, path, `{"row":{"li`)
-		}},
+		{"auto, no journal", func(*testing.T, string) {}, Auto, Opened{Why: "no journal"}, false},
+		{"auto, interrupted", interrupted, Auto, Opened{Resumed: true, Done: 1}, false},
+		{"auto, completed", completed, Auto, Opened{Why: "the last run completed"}, false},
+		{"auto, other input", otherInput, Auto, Opened{Why: "the input changed since the last run", Replaced: true}, false},
+		{"auto, header only", func(t *testing.T, path string) { write(t, path) }, Auto, Opened{Why: "the journal holds no finished row"}, false},
+		{"resume, interrupted", interrupted, Resume, Opened{Resumed: true, Done: 1}, false},
+		{"resume, other input", otherInput, Resume, Opened{}, true},
+		{"fresh, interrupted", interrupted, Fresh, Opened{Why: "--fresh", Replaced: true}, false},
+		{"fresh, no journal", func(*testing.T, string) {}, Fresh, Opened{Why: "--fresh"}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			path := journalPath(t)
 			tt.setup(t, path)
-			j, st, err := Open(path, hashA, true)
+			before, _ := os.ReadFile(path)
+			j, got, err := Open(path, hashA, tt.mode)
+			if tt.wantErr {
+				var me *MismatchError
+				if !errors.As(err, &me) {
+					t.Fatalf("Open = %v, want a *MismatchError", err)
+				}
+				if after, _ := os.ReadFile(path); !bytes.Equal(before, after) {
+					t.Error("a refused journal was modified")
+				}
+				return
+			}
 			if err != nil {
-				t.Fatalf("Open(resume) = %v", err)
-			}
-			if st.Len() != 0 || len(st.Runs()) != 0 {
-				t.Errorf("state = %d rows, %d runs; want empty", st.Len(), len(st.Runs()))
-			}
-			if err := j.Close(); err != nil {
 				t.Fatal(err)
 			}
-			lines := records(t, path)
-			if len(lines) != 1 || !strings.HasPrefix(lines[0], `{"header":`) || !strings.Contains(lines[0], hashA) {
-				t.Errorf("journal after a fresh start = %q, want only a header for %s", lines, hashA)
+			defer j.Close()
+			if got != tt.want {
+				t.Errorf("Opened = %+v, want %+v", got, tt.want)
+			}
+			if !got.Resumed {
+				if lines := records(t, path); len(lines) != 1 || !strings.Contains(lines[0], hashA) {
+					t.Errorf("journal after a fresh start = %q, want only a header for %s", lines, hashA)
+				}
 			}
 		})
 	}
@@ -291,39 +333,37 @@ func mustAppend(t *testing.T, path, s string) {
 // continues behind the good lines.
 func TestDamagedLastLine(t *testing.T) {
 	for name, tail := range map[string]string{
-		"half a line":            `{"row":{"line":5,"mobileAppId":"app-1","outc`,
+		"half a line":            `{"row":{"line":5,"key":["app-1"],"outc`,
 		"garbled with newline":   "{\"row\":{\"line\":5,\x00\x00}\n",
 		"zeros from a power cut": "\x00\x00\x00\x00\x00\x00",
 		"blank line":             "\n",
-		"unknown outcome last":   `{"row":{"line":5,"outcome":"exploded"}}` + "\n",
+		"unknown outcome last":   `{"row":{"line":5,"id":"0000000000000000","outcome":"exploded"}}` + "\n",
 	} {
 		t.Run(name, func(t *testing.T) {
 			path := journalPath(t)
 			write(t, path, sampleRow(2, report.Applied), sampleRow(3, report.Failed), sampleRow(4, report.Applied))
 			mustAppend(t, path, tail)
 
-			j, st, err := Open(path, hashA, true)
+			j, o, err := Open(path, hashA, Resume)
 			if err != nil {
-				t.Fatalf("Open(resume) = %v", err)
+				t.Fatalf("Open(Resume) = %v", err)
 			}
-			if got := st.Len(); got != 3 {
-				t.Errorf("Len() = %d, want 3", got)
+			if o.Done != 2 {
+				t.Errorf("Done = %d, want 2", o.Done)
 			}
-			if _, ok := st.Row(5); ok {
+			if _, ok, _ := j.Row(5, idOf(sampleRow(5, report.Applied))); ok {
 				t.Error("the damaged line's row was kept")
 			}
-			if err := j.Record(sampleRow(5, report.Applied)); err != nil {
-				t.Fatal(err)
-			}
+			record(t, j, sampleRow(5, report.Applied))
 			if err := j.Close(); err != nil {
 				t.Fatal(err)
 			}
 			if lines := records(t, path); len(lines) != 1+3+1+1 {
 				t.Errorf("journal has %d lines, want 6 (header, 3 rows, header, row):\n%s", len(lines), strings.Join(lines, "\n"))
 			}
-			st = reopen(t, path)
-			if _, ok := st.Done(5); !ok || st.Len() != 4 {
-				t.Errorf("after appending: Done(5) = %v, Len() = %d; want true, 4", ok, st.Len())
+			j, o = reopen(t, path)
+			if ok, _ := j.Done(5, idOf(sampleRow(5, report.Applied))); !ok || o.Done != 3 {
+				t.Errorf("after appending: Done(5) = %v, %d done; want true, 3", ok, o.Done)
 			}
 		})
 	}
@@ -333,6 +373,7 @@ func TestCorrupt(t *testing.T) {
 	good := func(t *testing.T, path string) {
 		write(t, path, sampleRow(2, report.Applied), sampleRow(3, report.Applied))
 	}
+	row9 := `{"row":{"line":9,"id":"0000000000000001","outcome":"applied"}}` + "\n"
 	tests := []struct {
 		name     string
 		content  func(t *testing.T, path string)
@@ -341,7 +382,7 @@ func TestCorrupt(t *testing.T) {
 		{"garbage in the middle", func(t *testing.T, path string) {
 			good(t, path)
 			mustAppend(t, path, "garbage\n")
-			mustAppend(t, path, `{"row":{"line":9,"outcome":"applied"}}`+"\n")
+			mustAppend(t, path, row9)
 		}, 4},
 		{"garbage before a torn last line", func(t *testing.T, path string) {
 			good(t, path)
@@ -351,18 +392,22 @@ func TestCorrupt(t *testing.T) {
 			mustWrite(t, path, "line,mobileAppId\n2,app\n")
 		}, 1},
 		{"rows before a header", func(t *testing.T, path string) {
-			mustWrite(t, path, `{"row":{"line":2,"outcome":"applied"}}`+"\n"+`{"row":{"line":3,"outcome":"applied"}}`+"\n")
+			mustWrite(t, path, row9+row9)
 		}, 1},
-		{"newer format", func(t *testing.T, path string) {
-			mustWrite(t, path, `{"header":{"format":2,"input_sha256":"`+hashA+`"}}`+"\n"+`{"row":{"line":2,"outcome":"applied"}}`+"\n")
+		{"older format", func(t *testing.T, path string) {
+			mustWrite(t, path, `{"header":{"format":1,"input_sha256":"`+hashA+`"}}`+"\n"+row9)
 		}, 1},
 		{"two records in one line", func(t *testing.T, path string) {
 			good(t, path)
-			mustAppend(t, path, `{"header":{"format":1,"input_sha256":"`+hashA+`"},"row":{"line":2,"outcome":"applied"}}`+"\n\n")
+			mustAppend(t, path, `{"header":{"format":2,"input_sha256":"`+hashA+`"},"row":{"line":2,"outcome":"applied"}}`+"\n\n")
 		}, 4},
 		{"line zero", func(t *testing.T, path string) {
 			good(t, path)
-			mustAppend(t, path, `{"row":{"line":0,"outcome":"applied"}}`+"\n"+`{"row":{"line":3,"outcome":"applied"}}`+"\n")
+			mustAppend(t, path, `{"row":{"line":0,"id":"0000000000000001","outcome":"applied"}}`+"\n"+row9)
+		}, 4},
+		{"no row id", func(t *testing.T, path string) {
+			good(t, path)
+			mustAppend(t, path, `{"row":{"line":9,"outcome":"applied"}}`+"\n"+row9)
 		}, 4},
 	}
 	for _, tt := range tests {
@@ -373,16 +418,18 @@ func TestCorrupt(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			j, _, err := Open(path, hashA, true)
-			var ce *CorruptError
-			if !errors.As(err, &ce) {
-				if j != nil {
-					j.Close()
+			for _, mode := range []Mode{Resume, Auto} {
+				j, _, err := Open(path, hashA, mode)
+				var ce *CorruptError
+				if !errors.As(err, &ce) {
+					if j != nil {
+						j.Close()
+					}
+					t.Fatalf("Open(%v) = %v, want *CorruptError", mode, err)
 				}
-				t.Fatalf("Open(resume) = %v, want *CorruptError", err)
-			}
-			if ce.Line != tt.wantLine || ce.Path != path {
-				t.Errorf("CorruptError = %+v, want line %d of %s", ce, tt.wantLine, path)
+				if ce.Line != tt.wantLine || ce.Path != path {
+					t.Errorf("CorruptError = %+v, want line %d of %s", ce, tt.wantLine, path)
+				}
 			}
 			if after, _ := os.ReadFile(path); !bytes.Equal(before, after) {
 				t.Error("a rejected journal was modified")
@@ -391,54 +438,10 @@ func TestCorrupt(t *testing.T) {
 	}
 }
 
-func TestMismatch(t *testing.T) {
-	path := journalPath(t)
-	write(t, path, sampleRow(2, report.Applied))
-	before, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, _, err = Open(path, hashB, true)
-	var me *MismatchError
-	if !errors.As(err, &me) {
-		t.Fatalf("Open(resume) with another input = %v, want *MismatchError", err)
-	}
-	if want := (MismatchError{Path: path, Want: hashB, Got: hashA}); *me != want {
-		t.Errorf("MismatchError = %+v, want %+v", *me, want)
-	}
-	if !strings.Contains(me.Error(), "another input") {
-		t.Errorf("message %q does not say the journal is for another input", me.Error())
-	}
-	if after, _ := os.ReadFile(path); !bytes.Equal(before, after) {
-		t.Error("the other input's journal was modified")
-	}
-	// Without resume the journal is simply replaced.
-	j, st, err := Open(path, hashB, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	j.Close()
-	if st.Len() != 0 {
-		t.Errorf("Open(resume=false) state has %d rows, want 0", st.Len())
-	}
-}
-
-func TestNoResumeTruncates(t *testing.T) {
-	path := journalPath(t)
-	write(t, path, sampleRow(2, report.Applied), sampleRow(3, report.Applied))
-	j, st, err := Open(path, hashA, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if st.Len() != 0 {
-		t.Errorf("Open(resume=false) state has %d rows, want 0", st.Len())
-	}
-	j.Close()
-	if lines := records(t, path); len(lines) != 1 {
-		t.Errorf("journal has %d lines after a fresh start, want 1: %q", len(lines), lines)
-	}
-	if st := reopen(t, path); st.Len() != 0 {
-		t.Errorf("resume after a fresh start found %d rows, want 0", st.Len())
+func TestMismatchMessage(t *testing.T) {
+	e := &MismatchError{Path: "j", Want: hashB, Got: hashA}
+	if !strings.Contains(e.Error(), "another input") {
+		t.Errorf("message %q does not say the journal is for another input", e.Error())
 	}
 }
 
@@ -446,14 +449,14 @@ func TestMode0600(t *testing.T) {
 	if runtime.GOOS == "windows" {
 		t.Skip("no Unix permissions")
 	}
-	for _, resume := range []bool{false, true} {
-		t.Run(fmt.Sprint("resume=", resume), func(t *testing.T) {
+	for _, mode := range []Mode{Fresh, Resume} {
+		t.Run(fmt.Sprint("mode=", mode), func(t *testing.T) {
 			path := journalPath(t)
 			write(t, path, sampleRow(2, report.Failed))
 			if err := os.Chmod(path, 0o644); err != nil {
 				t.Fatal(err)
 			}
-			j, _, err := Open(path, hashA, resume)
+			j, _, err := Open(path, hashA, mode)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -471,7 +474,7 @@ func TestMode0600(t *testing.T) {
 
 func TestConcurrentRecord(t *testing.T) {
 	path := journalPath(t)
-	j, _, err := Open(path, hashA, false)
+	j, _, err := Open(path, hashA, Fresh)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -480,7 +483,7 @@ func TestConcurrentRecord(t *testing.T) {
 		wg.Go(func() {
 			r := sampleRow(i+2, report.Applied)
 			r.ErrorMessage = strings.Repeat("x", 5000) // long lines interleave first if writes are split
-			if err := j.Record(r); err != nil {
+			if err := j.Record(r, idOf(r)); err != nil {
 				t.Error(err)
 			}
 		})
@@ -492,52 +495,75 @@ func TestConcurrentRecord(t *testing.T) {
 	if lines := records(t, path); len(lines) != 17 {
 		t.Errorf("journal has %d lines, want a header and 16 rows", len(lines))
 	}
-	st := reopen(t, path)
+	j, o := reopen(t, path)
+	if o.Done != 16 {
+		t.Errorf("%d rows done, want 16", o.Done)
+	}
 	for i := range 16 {
-		if _, ok := st.Done(i + 2); !ok {
-			t.Errorf("line %d not done", i+2)
+		r := sampleRow(i+2, report.Applied)
+		if got, ok, err := j.Row(i+2, idOf(r)); !ok || err != nil || len(got.Row.ErrorMessage) != 5000 {
+			t.Errorf("line %d: %v, %v, message of %d bytes", i+2, ok, err, len(got.Row.ErrorMessage))
 		}
 	}
 }
 
 func TestRecordRefusesBadRows(t *testing.T) {
 	path := journalPath(t)
-	j, _, err := Open(path, hashA, false)
+	j, _, err := Open(path, hashA, Fresh)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, r := range []report.Row{{Line: 0, Outcome: report.Applied}, {Line: -3, Outcome: report.Applied}, {Line: 2, Outcome: "exploded"}, {Line: 2}} {
-		if err := j.Record(r); err == nil {
+		if err := j.Record(r, 1); err == nil {
 			t.Errorf("Record(%+v) = nil, want an error", r)
 		}
 	}
-	if err := j.Record(sampleRow(3, report.Applied)); err != nil {
-		t.Fatal(err)
-	}
+	record(t, j, sampleRow(3, report.Applied))
 	if err := j.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if err := j.Record(sampleRow(4, report.Applied)); !errors.Is(err, os.ErrClosed) {
+	if err := j.Record(sampleRow(4, report.Applied), 1); !errors.Is(err, os.ErrClosed) {
 		t.Errorf("Record after Close = %v, want os.ErrClosed", err)
 	}
 	if err := j.Close(); !errors.Is(err, os.ErrClosed) {
 		t.Errorf("second Close = %v, want os.ErrClosed", err)
 	}
-	if st := reopen(t, path); st.Len() != 1 {
-		t.Errorf("journal holds %d rows, want 1", st.Len())
+	if _, o := reopen(t, path); o.Done != 1 {
+		t.Errorf("journal holds %d rows, want 1", o.Done)
+	}
+}
+
+// TestFailedWriteIsSticky: once a record could not be written, no later
+// one is, so a journal never silently skips a row.
+func TestFailedWriteIsSticky(t *testing.T) {
+	j, _, err := Open(journalPath(t), hashA, Fresh)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	j.mu.Lock()
+	j.err = errors.New("write journal: disk full")
+	j.mu.Unlock()
+	r := sampleRow(2, report.Applied)
+	if err := j.Record(r, idOf(r)); err == nil || !strings.Contains(err.Error(), "disk full") {
+		t.Errorf("Record after a failed write = %v, want the failure again", err)
+	}
+	if _, ok, _ := j.Row(2, idOf(r)); ok {
+		t.Error("a row that was not written is in the index")
 	}
 }
 
 func BenchmarkJournalRecord(b *testing.B) {
-	j, _, err := Open(journalPath(b), hashA, false)
+	j, _, err := Open(journalPath(b), hashA, Fresh)
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer j.Close()
 	r := sampleRow(2, report.Applied)
+	id := idOf(r)
 	b.ReportAllocs()
 	for b.Loop() {
-		if err := j.Record(r); err != nil {
+		if err := j.Record(r, id); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -1,6 +1,8 @@
 package report
 
 import (
+	"github.com/bulkpatch/bulkpatch/internal/csvio"
+	"github.com/bulkpatch/bulkpatch/internal/resource"
 	"path/filepath"
 	"testing"
 	"time"
@@ -12,15 +14,14 @@ import (
 func BenchmarkWriteTypicalRow(b *testing.B) {
 	props := []string{"deviceName", "installState", "installStateDetail", "errorCode",
 		"lastSyncDateTime", "osVersion", "displayVersion", "userPrincipalName"}
-	w, err := Create(filepath.Join(b.TempDir(), "r.csv"), props)
+	w, err := Create(filepath.Join(b.TempDir(), "r.csv"), Columns{Keys: testCols.Keys, Props: props}, csvio.WriterOptions{})
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer w.Abort()
 	r := Row{
-		Line: 123457, MobileAppID: "5f0c3a1e-7d2b-4c8e-9a61-000000000002",
-		MobileAppInstallStatusID: "9e3779b1-7c1e-4b2a-9f3d-00000001e241",
-		Outcome:                  Applied, HTTPStatus: 204, Attempts: 1,
+		Line: 123457, Key: resource.Key{"5f0c3a1e-7d2b-4c8e-9a61-000000000002", "", "9e3779b1-7c1e-4b2a-9f3d-00000001e241"},
+		Outcome: Applied, HTTPStatus: 204, Attempts: 1,
 		RequestID:       "0b6f2f1e-3c4d-4e5f-8a9b-0c1d2e3f4a5b",
 		ClientRequestID: "7a8b9c0d-1e2f-4a3b-8c4d-5e6f7a8b9c0d",
 		Duration:        84 * time.Millisecond,

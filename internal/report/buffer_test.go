@@ -1,6 +1,7 @@
 package report
 
 import (
+	"github.com/bulkpatch/bulkpatch/internal/csvio"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -11,7 +12,7 @@ import (
 // and checks that Commit puts every row in the file, in order.
 func TestCommitWritesEveryBufferedRow(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "r.csv")
-	w, err := Create(path, testProps)
+	w, err := Create(path, testCols, csvio.WriterOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

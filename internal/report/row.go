@@ -1,10 +1,14 @@
 // Package report writes what became of each input row: the results CSV
 // (one row per input row, written to a temporary file and renamed into
 // place so a reader never sees half a file) and the run summary shown to
-// people at the end of a run.
+// people and scripts at the end of a run.
 package report
 
-import "time"
+import (
+	"time"
+
+	"github.com/bulkpatch/bulkpatch/internal/resource"
+)
 
 // Outcome is what became of one input row, as written in the results
 // file's outcome column.
@@ -42,10 +46,8 @@ func (o Outcome) index() int {
 // Zero numbers and times mean "does not apply" and are written as empty
 // cells (a not_attempted row has no HTTP status, no attempts, no duration).
 type Row struct {
-	Line                     int // physical line of the input row
-	MobileAppID              string
-	UserAppInstallStatusID   string // "" for the direct route
-	MobileAppInstallStatusID string
+	Line int          // physical line of the input row
+	Key  resource.Key // the object's key cells, "" for a key left empty
 
 	Outcome      Outcome
 	HTTPStatus   int    // status of the last answer; 0 when none came
@@ -62,20 +64,33 @@ type Row struct {
 	// Writer's property columns: "<null>" for a cleared property, "" for
 	// one not sent. A shorter slice is padded with empty cells.
 	Props []string
+	// Comments holds the input's comment cells ('#' columns) of the row,
+	// aligned with the Writer's comment columns.
+	Comments []string
 }
 
-// fixedColumns are the results file's leading columns, in the order the
-// CLI contract fixes.
-var fixedColumns = [...]string{
-	"line", "mobileAppId", "userAppInstallStatusId", "mobileAppInstallStatusId",
+// Columns are the results file's variable columns; the fixed ones (line,
+// outcome, status, …) sit around them in the order the CLI contract
+// fixes: line, the key columns, outcome … finished_at, the property
+// columns, the comment columns.
+type Columns struct {
+	Keys     []string // the resource's key columns, e.g. mobileAppId
+	Props    []string // the input's property columns, in input order
+	Comments []string // the input's comment columns, headers as written
+}
+
+// resultColumns are the fixed columns after the keys.
+var resultColumns = [...]string{
 	"outcome", "http_status", "error_code", "error_message", "attempts",
 	"request_id", "client_request_id", "duration_ms", "finished_at",
 }
 
-// Header returns the results file's header row: the fixed columns
-// followed by propColumns (the input's property columns, in input order).
-func Header(propColumns []string) []string {
-	h := make([]string, 0, len(fixedColumns)+len(propColumns))
-	h = append(h, fixedColumns[:]...)
-	return append(h, propColumns...)
+// Header returns the results file's header row for cols.
+func Header(cols Columns) []string {
+	h := make([]string, 0, 1+len(cols.Keys)+len(resultColumns)+len(cols.Props)+len(cols.Comments))
+	h = append(h, "line")
+	h = append(h, cols.Keys...)
+	h = append(h, resultColumns[:]...)
+	h = append(h, cols.Props...)
+	return append(h, cols.Comments...)
 }

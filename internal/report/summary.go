@@ -2,6 +2,7 @@ package report
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -15,16 +16,15 @@ import (
 // is ready to use. A Summary is not safe for concurrent use: the goroutine
 // that writes the results file is meant to own it.
 type Summary struct {
-	// Throttled counts attempts answered 429 Too Many Requests. A Row does
-	// not carry it, so the caller adds each request's count (for example
-	// graph.Result.Throttled).
-	Throttled int
+	// Writes, Reads and Throttled count requests as the Graph client sent
+	// and saw them (retries included; each $batch item one write), set by
+	// the caller: rows alone cannot tell them.
+	Writes, Reads, Throttled int64
 	// Elapsed is the run's wall time, set by the caller before WriteText;
 	// the achieved rate is computed from it.
 	Elapsed time.Duration
 
 	counts [len(outcomes)]int
-	writes int
 	errors map[errorKey]int
 }
 
@@ -41,8 +41,7 @@ type ErrorCount struct {
 	Count  int
 }
 
-// Add counts one row. Writes are the attempts of rows that were sent
-// (applied or failed); failed and invalid rows count under their error
+// Add counts one row; failed and invalid rows count under their error
 // code.
 func (s *Summary) Add(r Row) {
 	i := r.Outcome.index()
@@ -53,10 +52,6 @@ func (s *Summary) Add(r Row) {
 		r.Outcome = Failed
 	}
 	s.counts[i]++
-	switch r.Outcome {
-	case Applied, Failed:
-		s.writes += r.Attempts
-	}
 	if r.Outcome == Failed || r.Outcome == Invalid {
 		if s.errors == nil {
 			s.errors = make(map[errorKey]int)
@@ -82,16 +77,13 @@ func (s *Summary) Rows() int {
 	return n
 }
 
-// Writes returns how many write requests were sent, retries included.
-func (s *Summary) Writes() int { return s.writes }
-
 // Rate returns the achieved writes per second over Elapsed, or 0 when
 // Elapsed is not set.
 func (s *Summary) Rate() float64 {
 	if s.Elapsed <= 0 {
 		return 0
 	}
-	return float64(s.writes) / s.Elapsed.Seconds()
+	return float64(s.Writes) / s.Elapsed.Seconds()
 }
 
 // TopErrors returns at most n error codes, most frequent first (ties by
@@ -110,16 +102,36 @@ func (s *Summary) TopErrors(n int) []ErrorCount {
 	return all
 }
 
-// ExitCode returns 0 when every row was applied, unchanged or skipped, and
-// 1 otherwise (some rows failed). The caller replaces it when the run was
-// stopped (3, 4, 5, 6, 130), since rows alone cannot say why.
-func (s *Summary) ExitCode() int {
+// ErrRowsFailed is wrapped by Err's error: the run went through, and
+// some rows did not end applied, unchanged or skipped.
+var ErrRowsFailed = errors.New("some rows were not applied")
+
+// Err returns nil when every row was applied, unchanged or skipped, and
+// otherwise an error wrapping ErrRowsFailed that counts the others. The
+// caller replaces it when the run was stopped, since rows alone cannot
+// say why.
+func (s *Summary) Err() error {
+	var parts []string
 	for _, o := range []Outcome{Failed, Invalid, NotAttempted} {
-		if s.Count(o) > 0 {
-			return 1
+		if n := s.Count(o); n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", n, o))
 		}
 	}
-	return 0
+	if len(parts) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%w: %s", ErrRowsFailed, strings.Join(parts, ", "))
+}
+
+// Attrs returns the counts as key-value pairs for a structured log event
+// (the JSON "run finished"), under the outcome names and writes, reads,
+// throttled: the same numbers WriteText shows.
+func (s *Summary) Attrs() []any {
+	a := make([]any, 0, 2*(len(outcomes)+3))
+	for i, o := range outcomes {
+		a = append(a, string(o), s.counts[i])
+	}
+	return append(a, "writes", s.Writes, "reads", s.Reads, "throttled", s.Throttled)
 }
 
 // topErrorsShown bounds the error list so the summary fits one screen.
@@ -147,12 +159,19 @@ func (s *Summary) WriteText(w io.Writer) {
 	}
 
 	b.WriteByte('\n')
-	fmt.Fprintf(&b, "%d writes", s.writes)
+	fmt.Fprintf(&b, "%d %s, %d %s", s.Writes, plural(s.Writes, "write"), s.Reads, plural(s.Reads, "read"))
 	if s.Elapsed > 0 {
-		fmt.Fprintf(&b, " in %s (%.2f writes/s)", roundElapsed(s.Elapsed), s.Rate())
+		fmt.Fprintf(&b, " in %s (%.2f writes/s over the run)", roundElapsed(s.Elapsed), s.Rate())
 	}
 	fmt.Fprintf(&b, ", %d throttled (429)\n", s.Throttled)
 	io.WriteString(w, b.String())
+}
+
+func plural(n int64, word string) string {
+	if n == 1 {
+		return word
+	}
+	return word + "s"
 }
 
 func describeError(e ErrorCount) string {

@@ -30,8 +30,8 @@ const finishedAtLayout = "2006-01-02T15:04:05.000Z07:00"
 // its old content or the whole new file, never part of one. A Writer is
 // safe for concurrent use.
 type Writer struct {
-	path   string
-	nprops int
+	path string
+	cols Columns
 
 	mu  sync.Mutex
 	f   *os.File // the temporary file; nil after Commit or Abort
@@ -49,24 +49,25 @@ const bufSize = 64 << 10
 var ErrFinished = errors.New("results file already committed or aborted")
 
 // Create starts a results file that Commit will put at path, with the
-// fixed columns followed by propColumns, and writes the header. The file
-// is created with mode 0600, since it holds user names; after Commit the
-// file at path has that mode even if an earlier one there was wider.
-func Create(path string, propColumns []string) (*Writer, error) {
+// columns of Header(cols), and writes the header in the given dialect
+// (the zero WriterOptions: plain UTF-8, ',' and LF). The file is created
+// with mode 0600, since it holds user names; after Commit the file at
+// path has that mode even if an earlier one there was wider.
+func Create(path string, cols Columns, dialect csvio.WriterOptions) (*Writer, error) {
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
 		return nil, fmt.Errorf("create results file: %w", err)
 	}
 	buf := bufio.NewWriterSize(f, bufSize)
+	header := Header(cols)
 	w := &Writer{
-		path:   path,
-		nprops: len(propColumns),
-		f:      f,
-		buf:    buf,
-		// Plain UTF-8 with LF: what scripts and cron jobs expect. The
-		// neutralising writer keeps spreadsheets from running cells.
-		cw:  csvio.NewWriter(buf, csvio.WriterOptions{}),
-		rec: make([]string, len(fixedColumns)+len(propColumns)),
+		path: path,
+		cols: cols,
+		f:    f,
+		buf:  buf,
+		// The neutralising writer keeps spreadsheets from running cells.
+		cw:  csvio.NewWriter(buf, dialect),
+		rec: make([]string, len(header)),
 	}
 	// CreateTemp asks for 0600, but a umask can only narrow it; set it
 	// exactly so the owner can always read and replace the file.
@@ -74,7 +75,7 @@ func Create(path string, propColumns []string) (*Writer, error) {
 		w.Abort()
 		return nil, fmt.Errorf("create results file: %w", err)
 	}
-	if err := w.cw.Write(Header(propColumns)); err != nil {
+	if err := w.cw.Write(header); err != nil {
 		w.Abort()
 		return nil, fmt.Errorf("create results file: %w", err)
 	}
@@ -87,35 +88,32 @@ func Create(path string, propColumns []string) (*Writer, error) {
 // line, cut to MaxErrorMessage characters. Every cell is neutralised
 // against formula injection by csvio.
 func (w *Writer) Write(r Row) error {
-	if len(r.Props) > w.nprops {
-		return fmt.Errorf("write results line %d: %d property cells for %d property columns", r.Line, len(r.Props), w.nprops)
+	if len(r.Props) > len(w.cols.Props) || len(r.Comments) > len(w.cols.Comments) {
+		return fmt.Errorf("write results line %d: %d property and %d comment cells for %d and %d columns",
+			r.Line, len(r.Props), len(r.Comments), len(w.cols.Props), len(w.cols.Comments))
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.f == nil {
 		return fmt.Errorf("write results: %w", ErrFinished)
 	}
-	rec := w.rec
-	rec[0] = number(r.Line)
-	rec[1] = text(r.MobileAppID)
-	rec[2] = text(r.UserAppInstallStatusID)
-	rec[3] = text(r.MobileAppInstallStatusID)
-	rec[4] = text(string(r.Outcome))
-	rec[5] = number(r.HTTPStatus)
-	rec[6] = text(r.ErrorCode)
-	rec[7] = oneLine(r.ErrorMessage, MaxErrorMessage)
-	rec[8] = number(r.Attempts)
-	rec[9] = text(r.RequestID)
-	rec[10] = text(r.ClientRequestID)
-	rec[11] = millis(r.Duration)
-	rec[12] = timestamp(r.FinishedAt)
-	props := rec[len(fixedColumns):]
-	for i := range props {
-		props[i] = ""
-		if i < len(r.Props) {
-			props[i] = text(r.Props[i])
-		}
+	rec := w.rec[:0]
+	rec = append(rec, number(r.Line))
+	for i := range w.cols.Keys {
+		rec = append(rec, text(r.Key[i]))
 	}
+	rec = append(rec,
+		text(string(r.Outcome)),
+		number(r.HTTPStatus),
+		text(r.ErrorCode),
+		oneLine(r.ErrorMessage, MaxErrorMessage),
+		number(r.Attempts),
+		text(r.RequestID),
+		text(r.ClientRequestID),
+		millis(r.Duration),
+		timestamp(r.FinishedAt))
+	rec = appendPadded(rec, r.Props, len(w.cols.Props))
+	rec = appendPadded(rec, r.Comments, len(w.cols.Comments))
 	if err := w.cw.Write(rec); err != nil {
 		return fmt.Errorf("write results: %w", err)
 	}
@@ -189,6 +187,18 @@ func (w *Writer) Abort() error {
 		return fmt.Errorf("abort results: %w", err)
 	}
 	return nil
+}
+
+// appendPadded appends cells, made valid UTF-8, and empty cells up to n.
+func appendPadded(rec, cells []string, n int) []string {
+	for i := range n {
+		c := ""
+		if i < len(cells) {
+			c = text(cells[i])
+		}
+		rec = append(rec, c)
+	}
+	return rec
 }
 
 // number formats n, or "" for zero: a zero line, status or attempt count

