@@ -199,21 +199,51 @@ type Journal struct {
 // journal written for another input is a *MismatchError; in both cases
 // the file is left untouched.
 func Open(path, inputSHA256 string, mode Mode) (*Journal, Opened, error) {
+	j, good, o, err := inspect(path, inputSHA256, mode)
+	if err != nil {
+		return nil, Opened{}, err
+	}
+	if !o.Resumed {
+		if j != nil {
+			j.f.Close()
+		}
+		return fresh(path, inputSHA256, o)
+	}
+	if err := j.start(good, inputSHA256); err != nil {
+		return nil, Opened{}, err
+	}
+	return j, o, nil
+}
+
+// Peek says what Open would do, without changing anything: a caller can
+// show it (and ask) before an earlier run's journal is replaced.
+func Peek(path, inputSHA256 string, mode Mode) (Opened, error) {
+	j, _, o, err := inspect(path, inputSHA256, mode)
+	if j != nil {
+		j.f.Close()
+	}
+	return o, err
+}
+
+// inspect reads the journal at path and decides, as mode says, whether to
+// continue it. When it can be continued it returns it loaded, with the
+// length of its good prefix; otherwise Opened says why not.
+func inspect(path, inputSHA256 string, mode Mode) (*Journal, int64, Opened, error) {
 	if mode == Fresh {
-		return fresh(path, inputSHA256, Opened{Why: "--fresh"}, true)
+		return nil, 0, Opened{Why: "--fresh", Replaced: nonEmpty(path)}, nil
 	}
 	f, err := os.OpenFile(path, os.O_RDWR, 0)
 	if errors.Is(err, fs.ErrNotExist) {
-		return fresh(path, inputSHA256, Opened{Why: "no journal"}, false)
+		return nil, 0, Opened{Why: "no journal"}, nil
 	}
 	if err != nil {
-		return nil, Opened{}, fmt.Errorf("open journal: %w", err)
+		return nil, 0, Opened{}, fmt.Errorf("open journal: %w", err)
 	}
 	j := &Journal{path: path, f: f}
 	good, complete, err := j.load(f)
 	if err != nil {
 		f.Close()
-		return nil, Opened{}, err
+		return nil, 0, Opened{}, err
 	}
 	rows := j.count(func(entry) bool { return true })
 	var why string
@@ -229,28 +259,24 @@ func Open(path, inputSHA256 string, mode Mode) (*Journal, Opened, error) {
 			}
 			if mode == Resume {
 				f.Close()
-				return nil, Opened{}, &MismatchError{Path: path, Want: inputSHA256, Got: h.InputSHA256}
+				return nil, 0, Opened{}, &MismatchError{Path: path, Want: inputSHA256, Got: h.InputSHA256}
 			}
 			why = "the input changed since the last run"
 		}
 	}
 	if why != "" {
-		f.Close()
-		return fresh(path, inputSHA256, Opened{Why: why}, rows > 0)
+		return j, 0, Opened{Why: why, Replaced: rows > 0}, nil
 	}
-	if err := j.start(good, inputSHA256); err != nil {
-		return nil, Opened{}, err
-	}
-	return j, Opened{Resumed: true, Done: j.count(entry.done)}, nil
+	return j, good, Opened{Resumed: true, Done: j.count(entry.done)}, nil
+}
+
+func nonEmpty(path string) bool {
+	fi, err := os.Stat(path)
+	return err == nil && fi.Size() > 0
 }
 
 // fresh starts a new journal at path.
-func fresh(path, inputSHA256 string, o Opened, replaced bool) (*Journal, Opened, error) {
-	if replaced {
-		if fi, err := os.Stat(path); err != nil || fi.Size() == 0 {
-			replaced = false
-		}
-	}
+func fresh(path, inputSHA256 string, o Opened) (*Journal, Opened, error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
 		return nil, Opened{}, fmt.Errorf("create journal: %w", err)
@@ -259,7 +285,6 @@ func fresh(path, inputSHA256 string, o Opened, replaced bool) (*Journal, Opened,
 	if err := j.start(0, inputSHA256); err != nil {
 		return nil, Opened{}, err
 	}
-	o.Replaced = replaced
 	return j, o, nil
 }
 

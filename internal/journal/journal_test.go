@@ -280,7 +280,14 @@ func TestOpenModes(t *testing.T) {
 			path := journalPath(t)
 			tt.setup(t, path)
 			before, _ := os.ReadFile(path)
+			peeked, perr := Peek(path, hashA, tt.mode)
+			if after, _ := os.ReadFile(path); !bytes.Equal(before, after) {
+				t.Error("Peek modified the journal")
+			}
 			j, got, err := Open(path, hashA, tt.mode)
+			if (perr == nil) != (err == nil) || perr == nil && peeked != got {
+				t.Errorf("Peek = %+v, %v; Open = %+v, %v", peeked, perr, got, err)
+			}
 			if tt.wantErr {
 				var me *MismatchError
 				if !errors.As(err, &me) {

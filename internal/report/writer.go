@@ -4,9 +4,6 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -15,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/bulkpatch/bulkpatch/internal/csvio"
+	"github.com/bulkpatch/bulkpatch/internal/safefile"
 )
 
 // MaxErrorMessage is the most characters (runes) of an error message the
@@ -34,7 +32,7 @@ type Writer struct {
 	cols Columns
 
 	mu  sync.Mutex
-	f   *os.File // the temporary file; nil after Commit or Abort
+	f   *safefile.File // nil after Commit or Abort
 	buf *bufio.Writer
 	cw  *csvio.Writer
 	rec []string // reused for each row
@@ -54,7 +52,7 @@ var ErrFinished = errors.New("results file already committed or aborted")
 // with mode 0600, since it holds user names; after Commit the file at
 // path has that mode even if an earlier one there was wider.
 func Create(path string, cols Columns, dialect csvio.WriterOptions) (*Writer, error) {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	f, err := safefile.Create(path)
 	if err != nil {
 		return nil, fmt.Errorf("create results file: %w", err)
 	}
@@ -68,12 +66,6 @@ func Create(path string, cols Columns, dialect csvio.WriterOptions) (*Writer, er
 		// The neutralising writer keeps spreadsheets from running cells.
 		cw:  csvio.NewWriter(buf, dialect),
 		rec: make([]string, len(header)),
-	}
-	// CreateTemp asks for 0600, but a umask can only narrow it; set it
-	// exactly so the owner can always read and replace the file.
-	if err := f.Chmod(0o600); err != nil {
-		w.Abort()
-		return nil, fmt.Errorf("create results file: %w", err)
 	}
 	if err := w.cw.Write(header); err != nil {
 		w.Abort()
@@ -134,39 +126,14 @@ func (w *Writer) Commit() error {
 	if err == nil {
 		err = w.buf.Flush()
 	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), w.path)
-	}
 	if err != nil {
-		os.Remove(f.Name())
+		f.Abort()
 		return fmt.Errorf("commit results: %w", err)
 	}
-	// Make the rename itself durable. Windows cannot sync a directory,
-	// and its rename is already as durable as it gets there.
-	if runtime.GOOS != "windows" {
-		if err := syncDir(filepath.Dir(w.path)); err != nil {
-			return fmt.Errorf("commit results: %w", err)
-		}
+	if err := f.Commit(); err != nil {
+		return fmt.Errorf("commit results: %w", err)
 	}
 	return nil
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	return err
 }
 
 // Abort discards the rows written and leaves the target as it was. After
@@ -179,26 +146,10 @@ func (w *Writer) Abort() error {
 	}
 	f := w.f
 	w.f = nil
-	err := f.Close()
-	if rerr := os.Remove(f.Name()); err == nil {
-		err = rerr
-	}
-	if err != nil {
+	if err := f.Abort(); err != nil {
 		return fmt.Errorf("abort results: %w", err)
 	}
 	return nil
-}
-
-// appendPadded appends cells, made valid UTF-8, and empty cells up to n.
-func appendPadded(rec, cells []string, n int) []string {
-	for i := range n {
-		c := ""
-		if i < len(cells) {
-			c = text(cells[i])
-		}
-		rec = append(rec, c)
-	}
-	return rec
 }
 
 // number formats n, or "" for zero: a zero line, status or attempt count
@@ -265,4 +216,16 @@ func oneLine(s string, max int) string {
 
 func needsCleaning(r rune) bool {
 	return r == utf8.RuneError || unicode.IsControl(r)
+}
+
+// appendPadded appends cells, made valid UTF-8, and empty cells up to n.
+func appendPadded(rec, cells []string, n int) []string {
+	for i := range n {
+		c := ""
+		if i < len(cells) {
+			c = text(cells[i])
+		}
+		rec = append(rec, c)
+	}
+	return rec
 }

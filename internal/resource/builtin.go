@@ -50,8 +50,8 @@ var MobileAppInstallStatus = prepare(&Resource{
 		{Name: "displayVersion", Kind: String, Nullable: true},
 	},
 	Routes: []Route{
-		{Object: "/deviceAppManagement/mobileApps/{mobileAppId}/deviceStatuses/{mobileAppInstallStatusId}"},
-		{Object: "/deviceAppManagement/mobileApps/{mobileAppId}/userStatuses/{userAppInstallStatusId}/deviceStatuses/{mobileAppInstallStatusId}"},
+		{Name: "by device status", Object: "/deviceAppManagement/mobileApps/{mobileAppId}/deviceStatuses/{mobileAppInstallStatusId}"},
+		{Name: "through a user status", Object: "/deviceAppManagement/mobileApps/{mobileAppId}/userStatuses/{userAppInstallStatusId}/deviceStatuses/{mobileAppInstallStatusId}"},
 	},
 	Method:      http.MethodPatch,
 	Permission:  "DeviceManagementApps.ReadWrite.All",

@@ -78,6 +78,9 @@ type KeyColumn struct {
 // columns in braces, e.g. "/deviceManagement/managedDevices/{id}"; the
 // last one of Object is the object's own id.
 type Route struct {
+	// Name says how the route reaches the object, for summaries, e.g.
+	// "through a user status".
+	Name   string
 	Object string // GET (and, unless Write is set, the write) of one object
 	// Write, when set, is where the write goes instead of Object: an
 	// action such as .../{id}/updateDeviceProperties.
@@ -254,6 +257,21 @@ func (r *Resource) route(k Key) (*route, error) {
 		}
 	}
 	return nil, &IDError{Column: r.Keys[0].Name, Reason: "and the other keys name no route of " + r.Name}
+}
+
+// RouteName returns the Name of the route k's object is reached by, ""
+// when its keys name no route.
+func (r *Resource) RouteName(k Key) string {
+	rt, err := r.route(k)
+	if err != nil {
+		return ""
+	}
+	for i := range r.routes {
+		if &r.routes[i] == rt {
+			return r.Routes[i].Name
+		}
+	}
+	return ""
 }
 
 // Describe names k's object for messages: "mobileAppId a, mobileAppInstallStatusId b".

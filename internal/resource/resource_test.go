@@ -176,3 +176,16 @@ func TestDescribe(t *testing.T) {
 		t.Errorf("Describe = %s, want %s", got, want)
 	}
 }
+
+func TestRouteName(t *testing.T) {
+	r := MobileAppInstallStatus
+	for k, want := range map[Key]string{
+		{"a", "", "s"}:  "by device status",
+		{"a", "u", "s"}: "through a user status",
+		{"", "", ""}:    "",
+	} {
+		if got := r.RouteName(k); got != want {
+			t.Errorf("RouteName(%q) = %q, want %q", k, got, want)
+		}
+	}
+}
