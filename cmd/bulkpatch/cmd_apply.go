@@ -3,511 +3,308 @@ package main
 import (
 	"bufio"
 	"context"
-	"crypto/sha256"
-	"errors"
 	"fmt"
-	"io"
-	"iter"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/bulkpatch/bulkpatch/internal/apply"
 	"github.com/bulkpatch/bulkpatch/internal/csvio"
+	"github.com/bulkpatch/bulkpatch/internal/input"
 	"github.com/bulkpatch/bulkpatch/internal/journal"
-	"github.com/bulkpatch/bulkpatch/internal/plan"
 	"github.com/bulkpatch/bulkpatch/internal/report"
-	"github.com/bulkpatch/bulkpatch/internal/schema"
+	"github.com/bulkpatch/bulkpatch/internal/safefile"
 )
 
-// source is a validated input to apply: a CSV file or a saved plan.
-type source struct {
-	path     string // the input CSV (results are named after it)
-	sha256   string
-	rows     int
-	propCols []int
-	groups   map[apply.Group]int
-	// items reads the input again from the start; each call is a new
-	// pass, so nothing proportional to the rows is held in memory.
-	items func() iter.Seq2[apply.Item, error]
-	// fromPlan: the user already reviewed these operations.
-	fromPlan bool
-	// planRoot is the Graph root a reconciled plan was read from.
-	planRoot string
-	// invalid maps a line to its problems when the input is invalid.
-	invalid map[int]string
-	// file is the input (a CSV or a plan) held open for the whole run, so
-	// that every pass reads what was validated.
-	file *heldFile
+// applyOpts are apply's flags.
+type applyOpts struct {
+	runFlags
+	reconcile, resume, fresh, yes bool
+	results, planPath             string
 }
 
-func (e *env) apply(ctx context.Context, args []string) int {
+func (e *env) apply(ctx context.Context, args []string) error {
 	fset := e.newFlagSet("apply")
-	var (
-		inf       inputFlags
-		conn      connFlags
-		pace      paceFlags
-		reconcile = fset.Bool("reconcile", false, "read each object first and skip rows already in the desired state")
-		results   = fset.String("results", "", "results CSV path (default: the input's name with .results.csv)")
-		resume    = fset.Bool("resume", false, "skip rows an earlier, interrupted run already applied")
-		yes       = fset.Bool("yes", false, "apply without asking (needed when there is no terminal, e.g. cron)")
-		planPath  = fset.String("plan", "", "apply a plan saved by `plan --out` exactly as it is")
-	)
-	inf.add(fset)
-	conn.add(fset, e.getenv)
-	pace.add(fset)
+	var o applyOpts
+	o.add(fset, e.getenv)
+	fset.BoolVar(&o.reconcile, "reconcile", false, "read each object first and skip rows already in the desired state")
+	fset.StringVar(&o.results, "results", "", "results CSV path (default: the input's name with .results.csv)")
+	fset.BoolVar(&o.resume, "resume", false, "continue an earlier, interrupted run; refuse to start afresh")
+	fset.BoolVar(&o.fresh, "fresh", false, "start afresh even if an earlier run of this input was interrupted")
+	fset.BoolVar(&o.yes, "yes", false, "apply without asking (needed when there is no terminal, e.g. cron)")
+	fset.StringVar(&o.planPath, "plan", "", "apply a plan saved by `plan --out` exactly as it is")
 	nPos := 1
 	if hasFlag(args, "plan") {
 		nPos = 0
 	}
-	pos, opt, code := e.parseRun(fset, args, nPos, &inf, &pace)
-	if code >= 0 {
-		return code
+	pos, opt, err := o.parse(fset, args, nPos)
+	if err != nil {
+		return err
 	}
+	if o.resume && o.fresh {
+		return usagef(fset.Name(), "--resume and --fresh contradict each other")
+	}
+	src, st, invalid, err := e.applySource(o, pos, opt)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	results, err := resultsPath(fset.Name(), o, src)
+	if err != nil {
+		return err
+	}
+	files, err := apply.OpenFiles(results, src.Path, src.PlanPath)
+	if err != nil {
+		return err
+	}
+	defer files.Close()
+	if invalid != nil {
+		return e.writeInvalid(files, src, invalid)
+	}
+	return e.applyRun(ctx, o, src, st, files)
+}
 
-	var src *source
-	if *planPath != "" {
-		src, code = e.planSource(*planPath)
+// applySource opens and checks what apply sends: a CSV, or a saved plan.
+// An invalid CSV comes back open, with its *input.InvalidError, so that
+// its results file can show the problems.
+func (e *env) applySource(o applyOpts, pos []string, opt input.Options) (*input.Source, input.Stats, *input.InvalidError, error) {
+	if o.planPath == "" {
+		src, st, err := e.openChecked(pos[0], opt)
+		if ie, ok := err.(*input.InvalidError); ok {
+			return src, st, ie, nil
+		}
+		return src, st, nil, err
+	}
+	src, err := input.OpenPlan(o.planPath)
+	if err != nil {
+		return nil, input.Stats{}, nil, e.inputError(o.planPath, err)
+	}
+	st, err := src.Check(func(msg string) { fmt.Fprintf(e.stderr, "%s: %s\n", o.planPath, msg) })
+	if err != nil {
+		src.Close()
+		return nil, st, nil, e.inputError(o.planPath, err)
+	}
+	return src, st, nil, nil
+}
+
+// resultsPath is where the results go: --results, or the input's name
+// with .results.csv.
+func resultsPath(cmd string, o applyOpts, src *input.Source) (string, error) {
+	if o.results != "" {
+		return o.results, nil
+	}
+	if fi, err := os.Stat(src.Path); err == nil && !fi.Mode().IsRegular() {
+		return "", usagef(cmd, "the input %s is not a regular file, so there is no default results path: pass --results", src.Path)
+	}
+	return strings.TrimSuffix(src.Path, filepath.Ext(src.Path)) + ".results.csv", nil
+}
+
+// writeInvalid writes the results file of an input that did not
+// validate: nothing is sent, and the spreadsheet user sees the problems
+// next to the data.
+func (e *env) writeInvalid(files *apply.Files, src *input.Source, ie *input.InvalidError) error {
+	err := files.WriteResults(src, csvio.WriterOptions{}, func(w apply.Results) error {
+		return apply.WriteInvalid(w, src.Rows(), &report.Summary{})
+	})
+	if err != nil {
+		fmt.Fprintf(e.stderr, "bulkpatch: writing %s: %v\n", files.Results, err)
 	} else {
-		src, code = e.csvSource(pos[0], opt, inf.maxRows, *reconcile)
+		fmt.Fprintf(e.stderr, "bulkpatch: problems listed per row in %s\n", files.Results)
 	}
-	if src == nil {
-		return code
-	}
-	defer src.file.Close()
-	resultsPath := *results
-	if resultsPath == "" {
-		resultsPath = strings.TrimSuffix(src.path, filepath.Ext(src.path)) + ".results.csv"
-	}
+	return ie
+}
 
-	// One apply per results file: cron runs overlap when a job runs long.
-	// Taken before anything is written, the invalid-input results too.
-	lock, err := journal.Acquire(resultsPath + ".lock")
+// applyRun confirms, signs in, runs and reports.
+func (e *env) applyRun(ctx context.Context, o applyOpts, src *input.Source, st input.Stats, files *apply.Files) error {
+	logger := newLogger(e.stderr, o.pace.logFormat, e.getenv)
+	if err := planTarget(&o.conn, src); err != nil {
+		return err
+	}
+	conn, err := e.connect("bulkpatch apply", o.conn, o.pace, logger)
 	if err != nil {
-		e.errorf("%v", err)
-		return exitUsage
+		return err
 	}
-	defer lock.Release()
-
-	if src.invalid != nil {
-		// Nothing is sent; the results file still shows every row, so
-		// the spreadsheet user sees the problems next to the data.
-		if err := writeResults(resultsPath, src, invalidOrNot(src.invalid), nil); err != nil {
-			e.errorf("writing %s: %v", resultsPath, err)
-		} else {
-			e.errorf("problems listed per row in %s", resultsPath)
-		}
-		return exitInvalid
-	}
-
-	logger := newLogger(e.stderr, pace.logFormat, e.getenv)
-	c, err := e.connect(conn, pace, logger)
+	mode := journalMode(o)
+	peek, err := journal.Peek(files.Journal(), src.SHA256, mode)
 	if err != nil {
-		e.errorf("%v", err)
-		return exitUsage
+		return journalError(err)
 	}
-	if src.planRoot != "" && strings.TrimRight(src.planRoot, "/") != strings.TrimRight(c.root, "/") {
-		e.errorf("the plan was reconciled against %s, not %s; plan again or pass --graph-url %s", src.planRoot, c.root, src.planRoot)
-		return exitUsage
-	}
-
-	// A fresh journal replaces the last run's record, so it is opened only
-	// once this run is sure to start: an unconfirmed or misconfigured run
-	// must not cost an interrupted one its --resume. With --resume nothing
-	// is replaced, and what is done is worth showing in the confirmation.
-	var (
-		jr   *journal.Journal
-		done *journal.State
-	)
-	openJournal := func() int {
-		var err error
-		jr, done, err = journal.Open(resultsPath+".journal", src.sha256, *resume)
-		if err != nil {
-			var me *journal.MismatchError
-			if errors.As(err, &me) {
-				e.errorf("%v; run without --resume to start over", err)
-			} else {
-				e.errorf("opening the journal: %v", err)
-			}
-			return exitUsage
-		}
-		return -1
-	}
-	if *resume {
-		if code := openJournal(); code >= 0 {
-			return code
-		}
-		defer jr.Close()
-	}
-	if !src.fromPlan && !*yes {
-		if code := e.confirm(src, done, *reconcile); code >= 0 {
-			return code
+	if src.Plan == nil && !o.yes {
+		if err := e.confirm(src, st.Rows, peek.Done, conn.root); err != nil {
+			return err
 		}
 	}
-	if code := e.signIn(ctx, c); code >= 0 {
-		return code
+	if err := conn.signIn(ctx); err != nil {
+		return err
 	}
-	if !*resume {
-		if code := openJournal(); code >= 0 {
-			return code
-		}
-		defer jr.Close()
+	jr, opened, err := journal.Open(files.Journal(), src.SHA256, mode)
+	if err != nil {
+		return journalError(err)
 	}
-	logger.Info("run starting", "input", src.path, "rows", src.rows, "results", resultsPath,
-		"graph", c.root, "auth", c.tokens.Kind(), "rate", pace.rate, "concurrency", pace.concurrency,
-		"batch", pace.batch, "reconcile", *reconcile, "resume", *resume, "resumed_rows", done.Len())
-
+	defer jr.Close()
+	e.logJournal(logger, files, opened)
+	logger.Info("run starting", "input", src.Path, "rows", st.Rows, "results", files.Results,
+		"graph", conn.root, "auth", conn.tokens.Kind(), "version", version, "rate", o.pace.rate,
+		"concurrency", o.pace.concurrency, "batch", o.pace.batch, "reconcile", o.reconcile,
+		"resume", opened.Resumed, "resumed_rows", opened.Done)
 	var events *slog.Logger
-	if pace.logFormat == "json" {
+	if o.pace.logFormat == "json" {
 		events = logger
 	}
-	prog := e.newProgress(pace.progress, src.rows, c.client.Stats, events)
-	runner := &apply.Runner{
-		Graph:    c.client,
+	prog := report.NewProgress(e.stderr, e.progressMode(o.pace.progress), st.Rows, func() report.Live {
+		s := conn.client.Stats()
+		return report.Live{Throttled: s.Throttled, WriteRate: s.WriteRate}
+	}, events)
+	runner := newRunner(o, conn, jr, st, prog, logger)
+	started := time.Now()
+	runErr := runner.Run(ctx, src.Rows())
+	prog.Finish()
+	return e.finishRun(runErr, runner, src, files, jr, conn, started, logger, events)
+}
+
+// progressMode is how --progress shows a run here.
+func (e *env) progressMode(flag string) report.ProgressMode {
+	switch {
+	case flag == "never":
+		return report.NoProgress
+	case flag == "always" || e.stderrTTY:
+		return report.ProgressBar
+	}
+	return report.ProgressLines
+}
+
+// journalMode is what apply does with an earlier run's journal.
+func journalMode(o applyOpts) journal.Mode {
+	switch {
+	case o.resume:
+		return journal.Resume
+	case o.fresh:
+		return journal.Fresh
+	}
+	return journal.Auto
+}
+
+// journalError explains a journal that cannot be used, and the way out.
+func journalError(err error) error {
+	switch err.(type) {
+	case *journal.MismatchError:
+		return fmt.Errorf("%w; run without --resume (or with --fresh) to start over", err)
+	case *journal.CorruptError, *journal.RowMismatchError:
+		return fmt.Errorf("%w; the journal was damaged or edited, not torn by a crash: keep it for inspection, "+
+			"then run with --fresh to start over (with --reconcile, rows already applied are read and left alone)", err)
+	}
+	return err
+}
+
+// logJournal says whether this run continues an earlier one, and keeps
+// the earlier run's results file before it is replaced.
+func (e *env) logJournal(logger *slog.Logger, files *apply.Files, o journal.Opened) {
+	if o.Resumed {
+		logger.Info("continuing an interrupted run of this input", "journal", files.Journal(), "rows_done", o.Done)
+		return
+	}
+	logger.Info("starting afresh", "journal", files.Journal(), "why", o.Why)
+	kept, err := files.KeepPrevious()
+	switch {
+	case err != nil:
+		logger.Warn("could not keep the previous results file", "results", files.Results, "error", err)
+	case kept != "":
+		logger.Info("kept the previous run's results", "kept", kept)
+	}
+}
+
+// planTarget makes a saved plan go to the Graph root it was made for,
+// unless the user names one explicitly: a different one is refused.
+func planTarget(c *connFlags, src *input.Source) error {
+	if src.Plan == nil || src.Plan.GraphRoot == "" {
+		return nil
+	}
+	want := strings.TrimRight(src.Plan.GraphRoot, "/")
+	explicit := c.graphURL != "" || c.cloud != "global"
+	if !explicit {
+		c.graphURL = src.Plan.GraphRoot
+		return nil
+	}
+	root, err := graphRoot(*c)
+	if err != nil {
+		return usagef("bulkpatch apply", "%v", err)
+	}
+	if strings.TrimRight(root, "/") != want {
+		return usagef("bulkpatch apply", "the plan was made for %s, not %s; plan again, or leave out --graph-url/--cloud to use the plan's", want, root)
+	}
+	return nil
+}
+
+// newRunner sets up the engine for one apply.
+func newRunner(o applyOpts, conn *connection, jr *journal.Journal, st input.Stats, prog *report.Progress, logger *slog.Logger) *apply.Runner {
+	r := &apply.Runner{
+		Graph:    conn.client,
 		Recorder: jr,
-		Done:     done.Done,
 		OnRow: func(r report.Row) {
-			prog.row(r)
+			prog.Row(r)
 			if r.Outcome == report.Failed {
 				logger.Warn("row failed", "line", r.Line, "http_status", r.HTTPStatus, "error_code", r.ErrorCode,
 					"error_message", truncate(r.ErrorMessage, 300), "attempts", r.Attempts, "request_id", r.RequestID)
 			}
 		},
-		Options: apply.Options{
-			Concurrency: pace.concurrency,
-			Batch:       pace.batch,
-			MaxDuration: pace.maxDuration,
-		},
+		Options: apply.Options{Concurrency: o.pace.concurrency, Batch: o.pace.batch, MaxDuration: o.pace.maxDuration},
 	}
-	if *reconcile {
-		runner.Options.Reconcile = apply.NewLive(c.client, src.groups)
+	if o.reconcile {
+		r.Options.Reconcile = apply.NewLive(conn.client, st.Collections)
 	}
-	started := time.Now()
-	rows, runErr := runner.Run(ctx, src.items())
-	prog.finish()
+	return r
+}
 
+// finishRun writes the results from the journal, shows the summary and
+// says how the run ended.
+func (e *env) finishRun(runErr error, runner *apply.Runner, src *input.Source, files *apply.Files, jr *journal.Journal,
+	conn *connection, started time.Time, logger, events *slog.Logger) error {
 	sum := &report.Summary{}
-	if err := writeResults(resultsPath, src, settledOrNot(rows), sum); err != nil {
-		e.errorf("writing %s: %v (the journal %s.journal still has every finished row)", resultsPath, err, resultsPath)
-		return exitRowsFailed
-	}
-	stats := c.client.Stats()
-	sum.Elapsed = time.Since(started)
-	sum.Throttled = int(stats.Throttled)
-	sum.WriteText(e.stdout)
-	fmt.Fprintf(e.stdout, "Results: %s\n", resultsPath)
-	logger.Info("run finished", "results", resultsPath, "elapsed_ms", sum.Elapsed.Milliseconds(),
-		"writes", stats.Writes, "throttled", stats.Throttled)
-
-	code = sum.ExitCode()
-	var se *apply.StopError
-	switch {
-	case errors.As(runErr, &se):
-		code = stopCode(se.Reason)
-		if events != nil {
-			events.Error("run stopped", "exit_code", code, "reason", se.Msg)
-		} else {
-			e.errorf("%s", se.Msg)
-		}
-	case runErr != nil:
-		e.errorf("%v", runErr)
-		code = exitRowsFailed
-	case code == exitOK:
-		if err := jr.Complete(); err != nil {
-			e.errorf("marking the journal complete: %v", err)
-		}
-	}
-	return code
-}
-
-// stopCode is the exit code of a run that stopped early. A stop is never
-// a success, whatever its reason.
-func stopCode(r apply.StopReason) int {
-	switch r {
-	case apply.Interrupted:
-		return exitInterrupted
-	case apply.TimeUp:
-		return exitTimeUp
-	case apply.AuthFailed:
-		return exitAuth
-	case apply.Systemic:
-		return exitUnavailable
-	}
-	return exitRowsFailed
-}
-
-// hasFlag reports whether args set the flag name (as -name, --name,
-// -name=... or --name=...).
-func hasFlag(args []string, name string) bool {
-	for _, a := range args {
-		a = strings.TrimLeft(a, "-")
-		if a == name || strings.HasPrefix(a, name+"=") {
-			return true
-		}
-	}
-	return false
-}
-
-// csvSource validates the whole CSV before anything is sent. Unless it
-// returns nil, the caller closes the source's file.
-func (e *env) csvSource(path string, opt csvio.ReaderOptions, maxRows int, reconcile bool) (*source, int) {
-	h, err := openHeld(path)
-	if err != nil {
-		return nil, e.inputVerdict(path, nil, err)
-	}
-	h.countGroups = reconcile
-	invalid := map[int]string{}
-	in, err := h.walk(opt, maxRows, func(rec *csvio.Record, op *plan.Op, msgs []string) error {
-		if op == nil {
-			for _, m := range msgs {
-				fmt.Fprintf(e.stderr, "%s: %s\n", path, m)
-			}
-			invalid[rec.Line] = strings.Join(msgs, "; ")
-		}
-		return nil
+	err := files.WriteResults(src, csvio.WriterOptions{}, func(w apply.Results) error {
+		return runner.WriteResults(w, src.Rows(), sum)
 	})
-	code := e.inputVerdict(path, in, err)
-	if code == exitInvalid && in != nil && err == nil {
-		return &source{path: path, propCols: in.propCols, invalid: invalid, file: h,
-			items: func() iter.Seq2[apply.Item, error] { return rowsOf(h, opt, in.propCols) }}, exitInvalid
+	if err != nil {
+		return fmt.Errorf("writing %s: %w (the journal %s keeps what was recorded; run the same command again to write the results)",
+			files.Results, err, files.Journal())
 	}
-	if code != exitOK {
-		h.Close()
-		return nil, code
+	stats := conn.client.Stats()
+	sum.Writes, sum.Reads, sum.Throttled = stats.Writes, stats.Reads, stats.Throttled
+	sum.Elapsed = time.Since(started)
+	sum.WriteText(e.stdout)
+	fmt.Fprintf(e.stdout, "Results: %s\n", files.Results)
+	final := runErr
+	if final == nil {
+		if final = sum.Err(); final != nil {
+			final = errRowsFailed
+		} else if err := jr.Complete(); err != nil {
+			final = fmt.Errorf("marking the journal complete: %w", err)
+		}
 	}
-	return &source{
-		path: path, sha256: in.sha256, rows: in.rows, propCols: in.propCols, groups: in.groups, file: h,
-		items: func() iter.Seq2[apply.Item, error] { return items(h, opt, in.propCols) },
-	}, exitOK
+	logger.Info("run finished", append(append([]any{"results", files.Results, "elapsed_ms", sum.Elapsed.Milliseconds()},
+		sum.Attrs()...), "exit_code", exitCode(final))...)
+	if se, ok := final.(*apply.StopError); ok && events != nil {
+		events.Error("run stopped", "exit_code", exitCode(se), "reason", se.Msg)
+		return reported{se}
+	}
+	return final
 }
 
-// confirm shows what apply is about to do and asks. It returns an exit
-// code to stop with, or -1 to go on.
-func (e *env) confirm(src *source, done *journal.State, reconcile bool) int {
+// confirm shows what apply is about to do and asks.
+func (e *env) confirm(src *input.Source, rows, done int, root string) error {
 	if !e.stdinTTY {
-		e.errorf("refusing to write without confirmation: there is no terminal to ask on; pass --yes (cron) or review with `bulkpatch plan` first")
-		return exitUsage
+		return usagef("bulkpatch apply", "refusing to write without confirmation: there is no terminal to ask on; pass --yes (cron) or review with `bulkpatch plan` first")
 	}
-	what := fmt.Sprintf("%d rows", src.rows)
-	if n := done.Len(); n > 0 {
-		what += fmt.Sprintf(" (%d already done by an earlier run will be skipped)", n)
+	what := fmt.Sprintf("%d rows", rows)
+	if done > 0 {
+		what += fmt.Sprintf(" (%d already done by an earlier run will be skipped)", done)
 	}
-	if reconcile {
-		what += ", skipping those already in the desired state"
-	}
-	fmt.Fprintf(e.stderr, "About to PATCH %s from %s.\nType yes to apply: ", what, src.path)
+	fmt.Fprintf(e.stderr, "About to write %s from %s to %s.\nType yes to apply: ", what, src.Path, root)
 	answer, _ := bufio.NewReader(e.stdin).ReadString('\n')
 	if strings.TrimSpace(strings.ToLower(answer)) != "yes" {
-		e.errorf("not confirmed; nothing was sent")
-		return exitUsage
+		return usagef("bulkpatch apply", "not confirmed; nothing was sent")
 	}
-	return -1
+	return nil
 }
 
-// writeResults writes one row per input row, in input order: what row
-// says became of it. sum, when set, counts every row written.
-func writeResults(path string, src *source, row func(apply.Item) report.Row, sum *report.Summary) error {
-	w, err := report.Create(path, propNames(src.propCols))
-	if err != nil {
-		return err
-	}
-	for it, err := range src.items() {
-		if err != nil {
-			w.Abort()
-			return err
-		}
-		r := row(it)
-		if sum != nil {
-			sum.Add(r)
-		}
-		if err := w.Write(r); err != nil {
-			w.Abort()
-			return err
-		}
-	}
-	return w.Commit()
-}
-
-// settledOrNot reports the rows this run settled, and the rest as
-// not_attempted.
-func settledOrNot(rows map[int]report.Row) func(apply.Item) report.Row {
-	return func(it apply.Item) report.Row {
-		if r, ok := rows[it.Op.Line]; ok {
-			return r
-		}
-		return notAttempted(it)
-	}
-}
-
-// invalidOrNot reports an invalid input: each bad row "invalid" with its
-// problems, the others "not_attempted".
-func invalidOrNot(invalid map[int]string) func(apply.Item) report.Row {
-	return func(it apply.Item) report.Row {
-		r := notAttempted(it)
-		if msg, bad := invalid[it.Op.Line]; bad {
-			r.Outcome, r.ErrorMessage = report.Invalid, msg
-		}
-		return r
-	}
-}
-
-func notAttempted(it apply.Item) report.Row {
-	return report.Row{
-		Line: it.Op.Line, MobileAppID: it.Op.AppID, UserAppInstallStatusID: it.Op.UserStatusID,
-		MobileAppInstallStatusID: it.Op.StatusID, Outcome: report.NotAttempted, Props: it.Props,
-	}
-}
-
-func propNames(cols []int) []string { return (&input{propCols: cols}).propNames() }
-
-// rowsOf yields every row of a CSV, valid or not, with whatever ids it
-// has, for the results file of an invalid input.
-func rowsOf(h *heldFile, opt csvio.ReaderOptions, propCols []int) iter.Seq2[apply.Item, error] {
-	return func(yield func(apply.Item, error) bool) {
-		stop := errors.New("stop")
-		_, err := h.walk(opt, 0, func(rec *csvio.Record, op *plan.Op, _ []string) error {
-			it := apply.Item{Op: plan.Op{Line: rec.Line, AppID: rec.Cells[csvio.MobileAppID],
-				UserStatusID: rec.Cells[csvio.UserAppInstallStatusID], StatusID: rec.Cells[csvio.MobileAppInstallStatusID]}}
-			if op != nil {
-				it.Props = propCells(op, propCols)
-			} else {
-				it.Props = make([]string, len(propCols))
-				for i, p := range propCols {
-					it.Props[i] = rec.Cells[csvio.FirstProperty+csvio.Column(p)]
-				}
-			}
-			if !yield(it, nil) {
-				return stop
-			}
-			return nil
-		})
-		if err != nil && !errors.Is(err, stop) {
-			yield(apply.Item{}, err)
-		}
-	}
-}
-
-// planSource opens a saved plan: it checks that the input it was made from
-// is unchanged and that every operation in it is still valid.
-func (e *env) planSource(path string) (*source, int) {
-	pf, err := openHeld(path)
-	if err != nil {
-		e.errorf("%v", err)
-		return nil, exitUsage
-	}
-	src, code := e.planSourceFrom(pf)
-	if src == nil {
-		pf.Close()
-	}
-	return src, code
-}
-
-func (e *env) planSourceFrom(pf *heldFile) (*source, int) {
-	path := pf.path
-	fr, err := plan.NewFileReader(pf.reader())
-	if err != nil {
-		e.errorf("%s: %v", path, err)
-		return nil, exitInvalid
-	}
-	h := fr.Header()
-	sum, err := fileSHA256(h.InputPath)
-	switch {
-	case err != nil:
-		e.errorf("the plan was made from %s, which cannot be read (%v); plan again", h.InputPath, err)
-		return nil, exitUsage
-	case sum != h.InputSHA256:
-		e.errorf("%s changed since the plan was made (sha256 %s, plan says %s); plan again", h.InputPath, short(sum), short(h.InputSHA256))
-		return nil, exitUsage
-	}
-	src := &source{path: h.InputPath, sha256: h.InputSHA256, fromPlan: true, planRoot: h.GraphRoot, groups: map[apply.Group]int{}, file: pf}
-	for _, name := range h.Columns {
-		if i := schema.PropertyIndex(name); i >= 0 {
-			src.propCols = append(src.propCols, i)
-		}
-	}
-	src.items = func() iter.Seq2[apply.Item, error] { return planItems(pf, src.propCols) }
-	// Validate every operation before sending any.
-	bad := 0
-	for it, err := range src.items() {
-		var ie *invalidOpError
-		if errors.As(err, &ie) {
-			bad++
-			fmt.Fprintf(e.stderr, "%s: %v\n", path, ie)
-			continue
-		}
-		if err != nil {
-			e.errorf("%s: %v", path, err)
-			return nil, exitInvalid
-		}
-		src.rows++
-		countGroup(src.groups, &it.Op)
-	}
-	if bad > 0 {
-		e.errorf("%s: %d invalid operation(s); nothing was sent", path, bad)
-		return nil, exitInvalid
-	}
-	return src, exitOK
-}
-
-func short(s string) string { return truncate(s, 12) }
-
-// invalidOpError is an operation in a plan file that does not validate.
-type invalidOpError struct{ problems []plan.Problem }
-
-func (e *invalidOpError) Error() string {
-	msgs := make([]string, len(e.problems))
-	for i, p := range e.problems {
-		msgs[i] = p.Error()
-	}
-	return strings.Join(msgs, "; ")
-}
-
-// planItems yields a saved plan's operations. An invalid one is yielded
-// as an *invalidOpError and the sequence goes on.
-func planItems(pf *heldFile, propCols []int) iter.Seq2[apply.Item, error] {
-	return func(yield func(apply.Item, error) bool) {
-		// The first pass's hash is what every later pass must read.
-		sum := sha256.New()
-		br := bufio.NewReader(io.TeeReader(pf.reader(), sum))
-		fr, err := plan.NewFileReader(br)
-		if err != nil {
-			yield(apply.Item{}, err)
-			return
-		}
-		// CheckBody, unlike OpFromBody, remembers earlier rows and so
-		// catches the same object twice in a tampered plan.
-		v := plan.NewValidator()
-		for {
-			en, err := fr.Next()
-			if errors.Is(err, io.EOF) {
-				if _, err = io.Copy(io.Discard, br); err == nil {
-					err = pf.same(hexSum(sum))
-				}
-				if err != nil {
-					yield(apply.Item{}, err)
-				}
-				return
-			}
-			if err != nil {
-				yield(apply.Item{}, err)
-				return
-			}
-			op, problems := v.CheckBody(en.Line, en.MobileAppID, en.UserAppInstallStatusID, en.MobileAppInstallStatusID, en.Body)
-			if len(problems) > 0 {
-				if !yield(apply.Item{}, &invalidOpError{problems}) {
-					return
-				}
-				continue
-			}
-			action := ""
-			if en.Action == plan.ActionUnchanged {
-				action = plan.ActionUnchanged
-			}
-			it := apply.Item{Op: op, Body: op.AppendBody(nil), Props: propCells(&op, propCols), Action: action}
-			if !yield(it, nil) {
-				return
-			}
-		}
-	}
-}

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/bulkpatch/bulkpatch/internal/emulator"
@@ -15,31 +16,18 @@ import (
 // demo runs the whole job against the embedded emulator: validate a bad
 // file, validate and plan the sample, apply it under Intune-like
 // throttling, then reconcile to show that nothing is left to do.
-func (e *env) demo(ctx context.Context, args []string) int {
+func (e *env) demo(ctx context.Context, args []string) error {
 	fset := e.newFlagSet("demo")
 	dir := fset.String("dir", "", "where to write the demo's files (default: a new temporary directory)")
-	if _, code := e.parse(fset, args, 0); code >= 0 {
-		return code
+	if _, err := parse(fset, args, 0); err != nil {
+		return err
 	}
-	if *dir == "" {
-		d, err := os.MkdirTemp("", "bulkpatch-demo-")
-		if err != nil {
-			e.errorf("%v", err)
-			return exitUsage
-		}
-		*dir = d
-	} else if err := os.MkdirAll(*dir, 0o700); err != nil {
-		e.errorf("%v", err)
-		return exitUsage
-	}
-	if err := copySamples(*dir); err != nil {
-		e.errorf("%v", err)
-		return exitUsage
+	if err := demoDir(dir); err != nil {
+		return &usageError{cmd: fset.Name(), err: err}
 	}
 	st, err := loadState(filepath.Join(*dir, "seed.json"))
 	if err != nil {
-		e.errorf("%v", err)
-		return exitUsage
+		return err
 	}
 	// Intune's write limit scaled down (10 writes per 2 s instead of 100
 	// per 20 s) so the demo shows throttling within seconds; Retry-After
@@ -49,13 +37,11 @@ func (e *env) demo(ctx context.Context, args []string) int {
 		NoContent: true, Latency: 20 * time.Millisecond, RequireToken: true, Seed: 1,
 	})
 	if err != nil {
-		e.errorf("%v", err)
-		return exitUsage
+		return err
 	}
 	url, err := srv.Start("127.0.0.1:0")
 	if err != nil {
-		e.errorf("%v", err)
-		return exitUsage
+		return err
 	}
 	defer srv.Close()
 
@@ -93,25 +79,30 @@ func (e *env) demo(ctx context.Context, args []string) int {
 		fmt.Fprintf(e.stdout, "\n=== %d. bulkpatch %s\n    %s\n", i+1, s.args[0], s.title)
 		code := child.run(ctx, s.args)
 		fmt.Fprintf(e.stdout, "    -> exit %d\n", code)
-		if !contains(s.want, code) {
-			e.errorf("demo step %d exited %d, expected %v", i+1, code, s.want)
-			return code
+		if !slices.Contains(s.want, code) {
+			return reported{fmt.Errorf("demo step %d exited %d, expected %v", i+1, code, s.want)}
 		}
 	}
 	stats := srv.Stats()
 	fmt.Fprintf(e.stdout, "\nThe emulator answered %d requests; %d writes were throttled (429) and retried after their Retry-After.\n",
 		sumValues(stats.ByStatus), stats.Throttled)
 	fmt.Fprintf(e.stdout, "Demo files, results and journal are in %s\nResults: %s\n", *dir, results)
-	return exitOK
+	return nil
 }
 
-func contains(xs []int, x int) bool {
-	for _, v := range xs {
-		if v == x {
-			return true
+// demoDir makes *dir (a new temporary directory when empty) and copies
+// the samples into it.
+func demoDir(dir *string) error {
+	if *dir == "" {
+		d, err := os.MkdirTemp("", "bulkpatch-demo-")
+		if err != nil {
+			return err
 		}
+		*dir = d
+	} else if err := os.MkdirAll(*dir, 0o700); err != nil {
+		return err
 	}
-	return false
+	return copySamples(*dir)
 }
 
 func sumValues(m map[int]int) int {

@@ -19,7 +19,7 @@ type emulatorFlags struct {
 	opt    emulator.Options
 }
 
-func (e *env) emulator(ctx context.Context, args []string) int {
+func (e *env) emulator(ctx context.Context, args []string) error {
 	fset := e.newFlagSet("emulator")
 	var f emulatorFlags
 	fset.StringVar(&f.listen, "listen", "127.0.0.1:8089", "loopback address to serve on")
@@ -44,30 +44,26 @@ func (e *env) emulator(ctx context.Context, args []string) int {
 	fset.StringVar(&o.ForbiddenToken, "forbidden-token", "", "answer 403 to this token")
 	fset.BoolVar(&o.RemovedSegment, "removed-segment", false, "act like tenants that no longer serve deviceStatuses (400 on every status route)")
 	fset.IntVar(&o.PageSize, "page-size", 50, "objects per collection page")
-	if _, code := e.parse(fset, args, 0); code >= 0 {
-		return code
+	if _, err := parse(fset, args, 0); err != nil {
+		return err
 	}
 	if !isLoopbackAddr(f.listen) {
-		e.usageErr(fset.Name(), "--listen %s: the emulator serves loopback addresses only", f.listen)
-		return exitUsage
+		return usagef(fset.Name(), "--listen %s: the emulator serves loopback addresses only", f.listen)
 	}
 	st := &emulator.State{}
 	if f.seed != "" {
 		var err error
 		if st, err = loadState(f.seed); err != nil {
-			e.errorf("%v", err)
-			return exitUsage
+			return &usageError{cmd: fset.Name(), err: err}
 		}
 	}
 	srv, err := emulator.New(st, f.opt)
 	if err != nil {
-		e.usageErr(fset.Name(), "%v", err)
-		return exitUsage
+		return &usageError{cmd: fset.Name(), err: err}
 	}
 	url, err := srv.Start(f.listen)
 	if err != nil {
-		e.errorf("%v", err)
-		return exitUsage
+		return &usageError{cmd: fset.Name(), err: err}
 	}
 	fmt.Fprintf(e.stdout, "emulator serving %s (use --graph-url %s and any BULKPATCH_TOKEN); Ctrl-C stops it\n", url, url)
 	<-ctx.Done()
@@ -80,11 +76,10 @@ func (e *env) emulator(ctx context.Context, args []string) int {
 			err = os.WriteFile(f.dump, b, 0o600)
 		}
 		if err != nil {
-			e.errorf("dumping state: %v", err)
-			return exitUsage
+			return fmt.Errorf("dumping state: %w", err)
 		}
 	}
-	return exitOK
+	return nil
 }
 
 func loadState(path string) (*emulator.State, error) {

@@ -4,67 +4,64 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"strings"
 
-	"github.com/bulkpatch/bulkpatch/internal/csvio"
-	"github.com/bulkpatch/bulkpatch/internal/plan"
+	"github.com/bulkpatch/bulkpatch/internal/input"
 )
 
 // validate checks every row offline and sends nothing.
-func (e *env) validate(ctx context.Context, args []string) int {
+func (e *env) validate(ctx context.Context, args []string) error {
 	fset := e.newFlagSet("validate")
 	var inf inputFlags
 	inf.add(fset)
-	pos, code := e.parse(fset, args, 1)
-	if code >= 0 {
-		return code
+	pos, err := parse(fset, args, 1)
+	if err != nil {
+		return err
 	}
 	opt, err := inf.options()
 	if err != nil {
-		e.usageErr(fset.Name(), "%v", err)
-		return exitUsage
+		return &usageError{cmd: fset.Name(), err: err}
 	}
-	in, err := walk(pos[0], opt, inf.maxRows, e.printProblems(pos[0]))
-	if code := e.inputVerdict(pos[0], in, err); code != exitOK {
-		return code
+	src, st, err := e.openChecked(pos[0], opt)
+	if err != nil {
+		return err
 	}
-	fmt.Fprintf(e.stdout, "%s: %d rows, all valid\n", pos[0], in.rows)
-	return exitOK
+	defer src.Close()
+	fmt.Fprintf(e.stdout, "%s: %d rows, all valid\n", pos[0], st.Rows)
+	return nil
 }
 
-// printProblems returns a rowFunc that prints each problem as
-// "FILE: line N, column C: ...", as compilers do, so editors can jump.
-func (e *env) printProblems(path string) rowFunc {
-	return func(_ *csvio.Record, _ *plan.Op, problems []string) error {
-		for _, p := range problems {
-			fmt.Fprintf(e.stderr, "%s: %s\n", path, p)
-		}
-		return nil
+// openChecked opens a CSV input and checks every row, printing each
+// problem as "FILE: line N, column C: ...", as compilers do, so editors
+// can jump. On success the caller closes the source; an invalid input
+// comes back open too, with an *input.InvalidError, for apply's results.
+func (e *env) openChecked(path string, opt input.Options) (*input.Source, input.Stats, error) {
+	src, err := input.Open(path, opt)
+	if err != nil {
+		return nil, input.Stats{}, e.inputError(path, err)
 	}
-}
-
-// inputVerdict turns the outcome of a validation pass into an exit code
-// and a message: exitOK when the input is valid.
-func (e *env) inputVerdict(path string, in *input, err error) int {
-	var fe *fileError
+	st, err := src.Check(func(msg string) { fmt.Fprintf(e.stderr, "%s: %s\n", path, msg) })
+	var ie *input.InvalidError
 	switch {
-	case errors.As(err, &fe) && errors.Is(err, fs.ErrNotExist):
-		e.errorf("%v", err)
-		return exitUsage
-	case errors.As(err, &fe):
-		for _, line := range strings.Split(err.Error(), "\n") {
-			fmt.Fprintf(e.stderr, "%s: %s\n", path, line)
-		}
-		e.errorf("%s cannot be used as input; nothing was sent", path)
-		return exitInvalid
+	case errors.As(err, &ie):
+		return src, st, err
 	case err != nil:
-		e.errorf("%v", err)
-		return exitUsage
+		src.Close()
+		return nil, st, e.inputError(path, err)
 	}
-	if in.problems > 0 {
-		e.errorf("%s: %d problem(s) in %d of %d rows; nothing was sent", path, in.problems, in.badRows, in.rows)
-		return exitInvalid
+	return src, st, nil
+}
+
+// inputError reports an input that cannot be used at all: a file error
+// line by line, as the problems of rows are.
+func (e *env) inputError(path string, err error) error {
+	var fe *input.FileError
+	if !errors.As(err, &fe) || fe.Missing() {
+		return err
 	}
-	return exitOK
+	for _, line := range strings.Split(err.Error(), "\n") {
+		fmt.Fprintf(e.stderr, "%s: %s\n", path, line)
+	}
+	fmt.Fprintf(e.stderr, "bulkpatch: %s cannot be used as input; nothing was sent\n", path)
+	return reported{err}
 }

@@ -9,14 +9,19 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"unicode/utf8"
 
 	"golang.org/x/term"
 
-	"github.com/bulkpatch/bulkpatch/internal/csvio"
+	"github.com/bulkpatch/bulkpatch/internal/apply"
+	"github.com/bulkpatch/bulkpatch/internal/input"
+	"github.com/bulkpatch/bulkpatch/internal/journal"
+	"github.com/bulkpatch/bulkpatch/internal/report"
+	"github.com/bulkpatch/bulkpatch/internal/safefile"
 )
 
-// Exit codes, as documented in README.md and the CLI contract. They are
-// decided here and nowhere else.
+// Exit codes, as documented in README.md and the CLI contract. exitCode
+// decides them, here and nowhere else.
 const (
 	exitOK          = 0
 	exitRowsFailed  = 1
@@ -25,6 +30,7 @@ const (
 	exitAuth        = 4
 	exitUnavailable = 5
 	exitTimeUp      = 6
+	exitJournal     = 7
 	exitChanges     = 8
 	exitInterrupted = 130
 )
@@ -52,16 +58,17 @@ const usage = `bulkpatch: reconcile Intune app install statuses in Microsoft Gra
 Usage:
   bulkpatch validate FILE.csv
   bulkpatch plan     FILE.csv [--reconcile] [--out PLAN.json] [--detailed-exitcode]
-  bulkpatch apply    FILE.csv [--reconcile] [--results RESULTS.csv] [--resume] [--yes]
-  bulkpatch apply    --plan PLAN.json [--results RESULTS.csv] [--resume]
+  bulkpatch apply    FILE.csv [--reconcile] [--results RESULTS.csv] [--resume | --fresh] [--yes]
+  bulkpatch apply    --plan PLAN.json [--results RESULTS.csv] [--resume | --fresh]
   bulkpatch export   --app APP_ID [--user-status ID] [--out FILE.csv] [--excel]
   bulkpatch emulator [--listen 127.0.0.1:8089] [--seed STATE.json] [limits and faults]
   bulkpatch demo
   bulkpatch version
 
 Run "bulkpatch COMMAND -h" for a command's flags. Exit codes: 0 ok, 1 some rows
-failed, 2 usage, 3 invalid input, 4 auth, 5 endpoint unavailable, 6 --max-duration,
-8 changes pending (plan --detailed-exitcode), 130 interrupted.
+failed, 2 usage, 3 invalid input, 4 auth, 5 Graph unreachable or unavailable,
+6 --max-duration, 7 journal not writable, 8 changes pending (plan
+--detailed-exitcode), 130 interrupted.
 `
 
 // run is the whole program; main only wires the process to it.
@@ -71,6 +78,16 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	return e.run(ctx, args)
 }
 
+// commands maps each command to its function.
+var commands = map[string]func(e *env, ctx context.Context, args []string) error{
+	"validate": (*env).validate,
+	"plan":     (*env).plan,
+	"apply":    (*env).apply,
+	"export":   (*env).export,
+	"emulator": (*env).emulator,
+	"demo":     (*env).demo,
+}
+
 func (e *env) run(ctx context.Context, args []string) int {
 	if len(args) == 0 {
 		fmt.Fprint(e.stderr, usage)
@@ -78,18 +95,6 @@ func (e *env) run(ctx context.Context, args []string) int {
 	}
 	cmd, rest := args[0], args[1:]
 	switch cmd {
-	case "validate":
-		return e.validate(ctx, rest)
-	case "plan":
-		return e.plan(ctx, rest)
-	case "apply":
-		return e.apply(ctx, rest)
-	case "export":
-		return e.export(ctx, rest)
-	case "emulator":
-		return e.emulator(ctx, rest)
-	case "demo":
-		return e.demo(ctx, rest)
 	case "version", "--version":
 		fmt.Fprintf(e.stdout, "bulkpatch %s\n", version)
 		return exitOK
@@ -97,34 +102,113 @@ func (e *env) run(ctx context.Context, args []string) int {
 		fmt.Fprint(e.stdout, usage)
 		return exitOK
 	}
-	fmt.Fprintf(e.stderr, "bulkpatch: unknown command %q\n\n%s", cmd, usage)
-	return exitUsage
+	f, ok := commands[cmd]
+	if !ok {
+		fmt.Fprintf(e.stderr, "bulkpatch: unknown command %q\n\n%s", cmd, usage)
+		return exitUsage
+	}
+	err := f(e, ctx, rest)
+	e.report(err)
+	return exitCode(err)
 }
+
+// report prints a command's error once, unless it was reported already.
+func (e *env) report(err error) {
+	var r reported
+	switch {
+	case err == nil, errors.As(err, &r), errors.Is(err, flag.ErrHelp), errors.Is(err, errChangesPending):
+	default:
+		fmt.Fprintf(e.stderr, "bulkpatch: %v\n", err)
+	}
+}
+
+// exitCode is the one table from a command's error to its exit code.
+func exitCode(err error) int {
+	var (
+		ue *usageError
+		se *apply.StopError
+		fe *input.FileError
+		ie *input.InvalidError
+		ae *authError
+	)
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+		return exitOK
+	case errors.Is(err, errChangesPending):
+		return exitChanges
+	case errors.As(err, &se):
+		return stopCode(se.Reason)
+	case errors.As(err, &ue), errors.As(err, new(*input.ChangedError)), errors.As(err, new(*input.StalePlanError)),
+		errors.As(err, new(*journal.LockedError)), errors.As(err, new(*journal.MismatchError)),
+		errors.As(err, new(*journal.CorruptError)), errors.As(err, new(*journal.RowMismatchError)), errors.As(err, new(*safefile.TargetError)):
+		return exitUsage
+	case errors.As(err, &fe):
+		if fe.Missing() {
+			return exitUsage
+		}
+		return exitInvalid
+	case errors.As(err, &ie), errors.As(err, new(*notFoundError)):
+		return exitInvalid
+	case errors.As(err, &ae):
+		return exitAuth
+	case errors.Is(err, context.Canceled):
+		return exitInterrupted
+	}
+	return exitRowsFailed // report.ErrRowsFailed, and anything that went wrong after rows were sent
+}
+
+// stopCode is the exit code of a run that stopped early. A stop is never
+// a success, whatever its reason.
+func stopCode(r apply.StopReason) int {
+	switch r {
+	case apply.Interrupted:
+		return exitInterrupted
+	case apply.TimeUp:
+		return exitTimeUp
+	case apply.AuthFailed, apply.ApprovalRequired:
+		return exitAuth
+	case apply.Systemic:
+		return exitUnavailable
+	case apply.JournalFailed:
+		return exitJournal
+	}
+	return exitRowsFailed
+}
+
+// usageError is a mistake in the command line: exit 2, nothing was sent.
+type usageError struct {
+	cmd string
+	err error
+}
+
+func (e *usageError) Error() string { return e.cmd + ": " + e.err.Error() }
+func (e *usageError) Unwrap() error { return e.err }
+
+func usagef(cmd, format string, a ...any) error {
+	return &usageError{cmd: cmd, err: fmt.Errorf(format, a...)}
+}
+
+// authError is a sign-in that was tried and failed: exit 4.
+type authError struct{ err error }
+
+func (e *authError) Error() string { return e.err.Error() }
+func (e *authError) Unwrap() error { return e.err }
+
+// reported wraps an error the command has already told the user about.
+type reported struct{ error }
+
+func (r reported) Unwrap() error { return r.error }
+
+// errChangesPending is plan --detailed-exitcode's "there is work to do".
+var errChangesPending = errors.New("changes are pending")
+
+// errRowsFailed marks a finished run whose summary already said which
+// rows failed.
+var errRowsFailed = reported{report.ErrRowsFailed}
 
 func isTerminal(f any) bool {
 	file, ok := f.(*os.File)
 	return ok && term.IsTerminal(int(file.Fd()))
-}
-
-// parseFlags parses flags that may come before or after positional
-// arguments ("plan FILE.csv --reconcile" as well as "plan --reconcile
-// FILE.csv"), as the contract's examples are written.
-func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
-	var positional []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
-		}
-		args = fs.Args()
-		if len(args) == 0 {
-			return positional, nil
-		}
-		if args[0] == "--" {
-			return append(positional, args[1:]...), nil
-		}
-		positional = append(positional, args[0])
-		args = args[1:]
-	}
 }
 
 // newFlagSet returns a flag set whose errors go to stderr and do not exit.
@@ -135,45 +219,54 @@ func (e *env) newFlagSet(name string) *flag.FlagSet {
 }
 
 // parse parses args into fs, wanting exactly nPos positional arguments
-// (-1: any). It returns an exit code to stop with, or -1 to go on.
-func (e *env) parse(fs *flag.FlagSet, args []string, nPos int) ([]string, int) {
-	pos, err := parseFlags(fs, args)
-	if errors.Is(err, flag.ErrHelp) {
-		return nil, exitOK
-	}
-	if err != nil {
-		return nil, exitUsage
+// (-1: any). Flags may come before or after the arguments ("plan
+// FILE.csv --reconcile" as well as "plan --reconcile FILE.csv"), as the
+// contract's examples are written. -h returns flag.ErrHelp.
+func parse(fs *flag.FlagSet, args []string, nPos int) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, err
+			}
+			return nil, reported{&usageError{cmd: fs.Name(), err: err}} // the flag package printed it
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			break
+		}
+		if args[0] == "--" {
+			pos = append(pos, args[1:]...)
+			break
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
 	}
 	if nPos >= 0 && len(pos) != nPos {
-		e.usageErr(fs.Name(), "want %d argument(s), got %d: %s", nPos, len(pos), strings.Join(pos, " "))
-		return nil, exitUsage
+		return nil, usagef(fs.Name(), "want %d argument(s), got %d: %s", nPos, len(pos), strings.Join(pos, " "))
 	}
-	return pos, -1
+	return pos, nil
 }
 
-func (e *env) usageErr(cmd, format string, a ...any) {
-	fmt.Fprintf(e.stderr, "%s: %s\n", cmd, fmt.Sprintf(format, a...))
+// hasFlag reports whether args set the flag name (as -name, --name,
+// -name=... or --name=...).
+func hasFlag(args []string, name string) bool {
+	for _, a := range args {
+		a = strings.TrimLeft(a, "-")
+		if a == name || strings.HasPrefix(a, name+"=") {
+			return true
+		}
+	}
+	return false
 }
 
-func (e *env) errorf(format string, a ...any) {
-	fmt.Fprintf(e.stderr, "bulkpatch: %s\n", fmt.Sprintf(format, a...))
-}
-
-// parseRun parses a command that reads an input CSV and may talk to Graph
-// (plan, apply), and checks its input and pace flags. It returns an exit
-// code to stop with, or -1 to go on.
-func (e *env) parseRun(fs *flag.FlagSet, args []string, nPos int, inf *inputFlags, pace *paceFlags) ([]string, csvio.ReaderOptions, int) {
-	pos, code := e.parse(fs, args, nPos)
-	if code >= 0 {
-		return nil, csvio.ReaderOptions{}, code
+// truncate shortens s for messages, at a rune boundary.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
 	}
-	opt, err := inf.options()
-	if err == nil {
-		err = pace.check()
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
 	}
-	if err != nil {
-		e.usageErr(fs.Name(), "%v", err)
-		return nil, opt, exitUsage
-	}
-	return pos, opt, -1
+	return s[:n] + "…"
 }

@@ -31,9 +31,9 @@ var (
 var MobileAppInstallStatus = prepare(&Resource{
 	Name: "mobileAppInstallStatus",
 	Keys: []KeyColumn{
-		{Name: "mobileAppId", Aliases: []string{"appId"}},
-		{Name: "userAppInstallStatusId", Aliases: []string{"userStatusId"}},
-		{Name: "mobileAppInstallStatusId", Aliases: []string{"id", "statusId", "deviceStatusId"}},
+		{Name: "mobileAppId", Noun: "mobile app", Aliases: []string{"appId"}},
+		{Name: "userAppInstallStatusId", Noun: "user status", Aliases: []string{"userStatusId"}},
+		{Name: "mobileAppInstallStatusId", Noun: "device status", Aliases: []string{"id", "statusId", "deviceStatusId"}},
 	},
 	Properties: []Property{
 		{Name: "deviceName", Kind: String, Nullable: true},

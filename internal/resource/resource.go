@@ -70,6 +70,7 @@ func (p *Property) Type() string {
 // setting a property.
 type KeyColumn struct {
 	Name string // canonical header name, e.g. "mobileAppId"
+	Noun string // what the id names, for messages, e.g. "mobile app"
 	// Aliases are other header names people write for it, e.g. "appId".
 	Aliases []string
 }

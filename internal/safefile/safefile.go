@@ -107,43 +107,55 @@ func Same(a, b string) bool {
 	return err == nil && os.SameFile(fa, fb)
 }
 
-// ConflictError reports an output path that would overwrite an input.
-type ConflictError struct {
-	Output, OutputFlag string // the output path and what names it, e.g. "--results"
-	Input              string // the input it names
+// TargetError reports an output path that cannot or must not be written:
+// it is one of the inputs, a directory, or in a directory that cannot take
+// new files.
+type TargetError struct {
+	Path  string // the output path
+	What  string // what names it, e.g. "--results"
+	Input string // the input it would overwrite, if that is the problem
+	Err   error  // otherwise why it cannot be written
 }
 
-func (e *ConflictError) Error() string {
-	return fmt.Sprintf("%s %s is the same file as the input %s; writing it would destroy the input: choose another path",
-		e.OutputFlag, e.Output, e.Input)
+func (e *TargetError) Error() string {
+	if e.Input != "" {
+		return fmt.Sprintf("%s %s is the same file as the input %s; writing it would destroy the input: choose another path",
+			e.What, e.Path, e.Input)
+	}
+	return fmt.Sprintf("%s %s: %v", e.What, e.Path, e.Err)
 }
 
-// Check returns an error unless an output can be written at path: its
-// directory exists and is writable, path is not a directory, and it is
-// none of inputs (compared as files, not as path text). what names the
+func (e *TargetError) Unwrap() error { return e.Err }
+
+// Check returns a *TargetError unless an output can be written at path:
+// it is none of inputs (compared as files, not as path text), it is not a
+// directory, and its directory exists and takes new files. what names the
 // output in messages (e.g. "--results").
 func Check(path, what string, inputs ...string) error {
 	for _, in := range inputs {
 		if in != "" && Same(path, in) {
-			return &ConflictError{Output: path, OutputFlag: what, Input: in}
+			return &TargetError{Path: path, What: what, Input: in}
 		}
 	}
+	fail := func(format string, a ...any) error {
+		return &TargetError{Path: path, What: what, Err: fmt.Errorf(format, a...)}
+	}
 	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
-		return fmt.Errorf("%s %s is a directory; name a file", what, path)
+		return fail("is a directory; name a file")
 	}
 	dir := filepath.Dir(path)
 	fi, err := os.Stat(dir)
 	switch {
 	case err != nil:
-		return fmt.Errorf("%s %s: the directory %s cannot be used: %w", what, path, dir, err)
+		return fail("the directory %s cannot be used: %w", dir, err)
 	case !fi.IsDir():
-		return fmt.Errorf("%s %s: %s is not a directory", what, path, dir)
+		return fail("%s is not a directory", dir)
 	}
 	// The only sure test of writability is to write: create and remove a
 	// temporary file where the output will go.
 	f, err := os.CreateTemp(dir, ".bulkpatch-check-*")
 	if err != nil {
-		return fmt.Errorf("%s %s: cannot create files in %s: %w", what, path, dir, err)
+		return fail("cannot create files in %s: %w", dir, err)
 	}
 	f.Close()
 	os.Remove(f.Name())

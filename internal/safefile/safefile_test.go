@@ -88,9 +88,12 @@ func TestCheck(t *testing.T) {
 		case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
 			t.Errorf("%s: Check = %v, want %q", tt.name, err, tt.want)
 		}
-		var ce *ConflictError
-		if errors.As(err, &ce) != tt.conflict {
-			t.Errorf("%s: ConflictError %v, want %v", tt.name, errors.As(err, &ce), tt.conflict)
+		var te *TargetError
+		if err != nil && !errors.As(err, &te) {
+			t.Errorf("%s: %T is not a *TargetError", tt.name, err)
+		}
+		if conflict := te != nil && te.Input != ""; conflict != tt.conflict {
+			t.Errorf("%s: conflict %v, want %v", tt.name, conflict, tt.conflict)
 		}
 	}
 	if runtime.GOOS != "windows" && os.Getuid() != 0 {

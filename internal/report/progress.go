@@ -1,4 +1,4 @@
-package main
+package report
 
 import (
 	"fmt"
@@ -9,21 +9,34 @@ import (
 	"time"
 
 	"github.com/schollz/progressbar/v3"
-
-	"github.com/bulkpatch/bulkpatch/internal/graph"
-	"github.com/bulkpatch/bulkpatch/internal/report"
 )
 
 // statsInterval is how often the non-terminal progress prints a line.
 const statsInterval = 10 * time.Second
 
-// progress shows how a run goes: a bar on a terminal, a stats line every
-// statsInterval otherwise (cron logs), nothing with --progress never.
-// row may be called from any goroutine.
-type progress struct {
+// Live is what Progress shows of the client: what Graph throttled and
+// the write rate the client paces at now.
+type Live struct {
+	Throttled int64
+	WriteRate float64 // writes/s; 0 when unlimited
+}
+
+// ProgressMode says how progress is shown.
+type ProgressMode int
+
+const (
+	NoProgress    ProgressMode = iota // nothing
+	ProgressBar                       // a bar, for a terminal
+	ProgressLines                     // a stats line every statsInterval (cron logs)
+)
+
+// Progress shows how a run goes: a bar on a terminal, a stats line every
+// statsInterval otherwise, or nothing. Row may be called from any
+// goroutine.
+type Progress struct {
 	w       io.Writer
 	total   int
-	stats   func() graph.Stats
+	stats   func() Live
 	bar     *progressbar.ProgressBar
 	started time.Time
 	// events, when set, receives the periodic line as a "progress" event
@@ -36,13 +49,16 @@ type progress struct {
 	stopped                                   chan struct{}
 }
 
-func (e *env) newProgress(mode string, total int, stats func() graph.Stats, events *slog.Logger) *progress {
-	p := &progress{w: e.stderr, total: total, stats: stats, started: time.Now(), events: events}
-	switch {
-	case mode == "never":
-	case mode == "always" || e.stderrTTY:
+// NewProgress starts showing the progress of a run of total rows on w.
+// stats reports the client's counters; events, when set, receives the
+// periodic lines as "progress" events instead (--log-format json).
+func NewProgress(w io.Writer, mode ProgressMode, total int, stats func() Live, events *slog.Logger) *Progress {
+	p := &Progress{w: w, total: total, stats: stats, started: time.Now(), events: events}
+	switch mode {
+	case NoProgress:
+	case ProgressBar:
 		p.bar = progressbar.NewOptions(total,
-			progressbar.OptionSetWriter(e.stderr),
+			progressbar.OptionSetWriter(w),
 			progressbar.OptionSetDescription("applying"),
 			progressbar.OptionShowCount(),
 			progressbar.OptionSetWidth(30),
@@ -52,24 +68,25 @@ func (e *env) newProgress(mode string, total int, stats func() graph.Stats, even
 			progressbar.OptionSetPredictTime(false),
 			progressbar.OptionClearOnFinish(),
 		)
-	default:
+	case ProgressLines:
 		p.stop, p.stopped = make(chan struct{}), make(chan struct{})
 		go p.lines()
 	}
 	return p
 }
 
-func (p *progress) row(r report.Row) {
+// Row counts a settled row.
+func (p *Progress) Row(r Row) {
 	p.mu.Lock()
 	p.done++
 	switch r.Outcome {
-	case report.Applied:
+	case Applied:
 		p.applied++
-	case report.Unchanged:
+	case Unchanged:
 		p.unchanged++
-	case report.Failed:
+	case Failed:
 		p.failed++
-	case report.Skipped:
+	case Skipped:
 		p.skipped++
 	}
 	line := p.line()
@@ -81,7 +98,7 @@ func (p *progress) row(r report.Row) {
 }
 
 // line summarises the counts; p.mu must be held.
-func (p *progress) line() string {
+func (p *Progress) line() string {
 	st := p.stats()
 	s := fmt.Sprintf("applied %d, unchanged %d, failed %d, skipped %d, throttled %d, %.1f writes/s",
 		p.applied, p.unchanged, p.failed, p.skipped, st.Throttled, st.WriteRate)
@@ -94,7 +111,7 @@ func (p *progress) line() string {
 // eta estimates the time left from the rows left and the write rate the
 // client paces at now (which already reflects throttling), not from
 // wall-clock averages that include start-up and pauses.
-func (p *progress) eta(st graph.Stats) (time.Duration, bool) {
+func (p *Progress) eta(st Live) (time.Duration, bool) {
 	left := p.total - p.done
 	rate := st.WriteRate
 	if elapsed := time.Since(p.started).Seconds(); rate <= 0 && elapsed > 0 && p.done > 0 {
@@ -107,7 +124,7 @@ func (p *progress) eta(st graph.Stats) (time.Duration, bool) {
 }
 
 // event logs the counts as one structured event; p.mu must be held.
-func (p *progress) event() {
+func (p *Progress) event() {
 	st := p.stats()
 	attrs := []any{"done", p.done, "total", p.total, "applied", p.applied, "unchanged", p.unchanged,
 		"failed", p.failed, "skipped", p.skipped, "throttled", st.Throttled, "write_rate", roundRate(st.WriteRate)}
@@ -119,7 +136,7 @@ func (p *progress) event() {
 
 func roundRate(r float64) float64 { return math.Round(r*100) / 100 }
 
-func (p *progress) lines() {
+func (p *Progress) lines() {
 	defer close(p.stopped)
 	t := time.NewTicker(statsInterval)
 	defer t.Stop()
@@ -139,7 +156,8 @@ func (p *progress) lines() {
 	}
 }
 
-func (p *progress) finish() {
+// Finish ends the display.
+func (p *Progress) Finish() {
 	if p.bar != nil {
 		p.bar.Finish()
 	}

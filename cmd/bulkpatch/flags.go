@@ -1,0 +1,167 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/bulkpatch/bulkpatch/internal/input"
+)
+
+// inputFlags say how to read the input CSV.
+type inputFlags struct {
+	delimiter string
+	maxRows   int
+}
+
+func (f *inputFlags) add(fs *flag.FlagSet) {
+	fs.StringVar(&f.delimiter, "delimiter", "", "input delimiter: , ; or tab (default: detected from the header, or an Excel sep= line)")
+	fs.IntVar(&f.maxRows, "max-rows", 0, "refuse an input with more data rows than this (0: no limit); guards against feeding the wrong file")
+}
+
+// options returns how to read the input, or what is wrong with the flags.
+func (f *inputFlags) options() (input.Options, error) {
+	o := input.Options{MaxRows: f.maxRows}
+	switch f.delimiter {
+	case "":
+	case ",", ";":
+		o.Comma = rune(f.delimiter[0])
+	case "tab", `\t`, "\t":
+		o.Comma = '\t'
+	default:
+		return o, fmt.Errorf("--delimiter %q: want , ; or tab", f.delimiter)
+	}
+	if f.maxRows < 0 {
+		return o, fmt.Errorf("--max-rows must not be negative")
+	}
+	return o, nil
+}
+
+// connFlags say where Graph is and how to sign in (plan --reconcile,
+// apply, export). Defaults come from the environment.
+type connFlags struct {
+	graphURL      string
+	cloud         string
+	auth          string
+	tokenCommand  string
+	tenant        string
+	clientID      string
+	authorityHost string
+}
+
+func (c *connFlags) add(fs *flag.FlagSet, getenv func(string) string) {
+	fs.StringVar(&c.graphURL, "graph-url", getenv("BULKPATCH_GRAPH_URL"), "Graph API root (default: the cloud's, e.g. https://graph.microsoft.com/beta); http:// only for loopback")
+	fs.StringVar(&c.cloud, "cloud", envOr(getenv, "BULKPATCH_CLOUD", "global"), "national cloud: global, usgov, dod or china")
+	fs.StringVar(&c.auth, "auth", envOr(getenv, "BULKPATCH_AUTH", "auto"), "sign-in: token, token-command, environment, azure-cli, device-code or auto")
+	fs.StringVar(&c.tokenCommand, "token-command", getenv("BULKPATCH_TOKEN_COMMAND"), "command that prints a bearer token (run again when Graph rejects it)")
+	fs.StringVar(&c.tenant, "tenant", "", "tenant id for azidentity sign-in (default $AZURE_TENANT_ID)")
+	fs.StringVar(&c.clientID, "client-id", "", "app (client) id for azidentity sign-in (default $AZURE_CLIENT_ID)")
+	fs.StringVar(&c.authorityHost, "authority-host", getenv("BULKPATCH_AUTHORITY_HOST"), "override the cloud's sign-in authority (private clouds, tests)")
+}
+
+func envOr(getenv func(string) string, key, def string) string {
+	if v := getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
+// paceFlags say how fast and how stubbornly to talk to Graph.
+type paceFlags struct {
+	rate           float64
+	readRate       float64
+	concurrency    int
+	batch          int
+	maxRetries     int
+	requestTimeout time.Duration
+	maxDuration    time.Duration
+	logFormat      string
+	progress       string
+}
+
+func (p *paceFlags) add(fs *flag.FlagSet) {
+	fs.Float64Var(&p.rate, "rate", 5, "writes per second for the whole run (Intune allows 100 per 20 s per app registration)")
+	fs.Float64Var(&p.readRate, "read-rate", 50, "reads per second (reconcile, export)")
+	fs.IntVar(&p.concurrency, "concurrency", 4, "requests in flight at most")
+	fs.IntVar(&p.batch, "batch", 0, "0: one request per row; 1-20: rows per JSON $batch request")
+	fs.IntVar(&p.maxRetries, "max-retries", 10, "retries per row for transient failures (429, 5xx, timeouts, resets)")
+	fs.DurationVar(&p.requestTimeout, "request-timeout", 60*time.Second, "timeout of each HTTP attempt")
+	fs.DurationVar(&p.maxDuration, "max-duration", 0, "stop dispatching new rows after this long, finish rows in flight, exit 6 (0: no limit)")
+	fs.StringVar(&p.logFormat, "log-format", "text", "stderr log format: text or json (one event per line)")
+	fs.StringVar(&p.progress, "progress", "auto", "progress display: auto, always or never")
+}
+
+func (p *paceFlags) check() error {
+	switch {
+	case p.rate <= 0:
+		return fmt.Errorf("--rate must be positive")
+	case p.readRate <= 0:
+		return fmt.Errorf("--read-rate must be positive")
+	case p.concurrency < 1 || p.concurrency > 256:
+		return fmt.Errorf("--concurrency must be 1 to 256")
+	case p.batch < 0 || p.batch > 20:
+		return fmt.Errorf("--batch must be 0 to 20")
+	case p.maxRetries < 0:
+		return fmt.Errorf("--max-retries must not be negative")
+	case p.requestTimeout <= 0:
+		return fmt.Errorf("--request-timeout must be positive")
+	case p.maxDuration < 0:
+		return fmt.Errorf("--max-duration must not be negative")
+	case p.logFormat != "text" && p.logFormat != "json":
+		return fmt.Errorf("--log-format must be text or json")
+	case p.progress != "auto" && p.progress != "always" && p.progress != "never":
+		return fmt.Errorf("--progress must be auto, always or never")
+	}
+	return nil
+}
+
+// newLogger returns the stderr logger for --log-format. Text logs are
+// short lines for people; JSON logs are one event per line for machines.
+func newLogger(w io.Writer, format string, getenv func(string) string) *slog.Logger {
+	level := slog.LevelInfo
+	if getenv("BULKPATCH_DEBUG") != "" {
+		level = slog.LevelDebug
+	}
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level}))
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level,
+		ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
+			if len(groups) == 0 && a.Key == slog.TimeKey {
+				return slog.Attr{} // people read these live; cron adds its own time
+			}
+			return a
+		}}))
+}
+
+// runFlags are the flags of a command that reads an input and may talk
+// to Graph (plan, apply).
+type runFlags struct {
+	in   inputFlags
+	conn connFlags
+	pace paceFlags
+}
+
+func (f *runFlags) add(fs *flag.FlagSet, getenv func(string) string) {
+	f.in.add(fs)
+	f.conn.add(fs, getenv)
+	f.pace.add(fs)
+}
+
+// parse parses args and checks the input and pace flags.
+func (f *runFlags) parse(fs *flag.FlagSet, args []string, nPos int) ([]string, input.Options, error) {
+	pos, err := parse(fs, args, nPos)
+	if err != nil {
+		return nil, input.Options{}, err
+	}
+	opt, err := f.in.options()
+	if err == nil {
+		err = f.pace.check()
+	}
+	if err != nil {
+		return nil, opt, &usageError{cmd: fs.Name(), err: err}
+	}
+	return pos, opt, nil
+}

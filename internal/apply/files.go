@@ -1,0 +1,81 @@
+package apply
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/bulkpatch/bulkpatch/internal/csvio"
+	"github.com/bulkpatch/bulkpatch/internal/input"
+	"github.com/bulkpatch/bulkpatch/internal/journal"
+	"github.com/bulkpatch/bulkpatch/internal/report"
+	"github.com/bulkpatch/bulkpatch/internal/safefile"
+)
+
+// Files are the files of one apply: the results file, its journal beside
+// it (RESULTS.journal) and its lock (RESULTS.lock).
+type Files struct {
+	Results string
+	lock    *journal.Lock
+}
+
+// OpenFiles checks, before anything is sent, that the results, journal
+// and lock can be written and are none of inputs (a *safefile.TargetError
+// otherwise), and takes the lock: one apply per results file, since cron
+// runs overlap when a job runs long (a *journal.LockedError).
+func OpenFiles(results string, inputs ...string) (*Files, error) {
+	for _, out := range []struct{ path, what string }{
+		{results, "--results"}, {results + ".journal", "the journal"}, {results + ".lock", "the lock"},
+	} {
+		if err := safefile.Check(out.path, out.what, inputs...); err != nil {
+			return nil, err
+		}
+	}
+	lock, err := journal.Acquire(results + ".lock")
+	if err != nil {
+		return nil, err
+	}
+	return &Files{Results: results, lock: lock}, nil
+}
+
+// Journal returns the journal's path.
+func (f *Files) Journal() string { return f.Results + ".journal" }
+
+// Close releases the lock.
+func (f *Files) Close() error { return f.lock.Release() }
+
+// KeepPrevious keeps an earlier run's results file before a fresh start
+// replaces it: it is renamed beside itself with the time it was written
+// (in.results.csv -> in.results.20261202T053000Z.csv). It returns the new
+// name, "" when there was no file.
+func (f *Files) KeepPrevious() (string, error) {
+	fi, err := os.Stat(f.Results)
+	if err != nil || !fi.Mode().IsRegular() {
+		return "", nil
+	}
+	ext := filepath.Ext(f.Results)
+	kept := strings.TrimSuffix(f.Results, ext) + "." + fi.ModTime().UTC().Format("20060102T150405Z") + ext
+	if err := os.Rename(f.Results, kept); err != nil {
+		return "", err
+	}
+	return kept, nil
+}
+
+// WriteResults writes the results file for src, in dialect, with the
+// rows fill writes (Runner.WriteResults or WriteInvalid).
+func (f *Files) WriteResults(src *input.Source, dialect csvio.WriterOptions, fill func(Results) error) error {
+	names := make([]string, len(src.Props))
+	for i, p := range src.Props {
+		names[i] = src.Res.Properties[p].Name
+	}
+	cols := report.Columns{Keys: src.Res.KeyNames(), Props: names, Comments: src.Comments}
+	w, err := report.Create(f.Results, cols, dialect)
+	if err != nil {
+		return err
+	}
+	defer w.Abort()
+	if err := fill(w); err != nil {
+		return err
+	}
+	return w.Commit()
+}
