@@ -2,6 +2,7 @@ package plan
 
 import (
 	"encoding/json"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -202,9 +203,14 @@ func TestCheckBodyDuplicates(t *testing.T) {
 	if _, probs := v.CheckBody(3, resource.Key{"app", "u", "st"}, body); len(probs) != 0 {
 		t.Fatalf("nested route is another object: %v", probs)
 	}
-	_, probs := v.CheckBody(9, resource.Key{"app", "", "st"}, body)
-	if len(probs) != 1 || probs[0].OtherLine != 2 || !strings.Contains(probs[0].Error(), "line 9, columns") {
-		t.Errorf("duplicate body: %v", probs)
+	for _, tc := range []struct {
+		line int
+		key  resource.Key
+	}{{9, resource.Key{"app", "", "st"}}, {10, resource.Key{"APP", "", "St"}}} {
+		_, probs := v.CheckBody(tc.line, tc.key, body)
+		if len(probs) != 1 || probs[0].OtherLine != 2 || !strings.HasPrefix(probs[0].Error(), "line "+strconv.Itoa(tc.line)+", columns") {
+			t.Errorf("duplicate body %q: %v", tc.key, probs)
+		}
 	}
 }
 

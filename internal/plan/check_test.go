@@ -425,6 +425,8 @@ func TestCheckNothingToChange(t *testing.T) {
 }
 
 func TestCheckDuplicates(t *testing.T) {
+	guid := "8d0a8f0c-6f0c-4a3b-9c55-3f6a6a8a0b11"
+	long := strings.Repeat("x", 150) + "-tail" // longer than the hash's folding buffer
 	rows := []struct {
 		line              int
 		app, user, status string
@@ -435,13 +437,26 @@ func TestCheckDuplicates(t *testing.T) {
 		{4, "app", "", "st", 2},
 		{5, "app", "user", "st", 3},
 		{6, "app", "", "st", 2}, // names the first line, not the latest duplicate
-		{7, "APP", "", "st", 0}, // ids are case-sensitive
+		{7, "APP", "", "st", 2}, // ids compare ignoring ASCII case, as in Graph
 		{8, "ap", "p", "st", 0}, // the same bytes split differently
 		{9, "ap", "", "pst", 0},
 		{10, "app", "", "st2", 0},
 		{11, "app", "", "st ", 0}, // invalid id: reported as such, not as a duplicate
 		{12, "app", "", "st ", 0},
 		{13, "app", "user", "st", 3},
+		{14, "App", "USER", "sT", 3},
+		{15, guid, "", guid, 0},
+		{16, strings.ToUpper(guid), "", strings.ToUpper(guid), 15}, // GUIDs as some tools write them
+		{17, "app-é", "", "st", 0},
+		{18, "APP-é", "", "ST", 17},
+		{19, "app-É", "", "st", 0}, // only ASCII letters fold: Graph's case-insensitive ids are ASCII
+		{20, "app", "", long, 0},
+		{21, "APP", "", strings.ToUpper(long), 20},
+		{22, "app", "", long[:140] + "y" + long[141:], 0}, // differs after the first 64 bytes
+		{23, "a1", "", "s", 0},
+		{24, "A1", "", "s", 23},
+		{25, "a1", "", "s]", 0}, // '[' ']' are not letters: nothing folds them
+		{26, "a1", "", "s}", 0}, // '}' is ']' + 0x20, the distance between cases
 	}
 	v := NewValidator(res)
 	for _, r := range rows {

@@ -119,7 +119,7 @@ func TestAnyResource(t *testing.T) {
 		cells []string
 		want  string
 	}{
-		{[]string{"T1", "", "", "x"}, "line 3, column id: same object as line 2"},
+		{[]string{"t1", "", "", "x"}, "line 3, column id: same object as line 2"},
 		{[]string{"T2", "", "purple", ""}, `line 3, column colour: "purple" is not a testColour member ` +
 			`(11 members, e.g. red, blue, violet; case does not matter)`},
 		{[]string{"T3", "", "gren", ""}, `"gren" is not a testColour member; did you mean "green"? (11 members`},

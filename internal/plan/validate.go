@@ -67,8 +67,9 @@ func (v *Validator) resource() *resource.Resource {
 // also when there are problems, so that a report can name the row; it
 // must be sent only when there are no problems.
 //
-// Check also records the row's object: a later row with the same key
-// gets a problem naming this row's line.
+// Check also records the row's object: a later row with the same key,
+// compared ignoring ASCII letter case as Graph compares ids, gets a
+// problem naming this row's line.
 func (v *Validator) Check(rec *csvio.Record) (Op, []Problem) {
 	res := v.resource()
 	if len(rec.Cells) != numCells(res) {
@@ -165,28 +166,43 @@ func (v *Validator) rememberKey(probs []Problem, op *Op, k uint64, tag uint32) [
 	})
 }
 
-// hash hashes a key for duplicate detection, each id preceded by its
-// length so that ids split differently, or an empty optional key (which
-// selects another route), never hash alike: 64 bits for the map key and
+// hash hashes a key for duplicate detection: 64 bits for the map key and
 // 32 more, from a second seed, for the tag.
+//
+// ASCII letters are hashed in lower case: Graph compares ids without
+// regard to case (GUIDs above all), so A1 and a1 are one object, and two
+// concurrent PATCHes of it must not go out. Each id is preceded by its
+// length, so that ids split differently, or an empty optional key (which
+// selects another route), never hash alike. The folding goes through a
+// buffer on the stack: no row allocates.
 func (v *Validator) hash(k *resource.Key) (uint64, uint32) {
-	ids := k[:len(v.res.Keys)]
-	var h maphash.Hash
-	h.SetSeed(v.seed1)
-	writeIDs(&h, ids)
-	a := h.Sum64()
-	h.SetSeed(v.seed2)
-	writeIDs(&h, ids)
-	return a, uint32(h.Sum64() >> 32)
+	var h1, h2 maphash.Hash
+	h1.SetSeed(v.seed1)
+	h2.SetSeed(v.seed2)
+	var buf [64]byte
+	for _, id := range k[:len(v.res.Keys)] {
+		n := len(id)
+		size := [4]byte{byte(n >> 24), byte(n >> 16), byte(n >> 8), byte(n)}
+		h1.Write(size[:])
+		h2.Write(size[:])
+		for id != "" {
+			c := copy(buf[:], id)
+			lowerASCII(buf[:c])
+			h1.Write(buf[:c])
+			h2.Write(buf[:c])
+			id = id[c:]
+		}
+	}
+	return h1.Sum64(), uint32(h2.Sum64() >> 32)
 }
 
-func writeIDs(h *maphash.Hash, ids []string) {
-	for _, s := range ids {
-		n := len(s)
-		h.WriteByte(byte(n >> 24))
-		h.WriteByte(byte(n >> 16))
-		h.WriteByte(byte(n >> 8))
-		h.WriteByte(byte(n))
-		h.WriteString(s)
+// lowerASCII folds the ASCII upper-case letters of b to lower case in
+// place. Other bytes, including those of non-ASCII letters, stay as they
+// are: Graph's case-insensitive ids are ASCII.
+func lowerASCII(b []byte) {
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
 	}
 }
