@@ -113,7 +113,7 @@ func appendString(dst []byte, s string) []byte {
 // by the id rules, each property by its kind, enums in Graph's exact
 // spelling, null only where Graph allows it. Anything Check could not have
 // produced (an unknown or wrongly cased property, a repeated property, an
-// empty string, a lower-case enum, an errorCode written as 1.0, an
+// empty string, a NUL, a lower-case enum, an errorCode written as 1.0, an
 // empty body) is a problem, so that an edited plan file is caught before
 // anything is sent. It does not look for duplicate objects; use
 // Validator.CheckBody for that.
@@ -229,6 +229,9 @@ func parseJSONValue(p *resource.Property, raw json.RawMessage) (Value, string, s
 	var s string
 	if err := json.Unmarshal(raw, &s); err != nil {
 		return Value{}, string(raw), "is not a valid JSON string"
+	}
+	if i := strings.IndexByte(s, 0); i >= 0 {
+		return Value{}, s, msgNUL(s, i)
 	}
 	switch p.Kind {
 	case resource.String:

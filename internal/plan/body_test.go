@@ -172,6 +172,11 @@ func TestOpFromBodyTampered(t *testing.T) {
 		{"hostile user status id", resource.Key{"app", "u\u200b", "st"}, `{"deviceName":"d"}`, []string{`column userAppInstallStatusId: "u\u200b" contains the invisible character`}},
 		{"several at once", okIDs, `{"installState":"INSTALLED","errorCode":null,"bogus":1}`, []string{
 			`column installState`, `column errorCode`, `sets "bogus"`}},
+		{"NUL in a string", okIDs, `{"deviceName":"ab\u0000"}`, []string{
+			`column deviceName: "ab\x00" contains a NUL byte (U+0000) at character 3; no cell may hold one`}},
+		{"NUL in an enum", okIDs, `{"installState":"installed\u0000"}`, []string{`column installState: "installed\x00" contains a NUL byte`}},
+		{"NUL in a date-time", okIDs, `{"lastSyncDateTime":"\u00002026-01-01T00:00:00Z"}`, []string{`at character 1`}},
+		{"NUL in a key", resource.Key{"app\x00", "", "st"}, `{"deviceName":"d"}`, []string{`column mobileAppId: "app\x00" contains the control character '\x00'`}},
 		{"hostile key", okIDs, `{"a\nb":1,"deviceName":"d"}`, []string{`line 4: the saved PATCH body sets "a\nb", which`}},
 	}
 	for _, tt := range tests {

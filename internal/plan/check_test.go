@@ -310,6 +310,33 @@ func stringCases() []cellCase {
 	return cs
 }
 
+// nulCases put a NUL byte into a cell of every kind of column: a key cell
+// is refused by the id rules, a property cell of any kind with its line,
+// column, value and position.
+func nulCases() []cellCase {
+	bad := func(col, name, cell, wantErr string) cellCase {
+		return cellCase{name: name, col: col, cell: cell, wantErr: wantErr}
+	}
+	const nul = "contains a NUL byte (U+0000) at character "
+	var cs []cellCase
+	for _, col := range []string{"mobileAppId", "userAppInstallStatusId", "mobileAppInstallStatusId"} {
+		cs = append(cs, bad(col, "NUL only", "\x00", `"\x00" contains the control character '\x00' (U+0000) at character 1`))
+	}
+	return append(cs,
+		bad("deviceName", "NUL inside", "ab\x00c", `"ab\x00c" `+nul+"3; no cell may hold one"),
+		bad("deviceName", "NUL first", "\x00", nul+"1;"),
+		bad("deviceName", "NUL after non-ASCII", "日本\x00", nul+"3;"),
+		bad("deviceName", "NUL after invalid UTF-8", "\xff\x00", nul+"2;"),
+		bad("deviceName", "UTF-16 looking", "L\x00a\x00p\x00", nul+"2; no cell may hold one (a file with a NUL after every letter is UTF-16: save it as UTF-8)"),
+		bad("osVersion", "NUL in null marker", "<null>\x00", nul+"7;"),
+		bad("osVersion", "NUL before spaces", "\x00  ", nul+"1;"),
+		bad("installState", "enum", "installed\x00", nul+"10;"),
+		bad("installStateDetail", "long enum", "\x00pendingReboot", nul+"1;"),
+		bad("errorCode", "int32", "5\x00", nul+"2;"),
+		bad("lastSyncDateTime", "date-time", "2026-01-31T14:05:00Z\x00", nul+"21;"),
+	)
+}
+
 func TestCheckCells(t *testing.T) {
 	var cases []cellCase
 	cases = append(cases, idCases()...)
@@ -317,6 +344,7 @@ func TestCheckCells(t *testing.T) {
 	cases = append(cases, errorCodeCases()...)
 	cases = append(cases, dateTimeCases()...)
 	cases = append(cases, stringCases()...)
+	cases = append(cases, nulCases()...)
 
 	for _, tc := range cases {
 		t.Run(tc.col+"/"+tc.name, func(t *testing.T) {

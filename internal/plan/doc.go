@@ -1,10 +1,9 @@
 // Package plan turns input rows into validated operations and keeps them
 // in a plan file. It owns the rules of the input contract's cells (id
 // rules applied to key cells, enum spellings, Int32 forms, date-times,
-// <null>, the same object twice) and the exact bytes of a
-// PATCH body; what a resource is (its keys, properties, kinds, enums and
-// routes) it reads from package resource, so it holds no code per
-// resource.
+// <null>, NUL bytes, the same object twice) and the exact bytes of a PATCH
+// body; what a resource is (its keys, properties, kinds, enums and routes)
+// it reads from package resource, so it holds no code per resource.
 //
 // Columns gives csvio the input columns of a resource, and KeyCells and
 // PropCell read a record's cells by that layout. A Validator checks each

@@ -13,7 +13,8 @@ import (
 )
 
 // FuzzCheck feeds arbitrary cells to Check. It must never panic; every
-// problem must name its line; and every accepted row must encode to valid JSON that
+// problem must name its line; a cell with a NUL byte must be refused in
+// its column; and every accepted row must encode to valid JSON that
 // OpFromBody turns back into the same Op, that Diff finds equal to
 // itself, and whose key, in any ASCII letter case, is the same object.
 func FuzzCheck(f *testing.F) {
@@ -23,18 +24,14 @@ func FuzzCheck(f *testing.F) {
 	f.Add("a/b", "\u200b", "", "\xff", "", "2026-01-31T14:05:00.12345678Z", "instaled", "", "zzz", "0x100000000", "", "", "", "", "\"\\\n")
 	f.Add("\uFF0F", ".", "..", " <null>x", "", "2026-02-29T00:00:00", "", "<null>", "", "12x", "", "", "", "", "")
 	f.Add("app", "", "st", "", "", "", "", "", "", "", "", "", "", "", "")
-	f.Add("App", "", "8D0A8F0C-6F0C-4A3B-9C55-3F6A6A8A0B11", "a", "", "", "installed", "", "", "1", "", "", "", "", "La")
+	f.Add("App\x00", "", "8D0A8F0C-6F0C-4A3B-9C55-3F6A6A8A0B11", "a\x00b", "\x00", "", "installed\x00", "", "", "\x001", "", "", "", "", "L\x00a\x00")
 	f.Fuzz(func(t *testing.T, app, user, status, c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11 string) {
 		rec := &csvio.Record{Line: 42, Cells: []string{
 			app, user, status, c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11,
 		}}
 		v := NewValidator(res)
 		op, probs := v.Check(rec)
-		for _, p := range probs {
-			if msg := p.Error(); p.Line != 42 || !strings.HasPrefix(msg, "line 42") || p.Msg == "" {
-				t.Errorf("problem without its line or message: %q", msg)
-			}
-		}
+		checkProblems(t, rec, probs)
 		if len(probs) != 0 {
 			// Most random rows are invalid somewhere. To exercise the
 			// accepted path too, empty the cells at fault (and replace
@@ -76,6 +73,25 @@ func FuzzCheck(f *testing.F) {
 			t.Fatalf("the same row again, ids upper-cased: %v, want one duplicate problem", probs)
 		}
 	})
+}
+
+// checkProblems checks what FuzzCheck requires of every row's problems:
+// each names line 42 and says something, and each cell holding a NUL byte
+// has a problem in its column.
+func checkProblems(t *testing.T, rec *csvio.Record, probs []Problem) {
+	t.Helper()
+	at := map[string]bool{}
+	for _, p := range probs {
+		if msg := p.Error(); p.Line != 42 || !strings.HasPrefix(msg, "line 42") || p.Msg == "" {
+			t.Errorf("problem without its line or message: %q", msg)
+		}
+		at[p.Column] = true
+	}
+	for i, c := range Columns(res) {
+		if strings.IndexByte(rec.Cells[i], 0) >= 0 && !at[c.Name] {
+			t.Errorf("the NUL in %s %q is not refused: %v", c.Name, rec.Cells[i], probs)
+		}
+	}
 }
 
 // upperASCII is strings.ToUpper for ASCII letters only, the case Graph

@@ -125,6 +125,7 @@ func TestAnyResource(t *testing.T) {
 		{[]string{"T3", "", "gren", ""}, `"gren" is not a testColour member; did you mean "green"? (11 members`},
 		{[]string{"", "", "", "x"}, "line 3, column id: required, but the cell is empty"},
 		{[]string{"T4", "1.5", "", ""}, `line 3, column count: "1.5" is not a 32-bit integer`},
+		{[]string{"T5", "", "", "a\x00"}, `line 3, column label: "a\x00" contains a NUL byte (U+0000) at character 2`},
 	} {
 		_, probs := v.Check(&csvio.Record{Line: 3, Cells: tc.cells})
 		if len(probs) != 1 || !strings.Contains(probs[0].Error(), tc.want) {

@@ -110,7 +110,8 @@ const msgNothing = "nothing to change: every property cell is empty"
 const msgEmptyKey = "required, but the cell is empty"
 
 // checkKeys appends a problem for each of op's keys that breaks the id
-// rules (resource.CheckID), and for an empty required key.
+// rules (resource.CheckID, which also refuses NUL and every other control
+// character), and for an empty required key.
 func checkKeys(probs []Problem, op *Op) []Problem {
 	for i, kc := range op.Res.Keys {
 		id := op.Key[i]

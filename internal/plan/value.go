@@ -42,9 +42,21 @@ func msgNotNullable(p *resource.Property) string {
 	return "is not allowed: " + p.Name + " cannot be null; leave the cell empty to keep the current value"
 }
 
+// msgNUL explains a value with a NUL byte at byte offset i. Nothing
+// checks for it downstream: Graph stores it as sent (\u0000), and tools
+// that read the value later may cut it short there. In a CSV cell it is
+// nearly always binary junk or a file in another encoding.
+func msgNUL(s string, i int) string {
+	return "contains a NUL byte (U+0000) at character " + strconv.Itoa(utf8.RuneCountInString(s[:i])+1) +
+		"; no cell may hold one (a file with a NUL after every letter is UTF-16: save it as UTF-8)"
+}
+
 // parseCell turns one non-empty property cell into the Value to send, or
 // says why it cannot.
 func parseCell(p *resource.Property, cell string) (Value, string) {
+	if i := strings.IndexByte(cell, 0); i >= 0 {
+		return Value{}, msgNUL(cell, i)
+	}
 	if isNullCell(cell) {
 		if p.Nullable {
 			return Value{Intent: Clear}, ""
