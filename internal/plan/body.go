@@ -127,7 +127,7 @@ func OpFromBody(res *resource.Resource, line int, key resource.Key, body []byte)
 // check of Check: a second body for an object that an earlier call
 // addressed gets a problem naming the earlier line.
 func (v *Validator) CheckBody(line int, key resource.Key, body []byte) (Op, []Problem) {
-	op := Op{Line: line, Res: v.resource(), Key: key}
+	op := Op{Line: line, Res: v.mustResource(), Key: key}
 	probs := checkKeys(nil, &op)
 	if len(probs) == 0 {
 		probs = v.remember(probs, &op)

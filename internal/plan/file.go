@@ -146,8 +146,9 @@ func (fw *FileWriter) write(b []byte) {
 	}
 }
 
-// Write adds one entry, with the keys of the header's resource. It rejects an entry with an unknown action or a
-// body that is not a JSON object, which the reader would refuse.
+// Write adds one entry, its key written by the names of the header's
+// resource. It rejects an entry with an unknown action or a body that is
+// not a JSON object, which the reader would refuse.
 func (fw *FileWriter) Write(e Entry) error {
 	if fw.err != nil {
 		return fw.err

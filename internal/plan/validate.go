@@ -52,9 +52,9 @@ func NewValidator(res *resource.Resource) *Validator {
 	}
 }
 
-// resource returns the Validator's resource, refusing the zero Validator
-// (whose empty map would otherwise fail far from the mistake).
-func (v *Validator) resource() *resource.Resource {
+// mustResource returns the Validator's resource. The zero Validator has
+// none: it panics saying what to do rather than with a nil dereference.
+func (v *Validator) mustResource() *resource.Resource {
 	if v.res == nil {
 		panic("plan: the zero Validator is not valid; make one with NewValidator")
 	}
@@ -71,7 +71,7 @@ func (v *Validator) resource() *resource.Resource {
 // compared ignoring ASCII letter case as Graph compares ids, gets a
 // problem naming this row's line.
 func (v *Validator) Check(rec *csvio.Record) (Op, []Problem) {
-	res := v.resource()
+	res := v.mustResource()
 	if len(rec.Cells) != numCells(res) {
 		panic(fmt.Sprintf("plan: a record of %d cells checked as %s, which has %d columns",
 			len(rec.Cells), res.Name, numCells(res)))
