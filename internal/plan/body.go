@@ -9,19 +9,19 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/bulkpatch/bulkpatch/internal/schema"
+	"github.com/bulkpatch/bulkpatch/internal/resource"
 )
 
 // AppendBody appends the JSON PATCH body of op to dst and returns the
-// extended slice: an object with the Set and Clear properties in schema
-// order, strings escaped as encoding/json escapes them (without its HTML
-// escaping, which Graph does not need), errorCode as a number, null for
-// Clear. The ids are never part of the body. Into a buffer with room it
-// allocates nothing.
+// extended slice: an object with the Set and Clear properties in the
+// order of op.Res.Properties, strings escaped as encoding/json escapes
+// them (without its HTML escaping, which Graph does not need), Int32
+// properties such as errorCode as numbers, null for Clear. The key is
+// never part of the body. Into a buffer with room it allocates nothing.
 func (op *Op) AppendBody(dst []byte) []byte {
 	dst = append(dst, '{')
 	first := true
-	for i := range op.Props {
+	for i := range op.Res.Properties {
 		v := &op.Props[i]
 		if v.Intent != Set && v.Intent != Clear {
 			continue
@@ -31,19 +31,20 @@ func (op *Op) AppendBody(dst []byte) []byte {
 		}
 		first = false
 		dst = append(dst, '"')
-		dst = append(dst, schema.Properties[i].Name...) // plain ASCII: no escaping needed
+		p := &op.Res.Properties[i]
+		dst = append(dst, p.Name...) // a Graph property name: no escaping needed (a test checks)
 		dst = append(dst, '"', ':')
-		dst = appendValue(dst, schema.Properties[i], *v)
+		dst = appendValue(dst, p, *v)
 	}
 	return append(dst, '}')
 }
 
 // appendValue appends the JSON form of a Set or Clear value.
-func appendValue(dst []byte, p schema.Property, v Value) []byte {
+func appendValue(dst []byte, p *resource.Property, v Value) []byte {
 	switch {
 	case v.Intent != Set:
 		return append(dst, "null"...)
-	case p.Kind == schema.Int32:
+	case p.Kind == resource.Int32:
 		return strconv.AppendInt(dst, int64(v.Int), 10)
 	}
 	return appendString(dst, v.Str)
@@ -107,27 +108,27 @@ func appendString(dst []byte, s string) []byte {
 	return append(dst, '"')
 }
 
-// OpFromBody rebuilds the operation of a saved PATCH body (apply --plan)
-// and checks it as strictly as Check checks a row: the ids by the id
-// rules, each property by its kind, enums in Graph's exact spelling,
-// <null> only where Graph allows it. Anything Check could not have
+// OpFromBody rebuilds the operation of a saved PATCH body of res
+// (apply --plan) and checks it as strictly as Check checks a row: the key
+// by the id rules, each property by its kind, enums in Graph's exact
+// spelling, null only where Graph allows it. Anything Check could not have
 // produced (an unknown or wrongly cased property, a repeated property, an
-// empty string, a lower-case enum, an errorCode written as 1.0, an empty
-// body) is a problem, so that an edited plan file is caught before
+// empty string, a NUL, a lower-case enum, an errorCode written as 1.0, an
+// empty body) is a problem, so that an edited plan file is caught before
 // anything is sent. It does not look for duplicate objects; use
 // Validator.CheckBody for that.
-func OpFromBody(line int, appID, userStatusID, statusID string, body []byte) (Op, []Problem) {
-	op := Op{Line: line, AppID: appID, UserStatusID: userStatusID, StatusID: statusID}
-	probs := checkIDs(nil, line, appID, userStatusID, statusID)
+func OpFromBody(res *resource.Resource, line int, key resource.Key, body []byte) (Op, []Problem) {
+	op := Op{Line: line, Res: res, Key: key}
+	probs := checkKeys(nil, &op)
 	return op, decodeBody(probs, &op, body)
 }
 
-// CheckBody is OpFromBody plus the duplicate check of Check: a second
-// body for an object that an earlier call addressed gets a problem naming
-// the earlier line.
-func (v *Validator) CheckBody(line int, appID, userStatusID, statusID string, body []byte) (Op, []Problem) {
-	op := Op{Line: line, AppID: appID, UserStatusID: userStatusID, StatusID: statusID}
-	probs := checkIDs(nil, line, appID, userStatusID, statusID)
+// CheckBody is OpFromBody for the Validator's resource plus the duplicate
+// check of Check: a second body for an object that an earlier call
+// addressed gets a problem naming the earlier line.
+func (v *Validator) CheckBody(line int, key resource.Key, body []byte) (Op, []Problem) {
+	op := Op{Line: line, Res: v.mustResource(), Key: key}
+	probs := checkKeys(nil, &op)
 	if len(probs) == 0 {
 		probs = v.remember(probs, &op)
 	}
@@ -147,7 +148,7 @@ func decodeBody(probs []Problem, op *Op, body []byte) []Problem {
 	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
 		return bodyProblem("is not a JSON object")
 	}
-	var seen [schema.NumProperties]bool
+	var seen [resource.MaxProperties]bool
 	setsAny := false
 	for dec.More() {
 		t, err := dec.Token()
@@ -159,11 +160,11 @@ func decodeBody(probs []Problem, op *Op, body []byte) []Problem {
 		if err := dec.Decode(&raw); err != nil {
 			return bodyProblem("is not valid JSON: " + err.Error())
 		}
-		i := schema.PropertyIndex(key)
+		i := op.Res.PropertyIndex(key)
 		if i < 0 {
 			// Not a column: the key is quoted inside the message, so that a
 			// hostile key cannot break the one-line report.
-			probs = append(probs, Problem{Line: op.Line, Msg: msgUnknownProperty(key)})
+			probs = append(probs, Problem{Line: op.Line, Msg: msgUnknownProperty(op.Res, key)})
 			continue
 		}
 		setsAny = true
@@ -172,8 +173,7 @@ func decodeBody(probs []Problem, op *Op, body []byte) []Problem {
 			continue
 		}
 		seen[i] = true
-		p := schema.Properties[i]
-		val, shown, msg := parseJSONValue(p, raw)
+		val, shown, msg := parseJSONValue(&op.Res.Properties[i], raw)
 		if msg != "" {
 			probs = append(probs, Problem{Line: op.Line, Column: key, Value: shown, Msg: msg})
 			continue
@@ -192,22 +192,20 @@ func decodeBody(probs []Problem, op *Op, body []byte) []Problem {
 	return probs
 }
 
-// msgUnknownProperty explains a body key that is not a writable property,
-// pointing out a mere casing difference since Graph's names are
+// msgUnknownProperty explains a body key that is not a writable property
+// of res, pointing out a mere casing difference since Graph's names are
 // case-sensitive.
-func msgUnknownProperty(key string) string {
+func msgUnknownProperty(res *resource.Resource, key string) string {
 	msg := "the saved PATCH body sets " + quoteShort(key) + ", which is not "
-	for _, p := range schema.Properties {
+	names := make([]string, len(res.Properties))
+	for i, p := range res.Properties {
 		if strings.EqualFold(p.Name, key) {
 			return msg + "a property name: Graph's names are case-sensitive; write " + strconv.Quote(p.Name)
 		}
-	}
-	names := make([]string, len(schema.Properties))
-	for i, p := range schema.Properties {
 		names[i] = p.Name
 	}
 	msg += "a property bulkpatch writes"
-	if c := schema.Closest(key, names); c != "" {
+	if c := resource.Closest(key, names); c != "" {
 		msg += "; did you mean " + strconv.Quote(c) + "?"
 	}
 	return msg + " (writable: " + strings.Join(names, ", ") + ")"
@@ -215,25 +213,15 @@ func msgUnknownProperty(key string) string {
 
 // parseJSONValue checks one body value of property p. It returns the value,
 // the text to quote in a problem, and what is wrong ("" when nothing).
-func parseJSONValue(p schema.Property, raw json.RawMessage) (Value, string, string) {
+func parseJSONValue(p *resource.Property, raw json.RawMessage) (Value, string, string) {
 	if string(raw) == "null" {
 		if p.Nullable {
 			return Value{Intent: Clear}, "", ""
 		}
 		return Value{}, "null", msgNotNullable(p)
 	}
-	if p.Kind == schema.Int32 {
-		if raw[0] != '-' && (raw[0] < '0' || raw[0] > '9') {
-			return Value{}, string(raw), "must be a JSON number"
-		}
-		n, err := strconv.ParseInt(string(raw), 10, 32)
-		if err != nil {
-			if errors.Is(err, strconv.ErrRange) {
-				return Value{}, string(raw), msgInt32Range
-			}
-			return Value{}, string(raw), "is not written as a whole JSON number the way bulkpatch writes errorCode"
-		}
-		return Value{Intent: Set, Int: int32(n)}, "", ""
+	if p.Kind == resource.Int32 {
+		return parseJSONInt32(p, raw)
 	}
 	if raw[0] != '"' {
 		return Value{}, string(raw), "must be a JSON string"
@@ -242,8 +230,11 @@ func parseJSONValue(p schema.Property, raw json.RawMessage) (Value, string, stri
 	if err := json.Unmarshal(raw, &s); err != nil {
 		return Value{}, string(raw), "is not a valid JSON string"
 	}
+	if i := strings.IndexByte(s, 0); i >= 0 {
+		return Value{}, s, msgNUL(s, i)
+	}
 	switch p.Kind {
-	case schema.String:
+	case resource.String:
 		if s == "" {
 			return Value{}, s, "is an empty string, which no input cell can ask for (an empty cell leaves the property alone)"
 		}
@@ -251,16 +242,16 @@ func parseJSONValue(p schema.Property, raw json.RawMessage) (Value, string, stri
 			return Value{}, s, "is the <null> marker as a string, which no input cell can ask for (the marker sends null)"
 		}
 		return Value{Intent: Set, Str: s}, "", ""
-	case schema.AppState, schema.AppStateDetail:
-		if schema.IsMember(p.Kind, s) {
-			m, _ := schema.Canonical(p.Kind, s) // the schema's own string, not a copy
+	case resource.Enum:
+		if p.Enum.IsMember(s) {
+			m, _ := p.Enum.Canonical(s) // the declaration's own string, not a copy
 			return Value{Intent: Set, Str: m}, "", ""
 		}
-		if m, ok := schema.Canonical(p.Kind, s); ok {
+		if m, ok := p.Enum.Canonical(s); ok {
 			return Value{}, s, "is not spelled as Graph requires (enums are case-sensitive); write " + strconv.Quote(m)
 		}
-		return Value{}, s, msgNotMember(p.Kind, s)
-	case schema.DateTime:
+		return Value{}, s, msgNotMember(p, s)
+	case resource.DateTime:
 		if s != strings.TrimSpace(s) {
 			return Value{}, s, "has surrounding spaces, which bulkpatch never sends"
 		}
@@ -269,5 +260,21 @@ func parseJSONValue(p schema.Property, raw json.RawMessage) (Value, string, stri
 		}
 		return Value{Intent: Set, Str: s}, "", ""
 	}
-	return Value{}, s, "has a type bulkpatch does not know"
+	return Value{}, s, msgUnknownKind
+}
+
+// parseJSONInt32 checks a body value of an Int32 property: a whole JSON
+// number in range, as AppendBody writes it.
+func parseJSONInt32(p *resource.Property, raw json.RawMessage) (Value, string, string) {
+	if raw[0] != '-' && (raw[0] < '0' || raw[0] > '9') {
+		return Value{}, string(raw), "must be a JSON number"
+	}
+	n, err := strconv.ParseInt(string(raw), 10, 32)
+	if err != nil {
+		if errors.Is(err, strconv.ErrRange) {
+			return Value{}, string(raw), msgInt32Range
+		}
+		return Value{}, string(raw), "is not written as a whole JSON number the way bulkpatch writes " + p.Name
+	}
+	return Value{Intent: Set, Int: int32(n)}, "", ""
 }

@@ -2,19 +2,20 @@ package plan
 
 import (
 	"encoding/json"
+	"strconv"
 	"strings"
 	"testing"
 
-	"github.com/bulkpatch/bulkpatch/internal/schema"
+	"github.com/bulkpatch/bulkpatch/internal/resource"
 	"github.com/google/go-cmp/cmp"
 )
 
 // opWith returns an Op for app/status with the named properties.
 func opWith(t testing.TB, props map[string]Value) Op {
 	t.Helper()
-	op := Op{Line: 2, AppID: "app", StatusID: "st"}
+	op := Op{Line: 2, Res: res, Key: resource.Key{"app", "", "st"}}
 	for name, v := range props {
-		i := schema.PropertyIndex(name)
+		i := res.PropertyIndex(name)
 		if i < 0 {
 			t.Fatalf("no property %q", name)
 		}
@@ -40,9 +41,9 @@ func bodyCases(t testing.TB) []struct {
 		op   Op
 		want string
 	}{
-		{"nothing", Op{AppID: "app", StatusID: "st"}, `{}`},
+		{"nothing", Op{Res: res, Key: resource.Key{"app", "", "st"}}, `{}`},
 		{"one", opWith(t, map[string]Value{"installState": set("installed")}), `{"installState":"installed"}`},
-		{"schema order", opWith(t, map[string]Value{"displayVersion": set("2"), "deviceName": set("d"), "errorCode": setInt(0)}),
+		{"property order", opWith(t, map[string]Value{"displayVersion": set("2"), "deviceName": set("d"), "errorCode": setInt(0)}),
 			`{"deviceName":"d","errorCode":0,"displayVersion":"2"}`},
 		{"clear", opWith(t, map[string]Value{"userName": clear}), `{"userName":null}`},
 		{"every property", full,
@@ -56,7 +57,7 @@ func bodyCases(t testing.TB) []struct {
 		{"invalid UTF-8 as encoding/json writes it", opWith(t, map[string]Value{"deviceName": set("a\xffb")}), `{"deviceName":"a\ufffdb"}`},
 		{"spaces kept", opWith(t, map[string]Value{"osVersion": set("  ")}), `{"osVersion":"  "}`},
 		{"unknown intent left out", opWith(t, map[string]Value{"osVersion": {Intent: 9, Str: "x"}, "userName": set("u")}), `{"userName":"u"}`},
-		{"ids never sent", Op{AppID: "app", UserStatusID: "u", StatusID: "st", Props: opWith(t, map[string]Value{"deviceId": set("st")}).Props},
+		{"ids never sent", Op{Res: res, Key: resource.Key{"app", "u", "st"}, Props: opWith(t, map[string]Value{"deviceId": set("st")}).Props},
 			`{"deviceId":"st"}`},
 	}
 }
@@ -70,13 +71,12 @@ func TestAppendBody(t *testing.T) {
 			}
 			// The same meaning as encoding/json gives a map of the values.
 			m := map[string]any{}
-			for i, v := range tc.op.Props {
-				p := schema.Properties[i]
-				switch {
+			for i, p := range tc.op.Res.Properties {
+				switch v := tc.op.Props[i]; {
 				case v.Intent == Clear:
 					m[p.Name] = nil
 				case v.Intent != Set:
-				case p.Kind == schema.Int32:
+				case p.Kind == resource.Int32:
 					m[p.Name] = v.Int
 				default:
 					m[p.Name] = v.Str
@@ -119,7 +119,7 @@ func TestOpFromBodyRoundTrip(t *testing.T) {
 			continue // Check never makes these
 		}
 		op := tc.op
-		got, probs := OpFromBody(op.Line, op.AppID, op.UserStatusID, op.StatusID, op.AppendBody(nil))
+		got, probs := OpFromBody(res, op.Line, op.Key, op.AppendBody(nil))
 		if len(probs) != 0 {
 			t.Errorf("%s: problems %v", tc.name, probs)
 			continue
@@ -133,7 +133,7 @@ func TestOpFromBodyRoundTrip(t *testing.T) {
 func TestOpFromBodyTampered(t *testing.T) {
 	tests := []struct {
 		name    string
-		ids     [3]string
+		ids     resource.Key
 		body    string
 		wantErr []string // fragments, one per problem, in order
 	}{
@@ -167,16 +167,21 @@ func TestOpFromBodyTampered(t *testing.T) {
 		{"truncated", okIDs, `{"deviceName":"a"`, []string{`is not valid JSON`}},
 		{"trailing data", okIDs, `{"deviceName":"a"} {}`, []string{`has data after the JSON object`}},
 		{"invalid UTF-8", okIDs, "{\"deviceName\":\"a\xff\"}", []string{`is not valid UTF-8`}},
-		{"bad app id", [3]string{"a/b", "", "st"}, `{"deviceName":"d"}`, []string{`column mobileAppId: "a/b" contains '/'`}},
-		{"missing status id", [3]string{"app", "", ""}, `{"deviceName":"d"}`, []string{`column mobileAppInstallStatusId: required`}},
-		{"hostile user status id", [3]string{"app", "u\u200b", "st"}, `{"deviceName":"d"}`, []string{`column userAppInstallStatusId: "u\u200b" contains the invisible character`}},
+		{"bad app id", resource.Key{"a/b", "", "st"}, `{"deviceName":"d"}`, []string{`column mobileAppId: "a/b" contains '/'`}},
+		{"missing status id", resource.Key{"app", "", ""}, `{"deviceName":"d"}`, []string{`column mobileAppInstallStatusId: required`}},
+		{"hostile user status id", resource.Key{"app", "u\u200b", "st"}, `{"deviceName":"d"}`, []string{`column userAppInstallStatusId: "u\u200b" contains the invisible character`}},
 		{"several at once", okIDs, `{"installState":"INSTALLED","errorCode":null,"bogus":1}`, []string{
 			`column installState`, `column errorCode`, `sets "bogus"`}},
+		{"NUL in a string", okIDs, `{"deviceName":"ab\u0000"}`, []string{
+			`column deviceName: "ab\x00" contains a NUL byte (U+0000) at character 3; no cell may hold one`}},
+		{"NUL in an enum", okIDs, `{"installState":"installed\u0000"}`, []string{`column installState: "installed\x00" contains a NUL byte`}},
+		{"NUL in a date-time", okIDs, `{"lastSyncDateTime":"\u00002026-01-01T00:00:00Z"}`, []string{`at character 1`}},
+		{"NUL in a key", resource.Key{"app\x00", "", "st"}, `{"deviceName":"d"}`, []string{`column mobileAppId: "app\x00" contains the control character '\x00'`}},
 		{"hostile key", okIDs, `{"a\nb":1,"deviceName":"d"}`, []string{`line 4: the saved PATCH body sets "a\nb", which`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, probs := OpFromBody(4, tt.ids[0], tt.ids[1], tt.ids[2], []byte(tt.body))
+			_, probs := OpFromBody(res, 4, tt.ids, []byte(tt.body))
 			if len(probs) != len(tt.wantErr) {
 				t.Fatalf("got %d problems, want %d: %v", len(probs), len(tt.wantErr), probs)
 			}
@@ -192,19 +197,36 @@ func TestOpFromBodyTampered(t *testing.T) {
 	}
 }
 
-var okIDs = [3]string{"app", "", "st"}
+var okIDs = resource.Key{"app", "", "st"}
 
 func TestCheckBodyDuplicates(t *testing.T) {
-	v := NewValidator()
+	v := NewValidator(res)
 	body := []byte(`{"installState":"installed"}`)
-	if _, probs := v.CheckBody(2, "app", "", "st", body); len(probs) != 0 {
+	if _, probs := v.CheckBody(2, resource.Key{"app", "", "st"}, body); len(probs) != 0 {
 		t.Fatal(probs)
 	}
-	if _, probs := v.CheckBody(3, "app", "u", "st", body); len(probs) != 0 {
+	if _, probs := v.CheckBody(3, resource.Key{"app", "u", "st"}, body); len(probs) != 0 {
 		t.Fatalf("nested route is another object: %v", probs)
 	}
-	_, probs := v.CheckBody(9, "app", "", "st", body)
-	if len(probs) != 1 || probs[0].OtherLine != 2 || !strings.Contains(probs[0].Error(), "line 9, columns") {
-		t.Errorf("duplicate body: %v", probs)
+	for _, tc := range []struct {
+		line int
+		key  resource.Key
+	}{{9, resource.Key{"app", "", "st"}}, {10, resource.Key{"APP", "", "St"}}} {
+		_, probs := v.CheckBody(tc.line, tc.key, body)
+		if len(probs) != 1 || probs[0].OtherLine != 2 || !strings.HasPrefix(probs[0].Error(), "line "+strconv.Itoa(tc.line)+", columns") {
+			t.Errorf("duplicate body %q: %v", tc.key, probs)
+		}
+	}
+}
+
+// TestPropertyNamesNeedNoEscaping: AppendBody writes property names
+// without escaping them, which is right only for plain names.
+func TestPropertyNamesNeedNoEscaping(t *testing.T) {
+	for _, r := range resource.All() {
+		for _, p := range r.Properties {
+			if got := string(appendString(nil, p.Name)); got != `"`+p.Name+`"` {
+				t.Errorf("%s.%s needs escaping: %s", r.Name, p.Name, got)
+			}
+		}
 	}
 }

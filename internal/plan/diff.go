@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"strconv"
 
-	"github.com/bulkpatch/bulkpatch/internal/schema"
+	"github.com/bulkpatch/bulkpatch/internal/resource"
 )
 
 // Change is one property whose live value differs from what an Op sends.
@@ -20,15 +20,15 @@ type Change struct {
 var errNotObject = errors.New("the live object is not a JSON object")
 
 // Diff compares what op sends with the live object and returns the
-// properties that differ, in schema order. Values are compared by
-// meaning, not by spelling: enums exactly (Graph's spelling is
-// canonical), date-times as instants (2026-01-01T00:00:00Z equals
-// 2026-01-01T00:00:00.0000000+00:00), errorCode numerically, strings
-// exactly, and an absent property the same as null. A live value of the
-// wrong type or an enum member bulkpatch does not know is simply
-// different, not an error: the list of members keeps growing. The
-// returned Old values are copies and do not alias live. Diff fails only
-// when live is not a JSON object.
+// properties that differ, in the order of op.Res.Properties. Values are
+// compared by meaning, not by spelling: enums exactly (Graph's spelling
+// is canonical), date-times as instants (2026-01-01T00:00:00Z equals
+// 2026-01-01T00:00:00.0000000+00:00), Int32 properties such as errorCode
+// numerically, strings exactly, and an absent property the same as
+// null. A live value of the wrong type or an enum member bulkpatch does
+// not know is simply different, not an error: the list of members keeps
+// growing. The returned Old values are copies and do not alias live. Diff
+// fails only when live is not a JSON object.
 func Diff(op *Op, live json.RawMessage) ([]Change, error) {
 	var obj map[string]json.RawMessage
 	if err := json.Unmarshal(live, &obj); err != nil {
@@ -42,7 +42,8 @@ func Diff(op *Op, live json.RawMessage) ([]Change, error) {
 		return nil, errNotObject
 	}
 	var changes []Change
-	for i, p := range schema.Properties {
+	for i := range op.Res.Properties {
+		p := &op.Res.Properties[i]
 		v := op.Props[i]
 		if v.Intent != Set && v.Intent != Clear {
 			continue
@@ -64,21 +65,21 @@ func Diff(op *Op, live json.RawMessage) ([]Change, error) {
 }
 
 // sameValue reports whether the live JSON value old means the same as v.
-func sameValue(p schema.Property, v Value, old json.RawMessage) bool {
+func sameValue(p *resource.Property, v Value, old json.RawMessage) bool {
 	if string(old) == "null" {
 		return v.Intent == Clear
 	}
 	if v.Intent != Set {
 		return false
 	}
-	if p.Kind == schema.Int32 {
+	if p.Kind == resource.Int32 {
 		return sameInt(v.Int, old)
 	}
 	var s string
 	if json.Unmarshal(old, &s) != nil {
 		return false // not a string: a type Graph would not send here
 	}
-	if p.Kind == schema.DateTime {
+	if p.Kind == resource.DateTime {
 		want, msg := parseDateTime(v.Str, 9)
 		if msg != "" {
 			return s == v.Str // not an Op from Check; compare as written
@@ -91,7 +92,7 @@ func sameValue(p schema.Property, v Value, old json.RawMessage) bool {
 	return s == v.Str // strings and enums: exact
 }
 
-// sameInt compares an errorCode with a live JSON number (or, leniently, a
+// sameInt compares an Int32 value with a live JSON number (or, leniently, a
 // string holding one in either of the input's forms).
 func sameInt(want int32, old json.RawMessage) bool {
 	switch c := old[0]; {
@@ -100,7 +101,7 @@ func sameInt(want int32, old json.RawMessage) bool {
 		if json.Unmarshal(old, &s) != nil {
 			return false
 		}
-		n, msg := parseErrorCode(s)
+		n, msg := parseInt32(s)
 		return msg == "" && n == want
 	case c == '-' || '0' <= c && c <= '9':
 		if n, err := strconv.ParseInt(string(old), 10, 64); err == nil {

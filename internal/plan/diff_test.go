@@ -9,13 +9,16 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-func TestDiff(t *testing.T) {
-	tests := []struct {
-		name  string
-		props map[string]Value
-		live  string
-		want  []Change // nil: no difference
-	}{
+// diffCase is an Op with props compared with the live object.
+type diffCase struct {
+	name  string
+	props map[string]Value
+	live  string
+	want  []Change // nil: no difference
+}
+
+func diffCases() []diffCase {
+	return []diffCase{
 		{"string equal", map[string]Value{"deviceName": set("d")}, `{"deviceName":"d"}`, nil},
 		{"string differs", map[string]Value{"deviceName": set("d")}, `{"deviceName":"D"}`,
 			[]Change{{"deviceName", raw(`"D"`), raw(`"d"`)}}},
@@ -72,14 +75,17 @@ func TestDiff(t *testing.T) {
 		{"errorCode bool", map[string]Value{"errorCode": setInt(1)}, `{"errorCode":true}`,
 			[]Change{{"errorCode", raw(`true`), raw(`1`)}}},
 		{"leave is ignored", map[string]Value{"deviceName": {}}, `{"deviceName":"d"}`, nil},
-		{"several, in schema order", map[string]Value{
+		{"several, in property order", map[string]Value{
 			"displayVersion": set("2"), "deviceName": set("d"), "installState": set("installed"), "osVersion": clear,
 		}, `{"@odata.context":"x","id":"st","deviceName":"old","installState":"installed","displayVersion":"1","osVersion":null}`,
 			[]Change{{"deviceName", raw(`"old"`), raw(`"d"`)}, {"displayVersion", raw(`"1"`), raw(`"2"`)}}},
 		{"names are case-sensitive", map[string]Value{"deviceName": set("d")}, `{"DeviceName":"d"}`,
 			[]Change{{"deviceName", raw(`null`), raw(`"d"`)}}},
 	}
-	for _, tt := range tests {
+}
+
+func TestDiff(t *testing.T) {
+	for _, tt := range diffCases() {
 		t.Run(tt.name, func(t *testing.T) {
 			op := opWith(t, tt.props)
 			got, err := Diff(&op, json.RawMessage(tt.live))

@@ -7,7 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
+
+	"github.com/bulkpatch/bulkpatch/internal/resource"
 )
 
 // FormatVersion is the plan file format this package writes and reads.
@@ -22,8 +25,12 @@ const (
 
 // Header describes a plan file: what input it was made from and how.
 type Header struct {
-	Format      int       `json:"format"` // FormatVersion; 0 means FormatVersion when writing
-	Tool        string    `json:"tool"`   // e.g. "bulkpatch 1.2.0"
+	Format int `json:"format"` // FormatVersion; 0 means FormatVersion when writing
+	// Resource names the resource the plan writes (resource.Lookup);
+	// "" means resource.Default(), which is what plan files written
+	// before there was a choice hold.
+	Resource    string    `json:"resource,omitempty"`
+	Tool        string    `json:"tool"` // e.g. "bulkpatch 1.2.0"
 	CreatedAt   time.Time `json:"createdAt"`
 	InputPath   string    `json:"inputPath"`
 	InputSHA256 string    `json:"inputSha256"` // hex
@@ -36,14 +43,17 @@ type Header struct {
 
 // Entry is one operation of a plan: the object, what to send and, when
 // reconciled, how the live object differs.
+//
+// In the file an entry is one flat JSON object with a field per key
+// column, named like it, e.g. {"line":2,"mobileAppId":"a",
+// "mobileAppInstallStatusId":"s","action":"patch","body":{...}}; an empty
+// optional key is left out, an empty required one written as "".
 type Entry struct {
-	Line                     int             `json:"line"`
-	MobileAppID              string          `json:"mobileAppId"`
-	UserAppInstallStatusID   string          `json:"userAppInstallStatusId,omitempty"`
-	MobileAppInstallStatusID string          `json:"mobileAppInstallStatusId"`
-	Action                   string          `json:"action"` // ActionPatch, ActionUpdate or ActionUnchanged
-	Body                     json.RawMessage `json:"body"`   // the exact PATCH body (Op.AppendBody)
-	Changes                  []Change        `json:"changes,omitempty"`
+	Line    int             // physical line of the input row
+	Key     resource.Key    // indexed like the plan's resource's Keys
+	Action  string          // ActionPatch, ActionUpdate or ActionUnchanged
+	Body    json.RawMessage // the exact PATCH body (Op.AppendBody)
+	Changes []Change        // reconciled updates only
 }
 
 // Summary counts a plan's entries per action. A plan file ends with it,
@@ -82,6 +92,7 @@ var ErrDamaged = errors.New("damaged plan file")
 // per line, then the summary. Memory does not grow with the number of
 // entries. It is not safe for concurrent use.
 type FileWriter struct {
+	codec  *entryCodec
 	w      *bufio.Writer
 	buf    bytes.Buffer
 	enc    *json.Encoder
@@ -92,8 +103,9 @@ type FileWriter struct {
 
 var errClosed = errors.New("plan file writer is closed")
 
-// NewFileWriter starts a plan file on w with header h. Nothing reaches w
-// for sure before Close, which flushes.
+// NewFileWriter starts a plan file on w with header h. h.Resource, when
+// set, is written in the resource's own spelling; an unknown one fails
+// with ErrFormat. Nothing reaches w for sure before Close, which flushes.
 func NewFileWriter(w io.Writer, h Header) (*FileWriter, error) {
 	if h.Format == 0 {
 		h.Format = FormatVersion
@@ -101,10 +113,17 @@ func NewFileWriter(w io.Writer, h Header) (*FileWriter, error) {
 	if h.Format != FormatVersion {
 		return nil, fmt.Errorf("%w: cannot write format %d", ErrFormat, h.Format)
 	}
+	res, err := headerResource(h.Resource)
+	if err != nil {
+		return nil, err
+	}
+	if h.Resource != "" {
+		h.Resource = res.Name
+	}
 	if h.Columns == nil {
 		h.Columns = []string{} // [] rather than null: the list is just empty
 	}
-	fw := &FileWriter{w: bufio.NewWriter(w)}
+	fw := &FileWriter{codec: newEntryCodec(res), w: bufio.NewWriter(w)}
 	fw.enc = json.NewEncoder(&fw.buf)
 	fw.enc.SetEscapeHTML(false) // keep <, > and & readable in user names
 	if err := fw.enc.Encode(h); err != nil {
@@ -127,8 +146,9 @@ func (fw *FileWriter) write(b []byte) {
 	}
 }
 
-// Write adds one entry. It rejects an entry with an unknown action or a
-// body that is not a JSON object, which the reader would refuse.
+// Write adds one entry, its key written by the names of the header's
+// resource. It rejects an entry with an unknown action or a body that is
+// not a JSON object, which the reader would refuse.
 func (fw *FileWriter) Write(e Entry) error {
 	if fw.err != nil {
 		return fw.err
@@ -140,7 +160,7 @@ func (fw *FileWriter) Write(e Entry) error {
 		return fmt.Errorf("plan entry for line %d: the body is not a JSON object", e.Line)
 	}
 	fw.buf.Reset()
-	if err := fw.enc.Encode(e); err != nil {
+	if err := fw.enc.Encode(fw.codec.value(&e)); err != nil {
 		return fmt.Errorf("plan entry for line %d: %w", e.Line, err)
 	}
 	if fw.sum.Operations > 0 {
@@ -191,17 +211,19 @@ func isJSONObject(b []byte) bool {
 // Because the summary comes last, a truncated file shows up only at the
 // end: read the whole file once before acting on any entry.
 type FileReader struct {
-	dec  *json.Decoder
-	h    Header
-	seen Summary // counted while reading
-	sum  Summary // from the file, valid after io.EOF
-	last int     // line of the last entry read, for messages
-	err  error   // sticky; io.EOF at the end
+	dec   *json.Decoder
+	h     Header
+	res   *resource.Resource
+	codec *entryCodec
+	seen  Summary // counted while reading
+	sum   Summary // from the file, valid after io.EOF
+	last  int     // line of the last entry read, for messages
+	err   error   // sticky; io.EOF at the end
 }
 
 // NewFileReader reads the header of the plan file on r. It fails with
-// ErrFormat for a format it does not know and ErrDamaged for anything that
-// is not a plan file's beginning.
+// ErrFormat for a format or a resource it does not know and ErrDamaged for
+// anything that is not a plan file's beginning.
 func NewFileReader(r io.Reader) (*FileReader, error) {
 	fr := &FileReader{dec: json.NewDecoder(r)}
 	switch t, err := fr.dec.Token(); {
@@ -247,6 +269,15 @@ func NewFileReader(r io.Reader) (*FileReader, error) {
 	if err := hd.Decode(&fr.h); err != nil {
 		return nil, fr.damaged("header", err)
 	}
+	if fr.res, err = headerResource(fr.h.Resource); err != nil {
+		return nil, err
+	}
+	for _, c := range fr.h.Columns {
+		if fr.res.PropertyIndex(c) < 0 {
+			return nil, fmt.Errorf("%w: header: column %q is not a property of %s", ErrDamaged, c, fr.res.Name)
+		}
+	}
+	fr.codec = newEntryCodec(fr.res)
 	if err := fr.delim('[', "the operations"); err != nil {
 		return nil, err
 	}
@@ -256,6 +287,26 @@ func NewFileReader(r io.Reader) (*FileReader, error) {
 
 // Header returns the plan file's header.
 func (fr *FileReader) Header() Header { return fr.h }
+
+// Resource returns the resource the plan writes: the one its header
+// names, resource.Default() when it names none. Entries' keys are indexed
+// like its Keys.
+func (fr *FileReader) Resource() *resource.Resource { return fr.res }
+
+// headerResource resolves a header's resource name.
+func headerResource(name string) (*resource.Resource, error) {
+	if name == "" {
+		return resource.Default(), nil
+	}
+	if res, ok := resource.Lookup(name); ok {
+		return res, nil
+	}
+	var known []string
+	for _, r := range resource.All() {
+		known = append(known, r.Name)
+	}
+	return nil, fmt.Errorf("%w: resource %q; this bulkpatch knows %s", ErrFormat, name, strings.Join(known, ", "))
+}
 
 // Summary returns the counts the file ends with. It is valid once Next has
 // returned io.EOF, which also means they matched the entries read.
@@ -272,11 +323,12 @@ func (fr *FileReader) Next() (Entry, error) {
 		fr.err = fr.finish()
 		return Entry{}, fr.err
 	}
-	var e Entry
-	if err := fr.dec.Decode(&e); err != nil {
+	v := fr.codec.new()
+	if err := fr.dec.Decode(v); err != nil {
 		fr.err = fr.damaged(fr.where(), err)
 		return Entry{}, fr.err
 	}
+	e := fr.codec.entry(v)
 	switch {
 	case !fr.seen.add(e.Action):
 		fr.err = fmt.Errorf("%w: operation for line %d: unknown action %q", ErrDamaged, e.Line, e.Action)

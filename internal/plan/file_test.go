@@ -5,10 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/bulkpatch/bulkpatch/internal/resource"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -24,13 +27,13 @@ var testHeader = Header{
 }
 
 var testEntries = []Entry{
-	{Line: 2, MobileAppID: "app", MobileAppInstallStatusID: "st1", Action: ActionPatch,
+	{Line: 2, Key: resource.Key{"app", "", "st1"}, Action: ActionPatch,
 		Body: raw(`{"installState":"installed"}`)},
-	{Line: 3, MobileAppID: "app", UserAppInstallStatusID: "u1", MobileAppInstallStatusID: "st2", Action: ActionUpdate,
+	{Line: 3, Key: resource.Key{"app", "u1", "st2"}, Action: ActionUpdate,
 		Body: raw(`{"installState":"installed","deviceName":"a<b>&\u2028"}`),
 		Changes: []Change{{Property: "installState", Old: raw(`"failed"`), New: raw(`"installed"`)},
 			{Property: "deviceName", Old: raw(`null`), New: raw(`"a<b>&\u2028"`)}}},
-	{Line: 5, MobileAppID: "app", MobileAppInstallStatusID: "st3", Action: ActionUnchanged,
+	{Line: 5, Key: resource.Key{"app", "", "st3"}, Action: ActionUnchanged,
 		Body: raw(`{"errorCode":-1}`)},
 }
 
@@ -88,6 +91,9 @@ func compactEntries(t testing.TB, es []Entry) []Entry {
 }
 
 func compact(t testing.TB, b json.RawMessage) json.RawMessage {
+	if b == nil {
+		return raw("null") // what encoding/json writes for a nil RawMessage
+	}
 	var buf bytes.Buffer
 	if err := json.Compact(&buf, b); err != nil {
 		t.Fatal(err)
@@ -123,7 +129,7 @@ func TestPlanFileRoundTrip(t *testing.T) {
 	}
 	// Bodies come back as OpFromBody accepts them.
 	for _, e := range got {
-		if _, probs := OpFromBody(e.Line, e.MobileAppID, e.UserAppInstallStatusID, e.MobileAppInstallStatusID, e.Body); len(probs) != 0 {
+		if _, probs := OpFromBody(res, e.Line, e.Key, e.Body); len(probs) != 0 {
 			t.Errorf("line %d: %v", e.Line, probs)
 		}
 	}
@@ -185,6 +191,12 @@ func TestPlanFileDamaged(t *testing.T) {
 		{"body missing", strings.Replace(good, `,"body":{"errorCode":-1}`, ``, 1), ErrDamaged, "body is not a JSON object"},
 		{"no line", strings.Replace(good, `"line":5,`, ``, 1), ErrDamaged, "no valid line number"},
 		{"unknown entry field", strings.Replace(good, `"line":5,`, `"line":5,"force":true,`, 1), ErrDamaged, `unknown field "force"`},
+		{"a property as a key", strings.Replace(good, `"line":5,`, `"line":5,"deviceId":"x",`, 1), ErrDamaged, `unknown field "deviceId"`},
+		{"unknown resource", strings.Replace(good, `"format":1,`, `"format":1,"resource":"managedDevice",`, 1), ErrFormat,
+			`unsupported plan file format: resource "managedDevice"; this bulkpatch knows mobileAppInstallStatus`},
+		{"resource not a string", strings.Replace(good, `"format":1,`, `"format":1,"resource":7,`, 1), ErrDamaged, `header`},
+		{"column not a property", strings.Replace(good, `"errorCode"]`, `"mobileAppId"]`, 1), ErrDamaged,
+			`header: column "mobileAppId" is not a property of mobileAppInstallStatus`},
 		{"garbled entry", strings.Replace(good, `{"line":5`, `{"line":5"`, 1), ErrDamaged, "the operation after the one for line 3"},
 		{"entry removed", strings.Replace(good, entry3, "", 1), ErrDamaged, "the summary counts 3 operations (1 patch, 1 update, 1 unchanged) but the file holds 2"},
 		{"entry added", strings.Replace(good, entry3, entry3+entry3, 1), ErrDamaged, "but the file holds 4"},
@@ -266,11 +278,113 @@ func TestFileWriterErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	big := Entry{Line: 2, MobileAppID: "a", MobileAppInstallStatusID: "s", Action: ActionPatch,
+	big := Entry{Line: 2, Key: resource.Key{"a", "", "s"}, Action: ActionPatch,
 		Body: raw(`{"deviceName":"` + strings.Repeat("x", 10000) + `"}`)}
 	werr := fw.Write(big)
 	cerr := fw.Close()
 	if werr == nil && cerr == nil {
 		t.Error("a failing writer went unnoticed")
+	}
+}
+
+// TestPlanFileFormat1 reads a plan file written before resources were
+// declared (testdata/format1.json, by the bulkpatch of commit bb32e87)
+// and writes the same plan byte for byte.
+func TestPlanFileFormat1(t *testing.T) {
+	golden, err := os.ReadFile("testdata/format1.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fr, err := NewFileReader(bytes.NewReader(golden))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fr.Resource() != resource.Default() {
+		t.Errorf("Resource() = %v, want the default", fr.Resource().Name)
+	}
+	h, got, _, err := readPlan(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff(testHeader, h); d != "" {
+		t.Errorf("header (-want +got):\n%s", d)
+	}
+	if d := cmp.Diff(compactEntries(t, testEntries), got); d != "" {
+		t.Errorf("entries (-want +got):\n%s", d)
+	}
+	if written := writePlan(t, testHeader, testEntries); !bytes.Equal(written, golden) {
+		t.Errorf("written:\n%s\nformat 1 as written before:\n%s", written, golden)
+	}
+}
+
+func TestPlanFileResource(t *testing.T) {
+	h := testHeader
+	h.Resource = "MOBILEAPPINSTALLSTATUS"
+	data := writePlan(t, h, testEntries)
+	if !bytes.HasPrefix(data, []byte(`{"format":1,"resource":"mobileAppInstallStatus","tool":`)) {
+		t.Errorf("the resource is not written in its own spelling:\n%s", data)
+	}
+	fr, err := NewFileReader(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fr.Resource() != resource.MobileAppInstallStatus || fr.Header().Resource != "mobileAppInstallStatus" {
+		t.Errorf("Resource() = %s, header says %q", fr.Resource().Name, fr.Header().Resource)
+	}
+	if bytes.Contains(writePlan(t, testHeader, nil), []byte(`"resource"`)) {
+		t.Error("an empty Resource is written")
+	}
+
+	h.Resource = "managedDevices"
+	_, err = NewFileWriter(io.Discard, h)
+	if !errors.Is(err, ErrFormat) || !strings.Contains(err.Error(), `resource "managedDevices"`) {
+		t.Errorf("unknown resource: %v", err)
+	}
+}
+
+// TestEntryCodecs: every built-in resource's entries can be written and
+// read back, an empty optional key left out, an empty required one kept.
+func TestEntryCodecs(t *testing.T) {
+	for _, r := range resource.All() {
+		t.Run(r.Name, func(t *testing.T) {
+			c := newEntryCodec(r)
+			var full, sparse Entry
+			for i := range r.Keys {
+				full.Key[i] = "k" + strconv.Itoa(i)
+			}
+			for _, e := range []*Entry{&full, &sparse} {
+				e.Line, e.Action, e.Body = 2, ActionPatch, raw(`{"a":1}`)
+			}
+			for _, e := range []Entry{full, sparse} {
+				b, err := json.Marshal(c.value(&e))
+				if err != nil {
+					t.Fatal(err)
+				}
+				for i, k := range r.Keys {
+					if has := bytes.Contains(b, []byte(`"`+k.Name+`":`)); has != (e.Key[i] != "" || r.Required(i)) {
+						t.Errorf("%s in %s: %v", k.Name, b, has)
+					}
+				}
+				v := c.new()
+				if err := json.Unmarshal(b, v); err != nil {
+					t.Fatal(err)
+				}
+				if d := cmp.Diff(e, c.entry(v)); d != "" {
+					t.Errorf("round trip through %s (-want +got):\n%s", b, d)
+				}
+			}
+		})
+	}
+}
+
+func TestPlainName(t *testing.T) {
+	for name, want := range map[string]bool{
+		"mobileAppId": true, "id": true, "x1": true,
+		"": false, "line": false, "Action": false, "BODY": false, "changes": false,
+		`a"b`: false, "a,b": false, "a b": false, "a`b": false,
+	} {
+		if got := plainName(name); got != want {
+			t.Errorf("plainName(%q) = %v, want %v", name, got, want)
+		}
 	}
 }

@@ -7,14 +7,16 @@ import (
 	"testing"
 
 	"github.com/bulkpatch/bulkpatch/internal/csvio"
-	"github.com/bulkpatch/bulkpatch/internal/schema"
+	"github.com/bulkpatch/bulkpatch/internal/resource"
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
 // FuzzCheck feeds arbitrary cells to Check. It must never panic; every
-// problem must name its line; and every accepted row must encode to valid
-// JSON that OpFromBody turns back into the same Op, and that Diff finds
-// equal to itself.
+// problem must name its line; a cell with a NUL byte must be refused in
+// its column; and every accepted row must encode to valid JSON that
+// OpFromBody turns back into the same Op, that Diff finds equal to
+// itself, and whose key, in any ASCII letter case, is the same object.
 func FuzzCheck(f *testing.F) {
 	f.Add("app", "", "st", "LAPTOP", "<null>", "2026-01-31T14:05:00Z", "Installed", "failed", "seeinstallerrorcode",
 		"0x87D1041C", "10.0", " <NULL> ", "Jürgen", "j@example.com", "1.2")
@@ -22,35 +24,30 @@ func FuzzCheck(f *testing.F) {
 	f.Add("a/b", "\u200b", "", "\xff", "", "2026-01-31T14:05:00.12345678Z", "instaled", "", "zzz", "0x100000000", "", "", "", "", "\"\\\n")
 	f.Add("\uFF0F", ".", "..", " <null>x", "", "2026-02-29T00:00:00", "", "<null>", "", "12x", "", "", "", "", "")
 	f.Add("app", "", "st", "", "", "", "", "", "", "", "", "", "", "", "")
+	f.Add("App\x00", "", "8D0A8F0C-6F0C-4A3B-9C55-3F6A6A8A0B11", "a\x00b", "\x00", "", "installed\x00", "", "", "\x001", "", "", "", "", "L\x00a\x00")
 	f.Fuzz(func(t *testing.T, app, user, status, c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11 string) {
-		rec := &csvio.Record{Line: 42, Cells: [csvio.NumColumns]string{
+		rec := &csvio.Record{Line: 42, Cells: []string{
 			app, user, status, c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11,
 		}}
-		v := NewValidator()
+		v := NewValidator(res)
 		op, probs := v.Check(rec)
-		for _, p := range probs {
-			if msg := p.Error(); p.Line != 42 || !strings.HasPrefix(msg, "line 42") || p.Msg == "" {
-				t.Errorf("problem without its line or message: %q", msg)
-			}
-		}
+		checkProblems(t, rec, probs)
 		if len(probs) != 0 {
 			// Most random rows are invalid somewhere. To exercise the
 			// accepted path too, empty the cells at fault (and replace
 			// bad ids) and check the rest of the row again.
 			for _, p := range probs {
-				for c := csvio.Column(0); c < csvio.NumColumns; c++ {
-					if c.String() == p.Column {
-						rec.Cells[c] = ""
-					}
+				if i := cellIndex(res, p.Column); i >= 0 {
+					rec.Cells[i] = ""
 				}
 			}
-			if rec.Cells[csvio.MobileAppID] == "" {
-				rec.Cells[csvio.MobileAppID] = "app"
+			if i := cellIndex(res, "mobileAppId"); rec.Cells[i] == "" {
+				rec.Cells[i] = "app"
 			}
-			if rec.Cells[csvio.MobileAppInstallStatusID] == "" {
-				rec.Cells[csvio.MobileAppInstallStatusID] = "st"
+			if i := cellIndex(res, "mobileAppInstallStatusId"); rec.Cells[i] == "" {
+				rec.Cells[i] = "st"
 			}
-			v = NewValidator()
+			v = NewValidator(res)
 			if op, probs = v.Check(rec); len(probs) != 0 {
 				return // e.g. nothing left to change
 			}
@@ -59,7 +56,7 @@ func FuzzCheck(f *testing.F) {
 		if !json.Valid(body) {
 			t.Fatalf("invalid JSON body %q", body)
 		}
-		back, probs := OpFromBody(op.Line, op.AppID, op.UserStatusID, op.StatusID, body)
+		back, probs := OpFromBody(res, op.Line, op.Key, body)
 		if len(probs) != 0 {
 			t.Fatalf("OpFromBody(%s) refuses what Check accepted: %v", body, probs)
 		}
@@ -69,10 +66,44 @@ func FuzzCheck(f *testing.F) {
 		if changes, err := Diff(&op, body); err != nil || len(changes) != 0 {
 			t.Fatalf("Diff of an Op with its own body %s = %v, %v", body, changes, err)
 		}
+		for i := range res.Keys {
+			rec.Cells[i] = upperASCII(rec.Cells[i])
+		}
 		if _, probs := v.Check(rec); len(probs) != 1 || probs[0].OtherLine != 42 {
-			t.Fatalf("the same row again: %v, want one duplicate problem", probs)
+			t.Fatalf("the same row again, ids upper-cased: %v, want one duplicate problem", probs)
 		}
 	})
+}
+
+// checkProblems checks what FuzzCheck requires of every row's problems:
+// each names line 42 and says something, and each cell holding a NUL byte
+// has a problem in its column.
+func checkProblems(t *testing.T, rec *csvio.Record, probs []Problem) {
+	t.Helper()
+	at := map[string]bool{}
+	for _, p := range probs {
+		if msg := p.Error(); p.Line != 42 || !strings.HasPrefix(msg, "line 42") || p.Msg == "" {
+			t.Errorf("problem without its line or message: %q", msg)
+		}
+		at[p.Column] = true
+	}
+	for i, c := range Columns(res) {
+		if strings.IndexByte(rec.Cells[i], 0) >= 0 && !at[c.Name] {
+			t.Errorf("the NUL in %s %q is not refused: %v", c.Name, rec.Cells[i], probs)
+		}
+	}
+}
+
+// upperASCII is strings.ToUpper for ASCII letters only, the case Graph
+// ignores in ids.
+func upperASCII(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'a' <= c && c <= 'z' {
+			b[i] = c - ('a' - 'A')
+		}
+	}
+	return string(b)
 }
 
 // encodingJSONString is how encoding/json writes s, without HTML escaping.
@@ -97,10 +128,10 @@ func FuzzAppendBody(f *testing.F) {
 		if got, want := appendString(nil, s), encodingJSONString(t, s); !bytes.Equal(got, want) {
 			t.Fatalf("appendString(%q) = %s, encoding/json writes %s", s, got, want)
 		}
-		op := Op{AppID: "a", StatusID: "s"}
-		op.Props[schema.PropertyIndex("deviceName")] = set(s)
-		op.Props[schema.PropertyIndex("userName")] = clear
-		op.Props[schema.PropertyIndex("errorCode")] = setInt(n)
+		op := Op{Res: res, Key: resource.Key{"a", "", "s"}}
+		op.Props[res.PropertyIndex("deviceName")] = set(s)
+		op.Props[res.PropertyIndex("userName")] = clear
+		op.Props[res.PropertyIndex("errorCode")] = setInt(n)
 		body := op.AppendBody(nil)
 		var got map[string]any
 		if err := json.Unmarshal(body, &got); err != nil {
@@ -130,19 +161,19 @@ func FuzzDiff(f *testing.F) {
 		f.Add([]byte(s), "2026-01-01T00:00:00Z", "x")
 	}
 	f.Fuzz(func(t *testing.T, live []byte, dt, str string) {
-		op := Op{AppID: "a", StatusID: "s"}
-		op.Props[schema.PropertyIndex("deviceName")] = set(str)
-		op.Props[schema.PropertyIndex("deviceId")] = clear
-		op.Props[schema.PropertyIndex("lastSyncDateTime")] = set(dt) // possibly invalid: Diff must cope
-		op.Props[schema.PropertyIndex("installState")] = set("installed")
-		op.Props[schema.PropertyIndex("installStateDetail")] = set("pendingReboot")
-		op.Props[schema.PropertyIndex("errorCode")] = setInt(-1)
+		op := Op{Res: res, Key: resource.Key{"a", "", "s"}}
+		op.Props[res.PropertyIndex("deviceName")] = set(str)
+		op.Props[res.PropertyIndex("deviceId")] = clear
+		op.Props[res.PropertyIndex("lastSyncDateTime")] = set(dt) // possibly invalid: Diff must cope
+		op.Props[res.PropertyIndex("installState")] = set("installed")
+		op.Props[res.PropertyIndex("installStateDetail")] = set("pendingReboot")
+		op.Props[res.PropertyIndex("errorCode")] = setInt(-1)
 		changes, err := Diff(&op, live)
 		if err != nil {
 			return
 		}
 		for _, c := range changes {
-			i := schema.PropertyIndex(c.Property)
+			i := res.PropertyIndex(c.Property)
 			if i < 0 || op.Props[i].Intent == Leave {
 				t.Errorf("change for a property the Op leaves alone: %q", c.Property)
 			}
@@ -153,18 +184,21 @@ func FuzzDiff(f *testing.F) {
 	})
 }
 
-// FuzzPlanFile: the reader never panics, and whatever it accepts in full
-// is consistent with its summary.
+// FuzzPlanFile: the reader never panics; whatever it accepts in full is
+// consistent with its summary, and written again reads back the same.
 func FuzzPlanFile(f *testing.F) {
 	good := writePlan(f, testHeader, testEntries)
 	f.Add(good)
 	f.Add(good[:len(good)/2])
 	f.Add(writePlan(f, Header{}, nil))
+	f.Add(writePlan(f, Header{Resource: "mobileAppInstallStatus"}, testEntries))
 	f.Add([]byte(`{"format":1,"operations":[{"line":1,"mobileAppId":"a","mobileAppInstallStatusId":"s","action":"patch","body":{}}],"summary":{"operations":1,"patch":1,"update":0,"unchanged":0}}`))
+	f.Add([]byte(`{"format":1,"resource":"MobileAppInstallStatus","operations":[{"line":1,"MOBILEAPPID":"a","action":"patch","body":{ }}],"summary":{"operations":1,"patch":1,"update":0,"unchanged":0}}`))
 	f.Add([]byte(`{"format":2}`))
+	f.Add([]byte(`{"format":1,"resource":"x","operations":[]}`))
 	f.Add([]byte(`[{"format":1}]`))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		_, entries, sum, err := readPlan(data)
+		h, entries, sum, err := readPlan(data)
 		if err != nil {
 			return
 		}
@@ -175,6 +209,14 @@ func FuzzPlanFile(f *testing.F) {
 			if e.Line <= 0 || !json.Valid(e.Body) {
 				t.Errorf("accepted a bad entry %+v", e)
 			}
+		}
+		again := writePlan(t, h, entries)
+		_, back, _, err := readPlan(again)
+		if err != nil {
+			t.Fatalf("the plan written again does not read: %v\n%s", err, again)
+		}
+		if d := cmp.Diff(compactEntries(t, entries), back, cmpopts.EquateEmpty()); d != "" {
+			t.Errorf("written again and read back (-want +got):\n%s", d)
 		}
 	})
 }

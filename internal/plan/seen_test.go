@@ -2,6 +2,7 @@ package plan
 
 import (
 	"runtime"
+	"slices"
 	"strconv"
 	"testing"
 
@@ -12,7 +13,7 @@ import (
 // hashes: rows that share the 64-bit map key but not the 32-bit tag are
 // different objects, and each is still caught when it comes back.
 func TestRememberKeyCollisions(t *testing.T) {
-	v := NewValidator()
+	v := NewValidator(res)
 	steps := []struct {
 		line      int
 		key       uint64
@@ -35,7 +36,7 @@ func TestRememberKeyCollisions(t *testing.T) {
 		switch {
 		case s.wantOther == 0 && len(probs) != 0:
 			t.Errorf("line %d: unexpected problems %v", s.line, probs)
-		case s.wantOther != 0 && (len(probs) != 1 || probs[0].OtherLine != s.wantOther || probs[0].Column != idColumns):
+		case s.wantOther != 0 && (len(probs) != 1 || probs[0].OtherLine != s.wantOther || probs[0].Column != v.keyColumns):
 			t.Errorf("line %d: problems %v, want one naming line %d", s.line, probs, s.wantOther)
 		}
 	}
@@ -47,10 +48,11 @@ func TestRememberKeyCollisions(t *testing.T) {
 // TestCheckDuplicatesAcrossRoutes: the same status id directly under the
 // app and under a user status are two objects; each repeated is caught.
 func TestCheckDuplicatesAcrossRoutes(t *testing.T) {
-	v := NewValidator()
-	rec := benchRecords(1)[0]
-	direct, nested := rec, rec
-	nested.Cells[csvio.UserAppInstallStatusID] = "user-1"
+	v := NewValidator(res)
+	direct := benchRecords(1)[0]
+	nested := direct
+	nested.Cells = slices.Clone(direct.Cells)
+	nested.Cells[cell(t, "userAppInstallStatusId")] = "user-1"
 	for i, tc := range []struct {
 		rec       csvio.Record
 		wantOther int
@@ -73,6 +75,7 @@ func TestCheckDuplicatesAcrossRoutes(t *testing.T) {
 func BenchmarkValidatorMemory(b *testing.B) {
 	const n = 1_000_000
 	rec := benchRecords(1)[0]
+	status := cell(b, "mobileAppInstallStatusId")
 	ids := make([]string, 0, n)
 	for i := range n {
 		ids = append(ids, "st-"+strconv.Itoa(i))
@@ -83,10 +86,10 @@ func BenchmarkValidatorMemory(b *testing.B) {
 		var before, after runtime.MemStats
 		runtime.GC()
 		runtime.ReadMemStats(&before)
-		v := NewValidator()
+		v := NewValidator(res)
 		for i, id := range ids {
 			rec.Line = i + 2
-			rec.Cells[csvio.MobileAppInstallStatusID] = id
+			rec.Cells[status] = id
 			if _, probs := v.Check(&rec); len(probs) != 0 {
 				b.Fatal(probs)
 			}

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/bulkpatch/bulkpatch/internal/schema"
+	"github.com/bulkpatch/bulkpatch/internal/resource"
 )
 
 // This file holds the per-kind checks shared by Check (cells), OpFromBody
@@ -31,27 +31,39 @@ const (
 // isNullCell reports whether a cell is the <null> marker: case-insensitive,
 // surrounding spaces ignored.
 func isNullCell(s string) bool {
-	if len(s) < len("<null>") || s[0] != '<' && s[0] != ' ' && s[0] != '\t' && s[0] < utf8.RuneSelf {
+	if len(s) < len(nullCell) || s[0] != '<' && s[0] != ' ' && s[0] != '\t' && s[0] < utf8.RuneSelf {
 		return false // the common case, decided without trimming
 	}
-	return strings.EqualFold(strings.TrimSpace(s), "<null>")
+	return strings.EqualFold(strings.TrimSpace(s), nullCell)
 }
 
 // msgNotNullable explains a <null> on a property that Graph requires.
-func msgNotNullable(p schema.Property) string {
+func msgNotNullable(p *resource.Property) string {
 	return "is not allowed: " + p.Name + " cannot be null; leave the cell empty to keep the current value"
+}
+
+// msgNUL explains a value with a NUL byte at byte offset i. Nothing
+// checks for it downstream: Graph stores it as sent (\u0000), and tools
+// that read the value later may cut it short there. In a CSV cell it is
+// nearly always binary junk or a file in another encoding.
+func msgNUL(s string, i int) string {
+	return "contains a NUL byte (U+0000) at character " + strconv.Itoa(utf8.RuneCountInString(s[:i])+1) +
+		"; no cell may hold one (a file with a NUL after every letter is UTF-16: save it as UTF-8)"
 }
 
 // parseCell turns one non-empty property cell into the Value to send, or
 // says why it cannot.
-func parseCell(p schema.Property, cell string) (Value, string) {
+func parseCell(p *resource.Property, cell string) (Value, string) {
+	if i := strings.IndexByte(cell, 0); i >= 0 {
+		return Value{}, msgNUL(cell, i)
+	}
 	if isNullCell(cell) {
 		if p.Nullable {
 			return Value{Intent: Clear}, ""
 		}
 		return Value{}, msgNotNullable(p)
 	}
-	if p.Kind == schema.String {
+	if p.Kind == resource.String {
 		// A string is data: sent exactly as written, spaces included.
 		if !utf8.ValidString(cell) {
 			return Value{}, msgNotUTF8
@@ -63,33 +75,36 @@ func parseCell(p schema.Property, cell string) (Value, string) {
 		return Value{}, msgBlank
 	}
 	switch p.Kind {
-	case schema.AppState, schema.AppStateDetail:
-		m, msg := parseEnum(p.Kind, s)
+	case resource.Enum:
+		m, msg := parseEnum(p, s)
 		if msg != "" {
 			return Value{}, msg
 		}
 		return Value{Intent: Set, Str: m}, ""
-	case schema.Int32:
-		n, msg := parseErrorCode(s)
+	case resource.Int32:
+		n, msg := parseInt32(s)
 		if msg != "" {
 			return Value{}, msg
 		}
 		return Value{Intent: Set, Int: n}, ""
-	case schema.DateTime:
+	case resource.DateTime:
 		if _, msg := parseDateTime(s, maxFracDigits); msg != "" {
 			return Value{}, msg
 		}
 		return Value{Intent: Set, Str: s}, ""
 	}
-	return Value{}, "has a type bulkpatch does not know" // unreachable while schema has five kinds
+	return Value{}, msgUnknownKind
 }
 
-// parseEnum returns the member of enum kind k that equals s ignoring case,
+// msgUnknownKind is unreachable while every resource.Kind is handled.
+const msgUnknownKind = "has a type bulkpatch does not know"
+
+// parseEnum returns the member of p's enum that equals s ignoring case,
 // in Graph's spelling.
-func parseEnum(k schema.Kind, s string) (string, string) {
-	members := k.Members()
+func parseEnum(p *resource.Property, s string) (string, string) {
+	members := p.Enum.Members
 	// Most cells are spelled exactly; finding them by == allocates nothing,
-	// where schema.Canonical lower-cases first.
+	// where Enumeration.Canonical may lower-case first.
 	for _, m := range members {
 		if m == s {
 			return m, ""
@@ -97,18 +112,18 @@ func parseEnum(k schema.Kind, s string) (string, string) {
 	}
 	if isASCII(s) {
 		// Members are ASCII, so for ASCII input an ASCII case fold is the
-		// same match schema.Canonical makes, without its allocation.
+		// same match Canonical makes, without its allocation.
 		for _, m := range members {
 			if equalFoldASCII(m, s) {
 				return m, ""
 			}
 		}
-		return "", msgNotMember(k, s)
+		return "", msgNotMember(p, s)
 	}
-	if m, ok := schema.Canonical(k, s); ok {
+	if m, ok := p.Enum.Canonical(s); ok {
 		return m, ""
 	}
-	return "", msgNotMember(k, s)
+	return "", msgNotMember(p, s)
 }
 
 func isASCII(s string) bool {
@@ -141,36 +156,44 @@ func equalFoldASCII(a, b string) bool {
 	return true
 }
 
-// msgNotMember explains a value that is no member of enum kind k,
-// suggesting the nearest member. The short enum is listed in full; the
-// long one only by example, because 36 names make an unreadable line.
-func msgNotMember(k schema.Kind, s string) string {
-	members := k.Members()
+// maxListedMembers is the most members a message lists in full; a longer
+// enum is shown by three examples, because 36 names make an unreadable
+// line.
+const maxListedMembers = 10
+
+// msgNotMember explains a value that is no member of p's enum, suggesting
+// the nearest member.
+func msgNotMember(p *resource.Property, s string) string {
+	members := p.Enum.Members
 	var b strings.Builder
 	b.WriteString("is not a ")
-	b.WriteString(k.String())
+	b.WriteString(p.Type())
 	b.WriteString(" member")
-	if c := schema.Closest(s, members); c != "" {
+	if c := resource.Closest(s, members); c != "" {
 		b.WriteString("; did you mean ")
 		b.WriteString(strconv.Quote(c))
 		b.WriteString("?")
 	}
-	if len(members) <= 10 {
+	if n := len(members); n <= maxListedMembers {
 		b.WriteString(" (accepted: ")
 		b.WriteString(strings.Join(members, ", "))
 		b.WriteString(")")
 	} else {
+		// The examples sit at the same fractions of any list: for the 36
+		// of resultantAppStateDetail they are members 0, 14 and 22
+		// (noAdditionalDetails, seeInstallErrorCode, pendingReboot). The
+		// three are distinct for any n > 4.
 		fmt.Fprintf(&b, " (%d members, e.g. %s, %s, %s; case does not matter)",
-			len(members), members[0], members[14], members[22])
+			n, members[0], members[n*14/36], members[n*22/36])
 	}
 	return b.String()
 }
 
-// parseErrorCode parses an errorCode cell: a decimal int32 with an
-// optional sign, or 0x/0X and hex digits taken as a 32-bit two's
+// parseInt32 parses an Int32 cell such as errorCode: a decimal int32
+// with an optional sign, or 0x/0X and hex digits taken as a 32-bit two's
 // complement pattern, the way Intune shows codes (0x87D1041C is
 // -2016345060). Leading zeros are allowed in both forms.
-func parseErrorCode(s string) (int32, string) {
+func parseInt32(s string) (int32, string) {
 	if len(s) > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X') {
 		digits := strings.TrimLeft(s[2:], "0")
 		for i := 0; i < len(digits); i++ {

@@ -1,0 +1,44 @@
+package plan
+
+import (
+	"github.com/bulkpatch/bulkpatch/internal/csvio"
+	"github.com/bulkpatch/bulkpatch/internal/resource"
+)
+
+// The input's layout. A resource's columns are its key columns, then its
+// properties; csvio hands each record's cells back in the order of the
+// columns it was given. Columns, KeyCells and PropCell are the only code
+// that knows where a key or a property sits in Record.Cells.
+
+// Columns returns the input columns of res for csvio: its key columns,
+// Required when res.Required(i), with their aliases, then its properties
+// by name. Record.Cells is indexed like this list: keys at
+// [0, len(res.Keys)), property j at len(res.Keys)+j. This is the only
+// place that index arithmetic is written.
+func Columns(res *resource.Resource) []csvio.Column {
+	cols := make([]csvio.Column, 0, len(res.Keys)+len(res.Properties))
+	for i, k := range res.Keys {
+		cols = append(cols, csvio.Column{Name: k.Name, Aliases: k.Aliases, Required: res.Required(i)})
+	}
+	for _, p := range res.Properties {
+		cols = append(cols, csvio.Column{Name: p.Name})
+	}
+	return cols
+}
+
+// KeyCells returns the key cells of rec, a record read with
+// Columns(res), indexed like res.Keys.
+func KeyCells(res *resource.Resource, rec *csvio.Record) resource.Key {
+	var k resource.Key
+	copy(k[:len(res.Keys)], rec.Cells)
+	return k
+}
+
+// PropCell returns the cell of property prop (an index into
+// res.Properties) of rec, a record read with Columns(res).
+func PropCell(res *resource.Resource, rec *csvio.Record, prop int) string {
+	return rec.Cells[len(res.Keys)+prop]
+}
+
+// numCells is how many cells a record read with Columns(res) holds.
+func numCells(res *resource.Resource) int { return len(res.Keys) + len(res.Properties) }
