@@ -7,8 +7,9 @@ import (
 
 // The input's layout. A resource's columns are its key columns, then its
 // properties; csvio hands each record's cells back in the order of the
-// columns it was given. Columns, KeyCells and PropCell are the only code
-// that knows where a key or a property sits in Record.Cells.
+// columns it was given. Columns, KeyCells, PropCell and Record are the only code
+// that knows where a key or a property sits in Record.Cells (Record
+// builds one).
 
 // Columns returns the input columns of res for csvio: its key columns,
 // Required when res.Required(i), with their aliases, then its properties
@@ -38,6 +39,16 @@ func KeyCells(res *resource.Resource, rec *csvio.Record) resource.Key {
 // res.Properties) of rec, a record read with Columns(res).
 func PropCell(res *resource.Resource, rec *csvio.Record, prop int) string {
 	return rec.Cells[len(res.Keys)+prop]
+}
+
+// Record builds the record a row with these key cells and property
+// cells (indexed like res.Properties) would be read as, on line: what
+// export checks a live object's row with.
+func Record(res *resource.Resource, line int, key resource.Key, props []string) csvio.Record {
+	cells := make([]string, numCells(res))
+	copy(cells, key[:len(res.Keys)])
+	copy(cells[len(res.Keys):], props)
+	return csvio.Record{Line: line, Cells: cells}
 }
 
 // numCells is how many cells a record read with Columns(res) holds.
