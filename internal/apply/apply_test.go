@@ -12,27 +12,29 @@ import (
 	"time"
 
 	"github.com/bulkpatch/bulkpatch/internal/graph"
+	"github.com/bulkpatch/bulkpatch/internal/input"
 	"github.com/bulkpatch/bulkpatch/internal/plan"
 	"github.com/bulkpatch/bulkpatch/internal/report"
+	"github.com/bulkpatch/bulkpatch/internal/resource"
 )
 
 func TestRowFailuresAreData(t *testing.T) {
-	fg := &fakeGraph{patch: func(_ context.Context, w graph.Write) graph.Result {
-		if w.StatusID == "s0002" || w.StatusID == "s0005" {
+	fg := &fakeGraph{send: func(_ context.Context, id string) graph.Result {
+		if id == "s0002" || id == "s0005" {
 			return apiErr(404, "ResourceNotFound", "Resource Not Found")
 		}
-		if w.StatusID == "s0003" {
+		if id == "s0003" {
 			return apiErr(400, "BadRequest", "Cannot convert the literal 'x'")
 		}
-		return graph.Result{Status: 204, Attempts: 2, Throttled: 1, RequestID: "r-" + w.StatusID}
+		return graph.Result{Status: 204, Attempts: 2, Throttled: 1, RequestID: "r-" + id}
 	}}
 	rec := &recorder{}
 	var mu sync.Mutex
 	var onRow []int
 	r := &Runner{Graph: fg, Recorder: rec, Options: Options{Concurrency: 3},
 		OnRow: func(row report.Row) { mu.Lock(); onRow = append(onRow, row.Line); mu.Unlock() }}
-	items := makeItems(8)
-	rows, err := r.Run(t.Context(), seq(items))
+	items := makeRows(8)
+	rows, err := run(t, t.Context(), r, items)
 	if err != nil {
 		t.Fatalf("Run: %v; per-row failures must not end the run", err)
 	}
@@ -42,18 +44,15 @@ func TestRowFailuresAreData(t *testing.T) {
 	for _, it := range items {
 		row := rows[it.Op.Line]
 		want := report.Applied
-		switch it.Op.StatusID {
+		switch it.Key[2] {
 		case "s0002", "s0005", "s0003":
 			want = report.Failed
 		}
 		if row.Outcome != want {
-			t.Errorf("line %d (%s): outcome %s, want %s", it.Op.Line, it.Op.StatusID, row.Outcome, want)
+			t.Errorf("line %d (%s): outcome %s, want %s", it.Op.Line, it.Key[2], row.Outcome, want)
 		}
-		if row.MobileAppInstallStatusID != it.Op.StatusID || row.MobileAppID != "app" {
-			t.Errorf("line %d: ids %q/%q", it.Op.Line, row.MobileAppID, row.MobileAppInstallStatusID)
-		}
-		if !slices.Equal(row.Props, it.Props) {
-			t.Errorf("line %d: props %q, want %q", it.Op.Line, row.Props, it.Props)
+		if row.Key != it.Key {
+			t.Errorf("line %d: key %q, want %q", it.Op.Line, row.Key, it.Key)
 		}
 	}
 	if got := rows[3]; got.HTTPStatus != 404 || got.ErrorCode != "ResourceNotFound" || got.ErrorMessage != "Resource Not Found" {
@@ -71,19 +70,19 @@ func TestRowFailuresAreData(t *testing.T) {
 }
 
 func TestDoneRowsAreSkippedNotJournaled(t *testing.T) {
-	done := map[int]report.Row{
-		3: {Line: 3, Outcome: report.Applied, RequestID: "earlier", Attempts: 4, Props: []string{"stale"}},
-		5: {Line: 5, Outcome: report.Unchanged},
-	}
 	fg := &fakeGraph{}
-	rec := &recorder{}
-	r := &Runner{Graph: fg, Recorder: rec, Done: func(line int) (report.Row, bool) {
-		row, ok := done[line]
-		return row, ok
+	rec := &recorder{done: map[int]report.Row{
+		3: {Line: 3, Outcome: report.Applied, RequestID: "earlier", Attempts: 4},
+		5: {Line: 5, Outcome: report.Unchanged},
 	}}
-	items := makeItems(5)
-	rows, err := r.Run(t.Context(), seq(items))
-	if err != nil {
+	var skipped []int
+	r := &Runner{Graph: fg, Recorder: rec, OnRow: func(row report.Row) {
+		if row.Outcome == report.Skipped {
+			skipped = append(skipped, row.Line)
+		}
+	}}
+	items := makeRows(5)
+	if _, err := run(t, t.Context(), r, items); err != nil {
 		t.Fatal(err)
 	}
 	if got, want := fg.sent(), []string{"s0001", "s0003", "s0005"}; !slices.Equal(got, want) {
@@ -92,28 +91,35 @@ func TestDoneRowsAreSkippedNotJournaled(t *testing.T) {
 	if want := []int{2, 4, 6}; !slices.Equal(rec.lines, want) {
 		t.Errorf("journaled lines %v, want %v: skipped rows repeat an earlier record", rec.lines, want)
 	}
-	for _, line := range []int{3, 5} {
-		row := rows[line]
-		if row.Outcome != report.Skipped {
-			t.Errorf("line %d: outcome %s, want skipped", line, row.Outcome)
-		}
-		if !slices.Equal(row.Props, []string{"installed"}) {
-			t.Errorf("line %d: props %q, want this run's cells", line, row.Props)
-		}
+	if want := []int{3, 5}; !slices.Equal(skipped, want) {
+		t.Errorf("OnRow saw skipped lines %v, want %v", skipped, want)
 	}
-	if rows[3].RequestID != "earlier" || rows[3].Attempts != 4 {
-		t.Errorf("line 3 lost the earlier run's details: %+v", rows[3])
+	// The results say skipped, with the earlier run's details and this
+	// run's cells.
+	var out []report.Row
+	if err := r.WriteResults(resultsFunc(func(row report.Row) error { out = append(out, row); return nil }), seq(items), &report.Summary{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, row := range out {
+		if row.Line == 3 && (row.Outcome != report.Skipped || row.RequestID != "earlier" || row.Attempts != 4 || !slices.Equal(row.Props, []string{"installed"})) {
+			t.Errorf("line 3 in the results = %+v, want skipped with the earlier run's details", row)
+		}
 	}
 }
+
+// resultsFunc adapts a function to Results.
+type resultsFunc func(report.Row) error
+
+func (f resultsFunc) Write(r report.Row) error { return f(r) }
 
 func TestUnchangedActionIsNotWritten(t *testing.T) {
 	fg := &fakeGraph{}
 	rec := &recorder{}
-	items := makeItems(4)
+	items := makeRows(4)
 	items[1].Action = plan.ActionUnchanged
 	items[2].Action = plan.ActionUpdate
 	r := &Runner{Graph: fg, Recorder: rec}
-	rows, err := r.Run(t.Context(), seq(items))
+	rows, err := run(t, t.Context(), r, items)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,7 +143,7 @@ func TestConcurrencyLimit(t *testing.T) {
 			const n = 40
 			arrived := make(chan struct{})
 			release := make(chan struct{})
-			fg := &fakeGraph{patch: func(context.Context, graph.Write) graph.Result {
+			fg := &fakeGraph{send: func(context.Context, string) graph.Result {
 				arrived <- struct{}{}
 				<-release
 				return graph.Result{Status: 204, Attempts: 1}
@@ -149,7 +155,7 @@ func TestConcurrencyLimit(t *testing.T) {
 			}
 			res := make(chan out, 1)
 			go func() {
-				rows, err := r.Run(t.Context(), seq(makeItems(n)))
+				rows, err := run(t, t.Context(), r, makeRows(n))
 				res <- out{rows, err}
 			}()
 			// Let a request finish only when limit of them are waiting,
@@ -194,8 +200,8 @@ func TestBatching(t *testing.T) {
 		t.Run(fmt.Sprintf("%d/%d", tt.batch, tt.rows), func(t *testing.T) {
 			fg := &fakeGraph{}
 			r := &Runner{Graph: fg, Options: Options{Batch: tt.batch}}
-			items := makeItems(tt.rows)
-			rows, err := r.Run(t.Context(), seq(items))
+			items := makeRows(tt.rows)
+			rows, err := run(t, t.Context(), r, items)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -205,7 +211,7 @@ func TestBatching(t *testing.T) {
 			sent := fg.sent()
 			var want []string
 			for _, it := range items {
-				want = append(want, it.Op.StatusID)
+				want = append(want, it.Key[2])
 			}
 			if !slices.Equal(sent, want) {
 				t.Errorf("rows sent out of input order or not exactly once: %q", sent)
@@ -231,14 +237,14 @@ func sum(xs []int) int {
 }
 
 func TestBatchItemsSettleOnTheirOwn(t *testing.T) {
-	fg := &fakeGraph{patch: func(_ context.Context, w graph.Write) graph.Result {
-		if w.StatusID == "s0002" {
+	fg := &fakeGraph{send: func(_ context.Context, id string) graph.Result {
+		if id == "s0002" {
 			return apiErr(404, "ResourceNotFound", "gone")
 		}
 		return graph.Result{Status: 200, Attempts: 1}
 	}}
 	r := &Runner{Graph: fg, Options: Options{Batch: 4, Concurrency: 2}}
-	rows, err := r.Run(t.Context(), seq(makeItems(4)))
+	rows, err := run(t, t.Context(), r, makeRows(4))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -281,7 +287,7 @@ func TestStops(t *testing.T) {
 		}, wantReason: AuthFailed, wantSent: 1, wantMsg: "the token command failed"},
 		{name: "503 every time", answer: func(int) graph.Result {
 			return apiErr(503, "ServiceUnavailable", "try later")
-		}, same: 5, wantReason: Systemic, wantSent: 5, wantMsg: "503 ServiceUnavailable"},
+		}, same: 5, wantReason: Systemic, wantSent: 5, wantMsg: "server errors (5xx)"},
 		{name: "429 every time, default count", answer: func(int) graph.Result {
 			return apiErr(429, "TooManyRequests", "slow down")
 		}, wantReason: Systemic, wantSent: 20, wantMsg: "last 20 rows"},
@@ -299,7 +305,7 @@ func TestStops(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			var mu sync.Mutex
 			n := 0
-			fg := &fakeGraph{patch: func(context.Context, graph.Write) graph.Result {
+			fg := &fakeGraph{send: func(context.Context, string) graph.Result {
 				mu.Lock()
 				n++
 				k := n
@@ -308,8 +314,8 @@ func TestStops(t *testing.T) {
 			}}
 			conc := max(tt.concurrency, 1)
 			r := &Runner{Graph: fg, Options: Options{Concurrency: conc, SameFailures: tt.same}}
-			items := makeItems(60)
-			rows, err := r.Run(t.Context(), seq(items))
+			items := makeRows(60)
+			rows, err := run(t, t.Context(), r, items)
 			var se *StopError
 			if !errors.As(err, &se) {
 				t.Fatalf("Run error = %v, want a *StopError", err)
@@ -341,13 +347,13 @@ func TestRowErrorsNeverLookSystemic(t *testing.T) {
 		apiErr(404, "ResourceNotFound", "Resource Not Found"),
 		apiErr(400, "BadRequest", "Invalid JSON. A token was not recognized"),
 		apiErr(409, "Conflict", "conflict"),
-		{Err: fmt.Errorf("graph: mobileAppInstallStatusId %q: %w", "a/b", graph.ErrInvalidID)},
+		{Err: fmt.Errorf("graph: path %q: %w", "a/b", graph.ErrInvalidID)},
 	}
 	for _, a := range answers {
 		t.Run(fmt.Sprint(a.Err), func(t *testing.T) {
-			fg := &fakeGraph{patch: func(context.Context, graph.Write) graph.Result { return a }}
+			fg := &fakeGraph{send: func(context.Context, string) graph.Result { return a }}
 			r := &Runner{Graph: fg, Options: Options{SameFailures: 3}}
-			rows, err := r.Run(t.Context(), seq(makeItems(30)))
+			rows, err := run(t, t.Context(), r, makeRows(30))
 			if err != nil {
 				t.Fatalf("Run: %v; row-specific failures must never stop the run", err)
 			}
@@ -360,9 +366,9 @@ func TestRowErrorsNeverLookSystemic(t *testing.T) {
 
 func TestSystemicCountNeedsAnUnbrokenRun(t *testing.T) {
 	// 503 503 503 404 503 503 503 200 503 ...: never 4 alike in a row.
-	fg := &fakeGraph{patch: func(_ context.Context, w graph.Write) graph.Result {
+	fg := &fakeGraph{send: func(_ context.Context, id string) graph.Result {
 		var i int
-		fmt.Sscanf(w.StatusID, "s%d", &i)
+		fmt.Sscanf(id, "s%d", &i)
 		switch i % 8 {
 		case 4:
 			return apiErr(404, "ResourceNotFound", "x")
@@ -371,10 +377,10 @@ func TestSystemicCountNeedsAnUnbrokenRun(t *testing.T) {
 		case 6:
 			return apiErr(503, "ServiceUnavailable", "x")
 		}
-		return apiErr(504, "GatewayTimeout", "x") // a different systemic failure breaks a run of 503s too
+		return apiErr(504, "GatewayTimeout", "x") // 5xx of any kind count alike: runs of 3
 	}}
 	r := &Runner{Graph: fg, Options: Options{SameFailures: 4}}
-	if _, err := r.Run(t.Context(), seq(makeItems(64))); err != nil {
+	if _, err := run(t, t.Context(), r, makeRows(64)); err != nil {
 		t.Fatalf("Run: %v", err)
 	}
 	if got := len(fg.sent()); got != 64 {
@@ -382,10 +388,26 @@ func TestSystemicCountNeedsAnUnbrokenRun(t *testing.T) {
 	}
 }
 
+// TestAlternatingServerErrorsStop: a gateway that answers 502, 503 and
+// 504 in turn is one failure, not three, and stops the run.
+func TestAlternatingServerErrorsStop(t *testing.T) {
+	n := 0
+	fg := &fakeGraph{send: func(context.Context, string) graph.Result {
+		n++
+		return apiErr(502+n%3, "", "gateway")
+	}}
+	r := &Runner{Graph: fg, Options: Options{SameFailures: 6}}
+	_, err := run(t, t.Context(), r, makeRows(50))
+	var se *StopError
+	if !errors.As(err, &se) || se.Reason != Systemic || len(fg.sent()) != 6 {
+		t.Errorf("Run = %v after %d requests, want a Systemic stop after 6", err, len(fg.sent()))
+	}
+}
+
 func TestSameFailuresDisabled(t *testing.T) {
-	fg := &fakeGraph{patch: func(context.Context, graph.Write) graph.Result { return apiErr(503, "ServiceUnavailable", "x") }}
+	fg := &fakeGraph{send: func(context.Context, string) graph.Result { return apiErr(503, "ServiceUnavailable", "x") }}
 	r := &Runner{Graph: fg, Options: Options{SameFailures: -1}}
-	if _, err := r.Run(t.Context(), seq(makeItems(50))); err != nil {
+	if _, err := run(t, t.Context(), r, makeRows(50)); err != nil {
 		t.Fatalf("Run: %v", err)
 	}
 	if got := len(fg.sent()); got != 50 {
@@ -411,12 +433,12 @@ func TestMaxDuration(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			clk := &fakeClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
-			fg := &fakeGraph{patch: func(context.Context, graph.Write) graph.Result {
+			fg := &fakeGraph{send: func(context.Context, string) graph.Result {
 				clk.Advance(25 * time.Second)
 				return graph.Result{Status: 204, Attempts: 1}
 			}}
 			r := &Runner{Graph: fg, Options: Options{MaxDuration: time.Minute, Clock: clk.Now}}
-			rows, err := r.Run(t.Context(), seq(makeItems(tt.rows)))
+			rows, err := run(t, t.Context(), r, makeRows(tt.rows))
 			if got := len(fg.sent()); got != tt.wantSent || len(rows) != tt.wantSent {
 				t.Errorf("sent %d, settled %d; want %d", got, len(rows), tt.wantSent)
 			}
@@ -425,7 +447,7 @@ func TestMaxDuration(t *testing.T) {
 				if !errors.As(err, &se) || se.Reason != TimeUp {
 					t.Fatalf("Run error = %v, want TimeUp", err)
 				}
-				if !strings.Contains(se.Msg, "--resume") {
+				if !strings.Contains(se.Msg, "run the same command again") {
 					t.Errorf("message %q does not say how to continue", se.Msg)
 				}
 			} else if err != nil {
@@ -440,70 +462,48 @@ func TestMaxDuration(t *testing.T) {
 	}
 }
 
-type ctxKey struct{}
-
+// TestInterruptFinishesRowsInFlight: after the first signal nothing new
+// is dispatched, the requests in flight settle (graph lets an attempt on
+// the wire finish), and the run reports Interrupted.
 func TestInterruptFinishesRowsInFlight(t *testing.T) {
-	for _, own := range []bool{false, true} {
-		t.Run(fmt.Sprintf("RequestContext set: %v", own), func(t *testing.T) {
-			ctx, cancel := context.WithCancel(t.Context())
-			defer cancel()
-			// Buffered: a runner that wrongly sends a third row must not
-			// block on it.
-			arrived := make(chan string, 10)
-			release := make(chan struct{})
-			var mu sync.Mutex
-			var ctxErrs []error
-			var sawValue []bool
-			fg := &fakeGraph{patch: func(ctx context.Context, w graph.Write) graph.Result {
-				arrived <- w.StatusID
-				<-release
-				mu.Lock()
-				ctxErrs = append(ctxErrs, ctx.Err())
-				sawValue = append(sawValue, ctx.Value(ctxKey{}) != nil)
-				mu.Unlock()
-				return graph.Result{Status: 204, Attempts: 1}
-			}}
-			opt := Options{Concurrency: 2}
-			if own {
-				opt.RequestContext = context.WithValue(context.Background(), ctxKey{}, true)
-			}
-			r := &Runner{Graph: fg, Options: opt}
-			type out struct {
-				rows map[int]report.Row
-				err  error
-			}
-			res := make(chan out, 1)
-			go func() {
-				rows, err := r.Run(ctx, seq(makeItems(10)))
-				res <- out{rows, err}
-			}()
-			recv(t, arrived, "the first request")
-			recv(t, arrived, "the second request")
-			cancel()
-			close(release)
-			o := recv(t, res, "Run to return")
-			var se *StopError
-			if !errors.As(o.err, &se) || se.Reason != Interrupted {
-				t.Fatalf("Run error = %v, want Interrupted", o.err)
-			}
-			if !errors.Is(se, context.Canceled) {
-				t.Errorf("the StopError does not wrap the cancellation: %v", se.Err)
-			}
-			if got := len(fg.sent()); got != 2 {
-				t.Errorf("sent %d requests, want only the 2 in flight", got)
-			}
-			if len(o.rows) != 2 || o.rows[2].Outcome != report.Applied || o.rows[3].Outcome != report.Applied {
-				t.Errorf("rows = %v, want lines 2 and 3 applied", o.rows)
-			}
-			for i, err := range ctxErrs {
-				if err != nil {
-					t.Errorf("request %d ran under a cancelled context: %v", i, err)
-				}
-				if sawValue[i] != own {
-					t.Errorf("request %d: RequestContext used = %v, want %v", i, sawValue[i], own)
-				}
-			}
-		})
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	// Buffered: a runner that wrongly sends a third row must not block
+	// on it.
+	arrived := make(chan string, 10)
+	release := make(chan struct{})
+	fg := &fakeGraph{send: func(ctx context.Context, id string) graph.Result {
+		arrived <- id
+		<-release
+		return graph.Result{Status: 204, Attempts: 1}
+	}}
+	r := &Runner{Graph: fg, Options: Options{Concurrency: 2}}
+	type out struct {
+		rows map[int]report.Row
+		err  error
+	}
+	res := make(chan out, 1)
+	go func() {
+		rows, err := run(t, ctx, r, makeRows(10))
+		res <- out{rows, err}
+	}()
+	recv(t, arrived, "the first request")
+	recv(t, arrived, "the second request")
+	cancel()
+	close(release)
+	o := recv(t, res, "Run to return")
+	var se *StopError
+	if !errors.As(o.err, &se) || se.Reason != Interrupted {
+		t.Fatalf("Run error = %v, want Interrupted", o.err)
+	}
+	if !errors.Is(se, context.Canceled) {
+		t.Errorf("the StopError does not wrap the cancellation: %v", se.Err)
+	}
+	if got := len(fg.sent()); got != 2 {
+		t.Errorf("sent %d requests, want only the 2 in flight", got)
+	}
+	if len(o.rows) != 2 || o.rows[2].Outcome != report.Applied || o.rows[3].Outcome != report.Applied {
+		t.Errorf("rows = %v, want lines 2 and 3 applied", o.rows)
 	}
 }
 
@@ -512,7 +512,7 @@ func TestInterruptAfterEveryRowWasSent(t *testing.T) {
 	defer cancel()
 	arrived := make(chan struct{})
 	release := make(chan struct{})
-	fg := &fakeGraph{patch: func(context.Context, graph.Write) graph.Result {
+	fg := &fakeGraph{send: func(context.Context, string) graph.Result {
 		arrived <- struct{}{}
 		<-release
 		return graph.Result{Status: 204, Attempts: 1}
@@ -520,7 +520,7 @@ func TestInterruptAfterEveryRowWasSent(t *testing.T) {
 	r := &Runner{Graph: fg, Options: Options{Concurrency: 2}}
 	res := make(chan error, 1)
 	go func() {
-		_, err := r.Run(ctx, seq(makeItems(2)))
+		_, err := run(t, ctx, r, makeRows(2))
 		res <- err
 	}()
 	recv(t, arrived, "the first request")
@@ -536,35 +536,44 @@ func TestRecorderErrorStopsTheRun(t *testing.T) {
 	fg := &fakeGraph{}
 	rec := &recorder{failAt: 3}
 	r := &Runner{Graph: fg, Recorder: rec}
-	rows, err := r.Run(t.Context(), seq(makeItems(10)))
-	if !errors.Is(err, errDiskFull) {
-		t.Fatalf("Run error = %v, want the recorder's", err)
-	}
+	var seen []int
+	r.OnRow = func(row report.Row) { seen = append(seen, row.Line) }
+	_, err := run(t, t.Context(), r, makeRows(10))
 	var se *StopError
-	if errors.As(err, &se) {
-		t.Errorf("a recorder failure came back as a StopError (%v): it is not Graph's doing", se)
+	if !errors.As(err, &se) || se.Reason != JournalFailed || !errors.Is(err, errDiskFull) {
+		t.Fatalf("Run error = %v, want a JournalFailed stop wrapping the recorder's error", err)
+	}
+	if !strings.Contains(se.Msg, "not in the journal") || strings.Contains(se.Msg, "every finished row") {
+		t.Errorf("message %q does not say the journal is missing rows", se.Msg)
 	}
 	if got := len(fg.sent()); got != 3 {
 		t.Errorf("sent %d requests, want 3 (none after the record failed)", got)
 	}
-	if len(rows) != 3 {
-		t.Errorf("settled %d rows, want 3", len(rows))
+	if len(seen) != 3 {
+		t.Errorf("settled %d rows, want 3", len(seen))
+	}
+	// The row whose record failed is still in the results, as applied.
+	out, _ := r.result(makeRows(3)[2])
+	if out.Outcome != report.Applied {
+		t.Errorf("the unrecorded row is %s in the results, want applied", out.Outcome)
 	}
 }
 
 func TestItemsErrorEndsTheRun(t *testing.T) {
 	bad := errors.New("input changed while running")
-	items := func(yield func(Item, error) bool) {
-		for _, it := range makeItems(3) {
+	items := func(yield func(input.Row, error) bool) {
+		for _, it := range makeRows(3) {
 			if !yield(it, nil) {
 				return
 			}
 		}
-		yield(Item{}, bad)
+		yield(input.Row{}, bad)
 	}
 	fg := &fakeGraph{}
-	r := &Runner{Graph: fg}
-	rows, err := r.Run(t.Context(), items)
+	rec := &recorder{}
+	r := &Runner{Graph: fg, Recorder: rec}
+	err := r.Run(t.Context(), items)
+	rows := rec.settled()
 	if !errors.Is(err, bad) {
 		t.Fatalf("Run error = %v, want %v", err, bad)
 	}
@@ -574,23 +583,23 @@ func TestItemsErrorEndsTheRun(t *testing.T) {
 }
 
 func TestReconcile(t *testing.T) {
-	items := makeItems(12)
+	items := makeRows(12)
 	objects := map[string]json.RawMessage{}
 	for i, it := range items {
 		state := "installed" // matches: not written
 		if i%3 == 0 {
 			state = "failed"
 		}
-		objects[it.Op.StatusID] = json.RawMessage(fmt.Sprintf(`{"id":%q,"installState":%q}`, it.Op.StatusID, state))
+		objects[it.Key[2]] = json.RawMessage(fmt.Sprintf(`{"id":%q,"installState":%q}`, it.Key[2], state))
 	}
 	delete(objects, "s0012") // Graph's own 404 for a missing object
 	// A GET per row, and a listing of the collection.
 	for _, counts := range []int{3, 12} {
 		t.Run(fmt.Sprint(counts), func(t *testing.T) {
 			fg := &fakeGraph{objects: objects}
-			live := NewLive(fg, map[Group]int{{AppID: "app"}: counts})
+			live := NewLive(fg, map[resource.Key]int{{"app", "", ""}: counts})
 			r := &Runner{Graph: fg, Options: Options{Reconcile: live, Concurrency: 3, Batch: 2}}
-			rows, err := r.Run(t.Context(), seq(items))
+			rows, err := run(t, t.Context(), r, items)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -598,11 +607,11 @@ func TestReconcile(t *testing.T) {
 			for i, it := range items {
 				want := report.Unchanged
 				switch {
-				case it.Op.StatusID == "s0012":
+				case it.Key[2] == "s0012":
 					want = report.Failed
 				case i%3 == 0:
 					want = report.Applied
-					wantSent = append(wantSent, it.Op.StatusID)
+					wantSent = append(wantSent, it.Key[2])
 				}
 				if got := rows[it.Op.Line].Outcome; got != want {
 					t.Errorf("line %d: %s, want %s", it.Op.Line, got, want)
@@ -622,9 +631,9 @@ func TestReconcile(t *testing.T) {
 
 func TestReconcileReadFailureStopsTheRun(t *testing.T) {
 	fg := &fakeGraph{getErr: &graph.APIError{Status: 400, Code: "BadRequest", Message: "Resource not found for the segment 'deviceStatuses'."}}
-	live := NewLive(fg, map[Group]int{{AppID: "app"}: 5})
+	live := NewLive(fg, map[resource.Key]int{{"app", "", ""}: 5})
 	r := &Runner{Graph: fg, Options: Options{Reconcile: live}}
-	rows, err := r.Run(t.Context(), seq(makeItems(5)))
+	rows, err := run(t, t.Context(), r, makeRows(5))
 	var se *StopError
 	if !errors.As(err, &se) || se.Reason != Systemic {
 		t.Fatalf("Run error = %v, want Systemic", err)
@@ -643,18 +652,18 @@ func TestReconcileReadFailureStopsTheRun(t *testing.T) {
 func TestFatalStopCancelsWaitingRequests(t *testing.T) {
 	arrived := make(chan string, 10)
 	release := make(chan struct{})
-	fg := &fakeGraph{patch: func(ctx context.Context, w graph.Write) graph.Result {
-		arrived <- w.StatusID
-		switch w.StatusID {
+	fg := &fakeGraph{send: func(ctx context.Context, id string) graph.Result {
+		arrived <- id
+		switch id {
 		case "s0001":
 			<-release
 			return apiErr(400, "BadRequest", "Resource not found for the segment 'deviceStatuses'.")
 		case "s0002": // still waiting for its turn: nothing sent
 			<-ctx.Done()
 			return graph.Result{Err: fmt.Errorf("graph: PATCH x: %w", ctx.Err())}
-		default: // sent, then cut off
+		default: // sent, then stopped before its retry
 			<-ctx.Done()
-			return graph.Result{Attempts: 1, Err: fmt.Errorf("graph: PATCH x: %w", ctx.Err())}
+			return graph.Result{Status: 503, Attempts: 1, Err: fmt.Errorf("graph: PATCH x: stopped before its retry: %w", ctx.Err())}
 		}
 	}}
 	r := &Runner{Graph: fg, Options: Options{Concurrency: 3}}
@@ -664,7 +673,7 @@ func TestFatalStopCancelsWaitingRequests(t *testing.T) {
 	}
 	res := make(chan out, 1)
 	go func() {
-		rows, err := r.Run(t.Context(), seq(makeItems(10)))
+		rows, err := run(t, t.Context(), r, makeRows(10))
 		res <- out{rows, err}
 	}()
 	for range 3 {
@@ -685,8 +694,8 @@ func TestFatalStopCancelsWaitingRequests(t *testing.T) {
 	if _, ok := o.rows[3]; ok {
 		t.Errorf("line 3 was never sent but settled as %s; want it left not attempted", o.rows[3].Outcome)
 	}
-	if row := o.rows[4]; row.Outcome != report.Failed || !strings.Contains(row.ErrorMessage, "may have taken effect") {
-		t.Errorf("line 4 = %s %q, want failed with a message saying it was cut off", row.Outcome, row.ErrorMessage)
+	if row := o.rows[4]; row.Outcome != report.Failed || !strings.Contains(row.ErrorMessage, "stopped before its retry") {
+		t.Errorf("line 4 = %s %q, want failed with a message saying it was stopped", row.Outcome, row.ErrorMessage)
 	}
 	if len(o.rows) != 2 {
 		t.Errorf("%d rows settled, want 2", len(o.rows))
