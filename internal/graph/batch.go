@@ -22,6 +22,7 @@ var errMissingItem = errors.New("graph: $batch answer has no response for this i
 // batchState follows one Write through the $batch rounds.
 type batchState struct {
 	id        string // $batch item id: index in ws, 1-based
+	method    string
 	path      string
 	body      json.RawMessage
 	res       Result
@@ -32,14 +33,14 @@ type batchState struct {
 	done      bool
 }
 
-// PatchBatch sends ws as JSON $batch POSTs of at most MaxBatch items and
+// SendBatch sends ws as JSON $batch POSTs of at most MaxBatch items and
 // returns one Result per Write, index-aligned with ws. Each item is paced
 // through the write limiter on its own (Graph counts every item against
 // the quota). Items that fail transiently (429 with its own Retry-After,
 // 5xx, missing from the answer) are sent again, alone or with other
 // retried items, in a later POST; a POST that fails as a whole retries
-// all its items. Per-item semantics match Patch.
-func (c *Client) PatchBatch(ctx context.Context, ws []Write) []Result {
+// all its items. Per-item semantics match Send.
+func (c *Client) SendBatch(ctx context.Context, ws []Write) []Result {
 	st := make([]*batchState, len(ws))
 	for i, w := range ws {
 		s := &batchState{id: strconv.Itoa(i + 1)}
@@ -48,15 +49,12 @@ func (c *Client) PatchBatch(ctx context.Context, ws []Write) []Result {
 			s.res.ClientRequestID = uuid.NewString()
 		}
 		st[i] = s
-		p, err := ObjectPath(w.Target)
-		switch {
-		case err != nil:
+		k, err := c.writeCall(w)
+		if err != nil {
 			s.res.Err, s.done = err, true
-		case !json.Valid(w.Body):
-			s.res.Err, s.done = fmt.Errorf("graph: PATCH %s: body is not valid JSON", p), true
-		default:
-			s.path, s.body = p, json.RawMessage(w.Body)
+			continue
 		}
+		s.method, s.path, s.body = k.method, k.path, json.RawMessage(w.Body)
 	}
 	for {
 		var ready []*batchState
@@ -86,7 +84,7 @@ func (c *Client) PatchBatch(ctx context.Context, ws []Write) []Result {
 		if err != nil {
 			for _, s := range st {
 				if !s.done {
-					s.res.Err = fmt.Errorf("graph: PATCH %s: %w", s.path, err)
+					s.res.Err = fmt.Errorf("graph: %s %s: %w", s.method, s.path, err)
 					c.finish(s)
 				}
 			}
@@ -113,7 +111,7 @@ type batchRequest struct {
 	Method  string            `json:"method"`
 	URL     string            `json:"url"`
 	Headers map[string]string `json:"headers"`
-	Body    json.RawMessage   `json:"body"`
+	Body    json.RawMessage   `json:"body,omitempty"`
 }
 
 // sendBatch sends one $batch POST for items and settles or reschedules
@@ -138,7 +136,7 @@ func (c *Client) sendBatch(ctx context.Context, items []*batchState) error {
 	reqs := make([]batchRequest, len(items))
 	for i, s := range items {
 		reqs[i] = batchRequest{
-			ID: s.id, Method: http.MethodPatch, URL: s.path, Body: s.body,
+			ID: s.id, Method: s.method, URL: s.path, Body: s.body,
 			Headers: map[string]string{"Content-Type": "application/json", "client-request-id": s.res.ClientRequestID},
 		}
 	}

@@ -77,7 +77,7 @@ type Config struct {
 	UserAgent string
 }
 
-// Client is a Microsoft Graph client for mobileAppInstallStatus objects.
+// Client is a Microsoft Graph client.
 // It is safe for concurrent use; share one among all workers so that
 // pacing and throttling pauses apply to the whole run.
 type Client struct {
@@ -301,31 +301,64 @@ func (c *Client) jitter() float64 {
 	return c.rand()
 }
 
-// Patch sends one PATCH of w.Body to w's object, retrying what is
-// transient, and reports how it ended. It never returns a half-filled
-// Result: Err is nil exactly when Graph answered 200 or 204.
-func (c *Client) Patch(ctx context.Context, w Write) Result {
+// Send sends one write request, retrying what is transient, and reports
+// how it ended. It never returns a half-filled Result: Err is nil exactly
+// when Graph answered 200 or 204.
+func (c *Client) Send(ctx context.Context, w Write) Result {
 	crid := w.ClientRequestID
 	if crid == "" {
 		crid = uuid.NewString()
 	}
-	p, err := ObjectPath(w.Target)
+	k, err := c.writeCall(w)
 	if err != nil {
 		return Result{ClientRequestID: crid, Err: err}
 	}
-	return c.do(ctx, call{method: http.MethodPatch, url: c.base + p, path: p, body: w.Body, crid: crid, write: true})
+	k.crid = crid
+	return c.do(ctx, k)
 }
 
-// Get reads one object. On success Result.Body holds it; an answer
-// without a JSON object (a 204, or a 200 with anything else) is an error,
-// since a caller comparing states must not mistake it for an empty object.
-func (c *Client) Get(ctx context.Context, t Target) Result {
+// writeCall checks w and returns the call that sends it, without its
+// client-request-id.
+func (c *Client) writeCall(w Write) (call, error) {
+	m, err := writeMethod(w.Method)
+	if err != nil {
+		return call{}, err
+	}
+	p, q, err := checkPath(w.Path)
+	if err != nil {
+		return call{}, err
+	}
+	if q != "" || strings.Contains(w.Path, "?") {
+		// Writes take no query; a '?' here is more likely an id that
+		// was not escaped.
+		return call{}, invalidPath(p, "has a query; a write takes none")
+	}
+	if len(w.Body) > 0 && !json.Valid(w.Body) {
+		return call{}, fmt.Errorf("graph: %s %s: body is not valid JSON", m, p)
+	}
+	return call{method: m, url: c.base + p, path: p, body: w.Body, write: true}, nil
+}
+
+// url returns the absolute URL of an escaped path and raw query.
+func (c *Client) url(path, query string) string {
+	if query == "" {
+		return c.base + path
+	}
+	return c.base + path + "?" + query
+}
+
+// Get reads one object at path, an escaped path below the API root that
+// may end in "?" and a query (e.g. $select). On success Result.Body holds
+// the object; an answer without a JSON object (a 204, or a 200 with
+// anything else) is an error, since a caller comparing states must not
+// mistake it for an empty object.
+func (c *Client) Get(ctx context.Context, path string) Result {
 	crid := uuid.NewString()
-	p, err := ObjectPath(t)
+	p, q, err := checkPath(path)
 	if err != nil {
 		return Result{ClientRequestID: crid, Err: err}
 	}
-	res := c.do(ctx, call{method: http.MethodGet, url: c.base + p, path: p, crid: crid})
+	res := c.do(ctx, call{method: http.MethodGet, url: c.url(p, q), path: p, crid: crid})
 	if res.Err == nil && !isObject(res.Body) {
 		res.Err = fmt.Errorf("graph: GET %s: answer %d carries no JSON object (request-id %s)", p, res.Status, res.RequestID)
 		res.Body = nil
@@ -550,7 +583,7 @@ func (c *Client) roundTrip(ctx context.Context, method, rawURL string, body []by
 	}
 	defer cancel()
 	var rd io.Reader
-	if body != nil {
+	if len(body) > 0 {
 		rd = bytes.NewReader(body)
 	}
 	req, err := http.NewRequestWithContext(actx, method, rawURL, rd)

@@ -17,18 +17,18 @@ import (
 // following it would hand the bearer token to that host.
 var ErrForeignNextLink = errors.New("@odata.nextLink leaves the API host")
 
-// List calls fn with every object of a deviceStatuses collection: the
-// app's own (userStatusID empty) or one user status's. It follows
+// List calls fn with every object of the collection at path, an escaped
+// path below the API root that may end in "?" and a query. It follows
 // @odata.nextLink until Graph sends none (pages may be empty), retrying
 // each page like any read, and stops at the first error, returning fn's
 // error unchanged. fn is called from List's goroutine, one object at a
 // time; obj is only valid during the call.
-func (c *Client) List(ctx context.Context, appID, userStatusID string, fn func(obj json.RawMessage) error) error {
-	p, err := collectionPath(appID, userStatusID)
+func (c *Client) List(ctx context.Context, path string, fn func(obj json.RawMessage) error) error {
+	p, q, err := checkPath(path)
 	if err != nil {
 		return err
 	}
-	next := c.base + p
+	next := c.url(p, q)
 	seen := make(map[string]bool)
 	for page := 1; next != ""; page++ {
 		u, err := url.Parse(next)
