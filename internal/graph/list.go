@@ -5,11 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"net/url"
 	"strings"
-
-	"github.com/google/uuid"
 )
 
 // ErrForeignNextLink is wrapped by List's error when Graph's
@@ -42,7 +39,9 @@ func (c *Client) List(ctx context.Context, path string, fn func(obj json.RawMess
 			return fmt.Errorf("graph: list %s page %d: @odata.nextLink repeats an earlier page", p, page)
 		}
 		seen[next] = true
-		res := c.do(ctx, call{method: http.MethodGet, url: next, path: u.EscapedPath(), crid: uuid.NewString()})
+		r := readRequest(next, u.EscapedPath())
+		c.run(ctx, []*request{r}, 1, c.sendAlone)
+		res := r.res
 		if res.Err != nil {
 			return fmt.Errorf("graph: list %s page %d: %w", p, page, res.Err)
 		}
