@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
-	"time"
 
 	"github.com/google/uuid"
 )
@@ -19,322 +18,110 @@ const MaxBatch = 20
 // errMissingItem is the error of a $batch item the answer did not mention.
 var errMissingItem = errors.New("graph: $batch answer has no response for this item")
 
-// batchState follows one Write through the $batch rounds.
-type batchState struct {
-	id        string // $batch item id: index in ws, 1-based
-	path      string
-	body      json.RawMessage
-	res       Result
-	start     time.Time
-	notBefore time.Time
-	retries   int
-	refreshed bool
-	done      bool
-}
-
-// PatchBatch sends ws as JSON $batch POSTs of at most MaxBatch items and
+// SendBatch sends ws as JSON $batch POSTs of at most MaxBatch items and
 // returns one Result per Write, index-aligned with ws. Each item is paced
 // through the write limiter on its own (Graph counts every item against
 // the quota). Items that fail transiently (429 with its own Retry-After,
 // 5xx, missing from the answer) are sent again, alone or with other
-// retried items, in a later POST; a POST that fails as a whole retries
-// all its items. Per-item semantics match Patch.
-func (c *Client) PatchBatch(ctx context.Context, ws []Write) []Result {
-	st := make([]*batchState, len(ws))
+// retried items, in a later POST; a POST that fails as a whole gives its
+// answer to each of its items. Each item goes through the same retry
+// state machine as a Send, so an item ends exactly as a Send answered
+// the same way would.
+func (c *Client) SendBatch(ctx context.Context, ws []Write) []Result {
+	rs := make([]*request, len(ws))
 	for i, w := range ws {
-		s := &batchState{id: strconv.Itoa(i + 1)}
-		s.res.ClientRequestID = w.ClientRequestID
-		if s.res.ClientRequestID == "" {
-			s.res.ClientRequestID = uuid.NewString()
-		}
-		st[i] = s
-		p, err := ObjectPath(w.Target)
-		switch {
-		case err != nil:
-			s.res.Err, s.done = err, true
-		case !json.Valid(w.Body):
-			s.res.Err, s.done = fmt.Errorf("graph: PATCH %s: body is not valid JSON", p), true
-		default:
-			s.path, s.body = p, json.RawMessage(w.Body)
-		}
-	}
-	for {
-		var ready []*batchState
-		var earliest time.Time
-		now := c.clock.Now()
-		for _, s := range st {
-			switch {
-			case s.done:
-			case !s.notBefore.After(now):
-				ready = append(ready, s)
-			case earliest.IsZero() || s.notBefore.Before(earliest):
-				earliest = s.notBefore
+		r := c.writeRequest(w)
+		if !r.done {
+			r.id = strconv.Itoa(i + 1)
+			if err := r.encodeItem(); err != nil {
+				r.res.Err, r.done = err, true
 			}
 		}
-		if len(ready) == 0 && earliest.IsZero() {
-			break
-		}
-		var err error
-		if len(ready) == 0 {
-			err = sleep(ctx, c.clock, earliest.Sub(now))
-		}
-		for len(ready) > 0 && err == nil {
-			n := min(len(ready), MaxBatch)
-			err = c.sendBatch(ctx, ready[:n])
-			ready = ready[n:]
-		}
-		if err != nil {
-			for _, s := range st {
-				if !s.done {
-					s.res.Err = fmt.Errorf("graph: PATCH %s: %w", s.path, err)
-					c.finish(s)
-				}
-			}
-			break
-		}
+		rs[i] = r
 	}
-	out := make([]Result, len(st))
-	for i, s := range st {
-		out[i] = s.res
+	c.run(ctx, rs, MaxBatch, c.sendBatch)
+	out := make([]Result, len(rs))
+	for i, r := range rs {
+		out[i] = r.res
 	}
 	return out
 }
 
-// finish settles s.
-func (c *Client) finish(s *batchState) {
-	s.done = true
-	if !s.start.IsZero() {
-		s.res.Duration = c.clock.Now().Sub(s.start)
-	}
-}
-
-type batchRequest struct {
-	ID      string            `json:"id"`
-	Method  string            `json:"method"`
-	URL     string            `json:"url"`
-	Headers map[string]string `json:"headers"`
-	Body    json.RawMessage   `json:"body"`
-}
-
-// sendBatch sends one $batch POST for items and settles or reschedules
-// each of them. It returns an error only when ctx ended.
-func (c *Client) sendBatch(ctx context.Context, items []*batchState) error {
-	for range items {
-		if err := c.writes.wait(ctx); err != nil {
-			return err
-		}
-	}
-	tok, err := c.token(ctx)
-	if err != nil {
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		for _, s := range items {
-			s.res.Err = err
-			c.finish(s)
-		}
-		return nil
-	}
-	reqs := make([]batchRequest, len(items))
-	for i, s := range items {
-		reqs[i] = batchRequest{
-			ID: s.id, Method: http.MethodPatch, URL: s.path, Body: s.body,
-			Headers: map[string]string{"Content-Type": "application/json", "client-request-id": s.res.ClientRequestID},
-		}
-	}
+// encodeItem encodes r as a $batch item into r.item.
+func (r *request) encodeItem() error {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false) // send the bodies as given
-	if err := enc.Encode(struct {
-		Requests []batchRequest `json:"requests"`
-	}{reqs}); err != nil {
-		// Unreachable: every body was checked with json.Valid.
-		for _, s := range items {
-			s.res.Err = fmt.Errorf("graph: encode $batch: %w", err)
-			c.finish(s)
-		}
-		return nil
-	}
-
-	now := c.clock.Now()
-	for _, s := range items {
-		if s.start.IsZero() {
-			s.start = now
-		}
-		s.res.Attempts++
-		if s.res.Attempts > 1 {
-			c.retries.Add(1)
-		}
-	}
-	c.count(true, len(items), false)
-	k := call{method: http.MethodPost, url: c.base + "/$batch", path: "/$batch", crid: uuid.NewString(), write: true}
-	ans, err := c.roundTrip(ctx, k.method, k.url, buf.Bytes(), k.crid, tok)
-	now = c.clock.Now()
+	enc.SetEscapeHTML(false) // send the body as given
+	err := enc.Encode(struct {
+		ID      string            `json:"id"`
+		Method  string            `json:"method"`
+		URL     string            `json:"url"`
+		Headers map[string]string `json:"headers"`
+		Body    json.RawMessage   `json:"body,omitempty"`
+	}{
+		ID: r.id, Method: r.method, URL: r.path, Body: r.body,
+		Headers: map[string]string{"Content-Type": "application/json", "client-request-id": r.res.ClientRequestID},
+	})
 	if err != nil {
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		c.logAttempt(ctx, k, Result{ClientRequestID: k.crid, Attempts: items[0].res.Attempts}, 0, err)
-		for _, s := range items {
-			s.res.Status = 0
-			c.itemFailed(ctx, s, 0, 0, err, now)
-		}
-		return nil
+		// Unreachable: writeRequest checked the body with json.Valid.
+		return fmt.Errorf("graph: %s %s: encode $batch item: %w", r.method, r.path, err)
 	}
-	outerID := ans.header.Get("request-id")
-	c.logAttempt(ctx, k, Result{Status: ans.status, RequestID: outerID, ClientRequestID: k.crid, Attempts: items[0].res.Attempts}, 0, nil)
+	r.item = bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+	return nil
+}
 
-	if ans.status != http.StatusOK {
-		apiErr := c.apiError(ans, now)
-		if ans.status == http.StatusTooManyRequests {
-			c.throttled.Add(1)
+// sendBatch is the sender of $batch items: one POST for the group, whose
+// answer it splits into one attempt per item.
+func (c *Client) sendBatch(ctx context.Context, group []*request, tok string) []attempt {
+	var body bytes.Buffer
+	body.WriteString(`{"requests":[`)
+	for i, r := range group {
+		if i > 0 {
+			body.WriteByte(',')
 		}
-		refresh := false
-		var maxWait time.Duration
-		for _, s := range items {
-			s.res.Status, s.res.RequestID = ans.status, apiErr.RequestID
-			if ans.status == http.StatusTooManyRequests {
-				s.res.Throttled++
-			}
-			if ans.status == http.StatusUnauthorized && c.tokens != nil && !s.refreshed {
-				refresh = true
-				continue
-			}
-			maxWait = max(maxWait, c.itemFailed(ctx, s, ans.status, apiErr.RetryAfter, apiErr, now))
-		}
-		c.noteThrottle(c.writes, ans.status, apiErr.RetryAfter, maxWait, now)
-		if refresh {
-			return c.refreshItems(ctx, items, tok, apiErr)
-		}
-		return nil
+		body.Write(r.item)
 	}
+	body.WriteString("]}")
+	c.count(true, len(group))
+	post := c.roundTrip(ctx, http.MethodPost, c.base+"/$batch", body.Bytes(), uuid.NewString(), tok)
+	return c.itemAttempts(group, post)
+}
 
-	got, derr := decodeBatchResponse(ans.body)
+// itemAttempts splits the answer to a $batch POST into its items'
+// attempts. A POST that got no answer, or an error status, gives that to
+// every item; a 2xx gives each item its own response, matched by id, or
+// no answer when the POST's answer does not mention it.
+func (c *Client) itemAttempts(group []*request, post attempt) []attempt {
+	out := make([]attempt, len(group))
+	if post.status < 200 || post.status > 299 {
+		for i := range out {
+			out[i] = post
+		}
+		return out
+	}
+	outerID := post.header.Get("request-id")
+	got, derr := decodeBatchResponse(post.body)
 	byID := make(map[string]batchItem, len(got))
 	for _, it := range got {
 		if _, dup := byID[it.ID]; !dup {
 			byID[it.ID] = it
 		}
 	}
-	var (
-		refresh   bool
-		throttled bool
-		maxWait   time.Duration
-		maxRA     time.Duration
-		lastErr   *APIError
-	)
-	for _, s := range items {
-		it, ok := byID[s.id]
-		if !ok {
-			e := errMissingItem
-			if derr != nil {
-				e = derr
+	for i, r := range group {
+		it, ok := byID[r.id]
+		switch {
+		case !ok && derr != nil:
+			out[i] = attempt{err: derr, requestID: outerID}
+		case !ok:
+			out[i] = attempt{err: errMissingItem, requestID: outerID}
+		default:
+			if it.Status == http.StatusTooManyRequests {
+				c.throttled.Add(1)
 			}
-			s.res.Status = 0
-			s.res.RequestID = outerID
-			c.itemFailed(ctx, s, 0, 0, e, now)
-			continue
-		}
-		s.res.Status = it.Status
-		s.res.RequestID = it.Header.Get("request-id")
-		if s.res.RequestID == "" {
-			s.res.RequestID = outerID
-		}
-		if it.Status == http.StatusOK || it.Status == http.StatusNoContent {
-			s.res.Err = nil
-			if it.Status == http.StatusOK && len(it.Body) > 0 && it.Body[0] == '{' {
-				s.res.Body = it.Body
-			}
-			c.finish(s)
-			continue
-		}
-		apiErr := c.apiError(&answer{status: it.Status, header: it.Header, body: it.Body}, now)
-		// Item header, else the item body's innerError, else the POST's.
-		if apiErr.RequestID == "" {
-			apiErr.RequestID = s.res.RequestID
-		}
-		s.res.RequestID = apiErr.RequestID
-		if apiErr.ClientRequestID == "" {
-			apiErr.ClientRequestID = s.res.ClientRequestID
-		}
-		if it.Status == http.StatusUnauthorized && c.tokens != nil && !s.refreshed {
-			refresh, lastErr = true, apiErr
-			s.res.Err = apiErr
-			continue
-		}
-		if it.Status == http.StatusTooManyRequests {
-			throttled = true
-			s.res.Throttled++
-			c.throttled.Add(1)
-			maxRA = max(maxRA, apiErr.RetryAfter)
-		}
-		wait := c.itemFailed(ctx, s, it.Status, apiErr.RetryAfter, apiErr, now)
-		if it.Status == http.StatusTooManyRequests {
-			maxWait = max(maxWait, wait)
+			out[i] = attempt{status: it.Status, header: it.Header, body: it.Body, requestID: outerID}
 		}
 	}
-	if throttled {
-		// One cut and one pause for the whole answer: its 429s all say
-		// the same thing about the tenant.
-		c.noteThrottle(c.writes, http.StatusTooManyRequests, maxRA, maxWait, now)
-	}
-	if refresh {
-		return c.refreshItems(ctx, items, tok, lastErr)
-	}
-	return nil
-}
-
-// itemFailed settles s with err when it may not be retried, else
-// schedules its retry. It returns the wait scheduled, 0 when settled.
-func (c *Client) itemFailed(ctx context.Context, s *batchState, status int, ra time.Duration, err error, now time.Time) time.Duration {
-	s.res.Err = err
-	if !shouldRetry(ctx, status, err2(status, err)) || s.retries >= c.maxRetries {
-		c.finish(s)
-		return 0
-	}
-	s.retries++
-	var wait time.Duration
-	if status == 0 {
-		wait = backoff(s.retries, c.jitter())
-	} else {
-		wait = c.retryWait(status, ra, s.retries)
-	}
-	s.notBefore = now.Add(wait)
-	return wait
-}
-
-// err2 returns the error shouldRetry should see: none when an answer
-// (status) came, err when none did.
-func err2(status int, err error) error {
-	if status != 0 {
-		return nil
-	}
-	return err
-}
-
-// refreshItems refreshes the token rejected with a 401 once and makes the
-// items that got it (and were not refreshed yet) ready to resend at once;
-// the others keep their 401 as final.
-func (c *Client) refreshItems(ctx context.Context, items []*batchState, rejected string, apiErr *APIError) error {
-	t, err := c.tokens.Refresh(ctx, rejected)
-	_, err = checkToken("refresh", t, err)
-	if err != nil && ctx.Err() != nil {
-		return ctx.Err()
-	}
-	for _, s := range items {
-		if s.done || s.res.Status != http.StatusUnauthorized || s.refreshed {
-			continue
-		}
-		s.refreshed = true
-		if err != nil {
-			s.res.Err = err
-			c.finish(s)
-			continue
-		}
-		s.res.Err = apiErr
-		s.notBefore = time.Time{}
-	}
-	return nil
+	return out
 }
 
 // batchItem is one response of a $batch answer.

@@ -91,7 +91,7 @@ func writes(n int) []Write {
 	ws := make([]Write, n)
 	for i := range ws {
 		ws[i] = Write{
-			Target:          Target{AppID: "app", StatusID: "s" + strconv.Itoa(i)},
+			Path:            "/deviceAppManagement/mobileApps/app/deviceStatuses/s" + strconv.Itoa(i),
 			Body:            []byte(fmt.Sprintf(`{"errorCode":%d,"deviceName":"<pc&%d>"}`, i, i)),
 			ClientRequestID: "crid-" + strconv.Itoa(i),
 		}
@@ -125,7 +125,7 @@ func TestBatchShuffledWithThrottledItem(t *testing.T) {
 		return out
 	})
 	ws := writes(3)
-	res := c.PatchBatch(context.Background(), ws)
+	res := c.SendBatch(context.Background(), ws)
 
 	posts := bs.Posts()
 	if len(posts) != 2 {
@@ -133,7 +133,7 @@ func TestBatchShuffledWithThrottledItem(t *testing.T) {
 	}
 	wantFirst := []sentItem{}
 	for i, w := range ws {
-		p, _ := ObjectPath(w.Target)
+		p := w.Path
 		wantFirst = append(wantFirst, sentItem{
 			ID: strconv.Itoa(i + 1), Method: "PATCH", URL: p, Body: json.RawMessage(w.Body),
 			Headers: map[string]string{"Content-Type": "application/json", "client-request-id": w.ClientRequestID},
@@ -152,7 +152,7 @@ func TestBatchShuffledWithThrottledItem(t *testing.T) {
 		t.Errorf("waits (-want +got):\n%s", diff)
 	}
 	for i, r := range res {
-		p, _ := ObjectPath(ws[i].Target)
+		p := ws[i].Path
 		wantAttempts, wantThrottled, wantDur := 1, 0, time.Duration(0)
 		if i == 1 {
 			wantAttempts, wantThrottled, wantDur = 2, 1, 7500*time.Millisecond
@@ -172,7 +172,7 @@ func TestBatchSplitsAt20AndPacesEachItem(t *testing.T) {
 	c, bs, clk := newBatchClient(t, func(cfg *Config) { cfg.WriteRate = 4 }, func(n int, items []sentItem, w http.ResponseWriter) []itemAnswer {
 		return ok204(items)
 	})
-	res := c.PatchBatch(context.Background(), writes(45))
+	res := c.SendBatch(context.Background(), writes(45))
 	var sizes []int
 	for _, p := range bs.Posts() {
 		sizes = append(sizes, len(p))
@@ -206,7 +206,7 @@ func TestBatchMissingAndUnknownIDs(t *testing.T) {
 		}
 		return out
 	})
-	res := c.PatchBatch(context.Background(), writes(2))
+	res := c.SendBatch(context.Background(), writes(2))
 	posts := bs.Posts()
 	if len(posts) != 2 || len(posts[1]) != 1 || posts[1][0].ID != "1" {
 		t.Fatalf("POSTs %+v, want item 1 resent alone", posts)
@@ -220,7 +220,7 @@ func TestBatchMissingForever(t *testing.T) {
 	c, _, _ := newBatchClient(t, func(cfg *Config) { cfg.MaxRetries = 2 }, func(n int, items []sentItem, w http.ResponseWriter) []itemAnswer {
 		return []itemAnswer{}
 	})
-	res := c.PatchBatch(context.Background(), writes(1))
+	res := c.SendBatch(context.Background(), writes(1))
 	if !errors.Is(res[0].Err, errMissingItem) || res[0].Attempts != 3 || res[0].Status != 0 {
 		t.Errorf("result %+v, want errMissingItem after 3 attempts", res[0])
 	}
@@ -239,7 +239,7 @@ func TestBatchWholePostTransient(t *testing.T) {
 		}
 		return ok204(items)
 	})
-	res := c.PatchBatch(context.Background(), writes(3))
+	res := c.SendBatch(context.Background(), writes(3))
 	posts := bs.Posts()
 	if len(posts) != 3 || len(posts[1]) != 3 || len(posts[2]) != 3 {
 		t.Fatalf("POST sizes wrong: %d posts", len(posts))
@@ -263,7 +263,7 @@ func TestBatchItemErrorsAndFinalPost(t *testing.T) {
 			{ID: "3", Status: 204},
 		}
 	})
-	res := c.PatchBatch(context.Background(), writes(3))
+	res := c.SendBatch(context.Background(), writes(3))
 	var e *APIError
 	if !errors.As(res[0].Err, &e) || e.Status != 404 || e.Code != "ResourceNotFound" || res[0].Attempts != 1 || res[0].RequestID != "inner-rid" {
 		t.Errorf("item 1 = %+v", res[0])
@@ -280,7 +280,7 @@ func TestBatchItemErrorsAndFinalPost(t *testing.T) {
 		w.Write([]byte(`{"error":{"code":"Forbidden","message":"no"}}`))
 		return nil
 	})
-	res = c2.PatchBatch(context.Background(), writes(2))
+	res = c2.SendBatch(context.Background(), writes(2))
 	for i, r := range res {
 		if !errors.As(r.Err, &e) || e.Status != 403 || r.Attempts != 1 {
 			t.Errorf("403 POST: result %d = %+v", i, r)
@@ -303,7 +303,7 @@ func TestBatchItem401RefreshOnce(t *testing.T) {
 		}
 		return out
 	})
-	res := c.PatchBatch(context.Background(), writes(2))
+	res := c.SendBatch(context.Background(), writes(2))
 	var e *APIError
 	if !errors.As(res[0].Err, &e) || e.Status != 401 || res[0].Attempts != 2 {
 		t.Errorf("item 1 = %+v, want final 401 after 2 attempts", res[0])
@@ -323,14 +323,14 @@ func TestBatchInvalidBodyNotSent(t *testing.T) {
 	c, bs, _ := newBatchClient(t, nil, func(n int, items []sentItem, w http.ResponseWriter) []itemAnswer { return ok204(items) })
 	ws := writes(2)
 	ws[0].Body = []byte(`{"x":`)
-	res := c.PatchBatch(context.Background(), ws)
+	res := c.SendBatch(context.Background(), ws)
 	if res[0].Err == nil || res[0].Attempts != 0 || res[1].Err != nil {
 		t.Errorf("results %+v", res)
 	}
 	if posts := bs.Posts(); len(posts) != 1 || len(posts[0]) != 1 || posts[0][0].ID != "2" {
 		t.Errorf("posts %+v, want only item 2", posts)
 	}
-	if got := c.PatchBatch(context.Background(), nil); len(got) != 0 {
+	if got := c.SendBatch(context.Background(), nil); len(got) != 0 {
 		t.Errorf("PatchBatch(nil) = %v", got)
 	}
 }
@@ -350,7 +350,7 @@ func TestBatchCancelled(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan []Result)
-	go func() { done <- c.PatchBatch(ctx, writes(2)) }()
+	go func() { done <- c.SendBatch(ctx, writes(2)) }()
 	clk.BlockUntil(t, 1)
 	cancel()
 	res := <-done

@@ -28,11 +28,11 @@ func BenchmarkPatch(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	w := Write{Target: target, Body: []byte(`{"installState":"installed","errorCode":0}`)}
+	w := Write{Path: target, Body: []byte(`{"installState":"installed","errorCode":0}`)}
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
-		if res := c.Patch(ctx, w); res.Err != nil {
+		if res := c.Send(ctx, w); res.Err != nil {
 			b.Fatal(res.Err)
 		}
 	}

@@ -77,7 +77,7 @@ type Config struct {
 	UserAgent string
 }
 
-// Client is a Microsoft Graph client for mobileAppInstallStatus objects.
+// Client is a Microsoft Graph client.
 // It is safe for concurrent use; share one among all workers so that
 // pacing and throttling pauses apply to the whole run.
 type Client struct {
@@ -301,31 +301,80 @@ func (c *Client) jitter() float64 {
 	return c.rand()
 }
 
-// Patch sends one PATCH of w.Body to w's object, retrying what is
-// transient, and reports how it ended. It never returns a half-filled
-// Result: Err is nil exactly when Graph answered 200 or 204.
-func (c *Client) Patch(ctx context.Context, w Write) Result {
-	crid := w.ClientRequestID
-	if crid == "" {
-		crid = uuid.NewString()
-	}
-	p, err := ObjectPath(w.Target)
-	if err != nil {
-		return Result{ClientRequestID: crid, Err: err}
-	}
-	return c.do(ctx, call{method: http.MethodPatch, url: c.base + p, path: p, body: w.Body, crid: crid, write: true})
+// Send sends one write request, retrying what is transient, and reports
+// how it ended. It never returns a half-filled Result: Err is nil exactly
+// when Graph answered 200 or 204.
+func (c *Client) Send(ctx context.Context, w Write) Result {
+	r := c.writeRequest(w)
+	c.run(ctx, []*request{r}, 1, c.sendAlone)
+	return r.res
 }
 
-// Get reads one object. On success Result.Body holds it; an answer
-// without a JSON object (a 204, or a 200 with anything else) is an error,
-// since a caller comparing states must not mistake it for an empty object.
-func (c *Client) Get(ctx context.Context, t Target) Result {
-	crid := uuid.NewString()
-	p, err := ObjectPath(t)
-	if err != nil {
-		return Result{ClientRequestID: crid, Err: err}
+// writeRequest returns the request that sends w; when w cannot be sent it
+// is already finished with the reason, and nothing will be sent.
+func (c *Client) writeRequest(w Write) *request {
+	r := &request{res: Result{ClientRequestID: w.ClientRequestID}}
+	if r.res.ClientRequestID == "" {
+		r.res.ClientRequestID = uuid.NewString()
 	}
-	res := c.do(ctx, call{method: http.MethodGet, url: c.base + p, path: p, crid: crid})
+	m, err := writeMethod(w.Method)
+	if err != nil {
+		r.res.Err, r.done = err, true
+		return r
+	}
+	p, q, err := checkPath(w.Path)
+	switch {
+	case err != nil:
+	case q != "" || strings.Contains(w.Path, "?"):
+		// Writes take no query; a '?' here is more likely an id that
+		// was not escaped.
+		err = invalidPath(p, "has a query; a write takes none")
+	case len(w.Body) > 0 && !json.Valid(w.Body):
+		err = fmt.Errorf("graph: %s %s: body is not valid JSON", m, p)
+	}
+	if err != nil {
+		r.res.Err, r.done = err, true
+		return r
+	}
+	r.method, r.path, r.url, r.body = m, p, c.base+p, w.Body
+	return r
+}
+
+// readRequest returns the request that GETs rawURL; path is what logs
+// and errors name.
+func readRequest(rawURL, path string) *request {
+	return &request{method: http.MethodGet, path: path, url: rawURL, read: true,
+		res: Result{ClientRequestID: uuid.NewString()}}
+}
+
+// sendAlone is the sender of a request sent on its own.
+func (c *Client) sendAlone(ctx context.Context, group []*request, tok string) []attempt {
+	r := group[0]
+	c.count(!r.read, 1)
+	return []attempt{c.roundTrip(ctx, r.method, r.url, r.body, r.res.ClientRequestID, tok)}
+}
+
+// url returns the absolute URL of an escaped path and raw query.
+func (c *Client) url(path, query string) string {
+	if query == "" {
+		return c.base + path
+	}
+	return c.base + path + "?" + query
+}
+
+// Get reads one object at path, an escaped path below the API root that
+// may end in "?" and a query (e.g. $select). On success Result.Body holds
+// the object; an answer without a JSON object (a 204, or a 200 with
+// anything else) is an error, since a caller comparing states must not
+// mistake it for an empty object.
+func (c *Client) Get(ctx context.Context, path string) Result {
+	p, q, err := checkPath(path)
+	if err != nil {
+		return Result{ClientRequestID: uuid.NewString(), Err: err}
+	}
+	r := readRequest(c.url(p, q), p)
+	c.run(ctx, []*request{r}, 1, c.sendAlone)
+	res := r.res
 	if res.Err == nil && !isObject(res.Body) {
 		res.Err = fmt.Errorf("graph: GET %s: answer %d carries no JSON object (request-id %s)", p, res.Status, res.RequestID)
 		res.Body = nil
@@ -340,222 +389,32 @@ func isObject(b []byte) bool {
 	return len(b) > 0 && b[0] == '{'
 }
 
-// call is one logical request.
-type call struct {
-	method string
-	url    string // absolute
-	path   string // for logs: the URL path, never the query
-	body   []byte
-	crid   string
-	write  bool
-}
-
-// answer is what one attempt got back.
-type answer struct {
-	status int
-	header http.Header
-	body   []byte
-}
-
-// do runs one logical request to its end: pacing, token, attempts,
-// refresh-once on 401, waits and retries for transient failures.
-func (c *Client) do(ctx context.Context, k call) Result {
-	res := Result{ClientRequestID: k.crid}
-	p := c.reads
-	if k.write {
-		p = c.writes
-	}
-	var (
-		start     time.Time
-		notBefore time.Time // this request's own Retry-After or backoff
-		refreshed bool
-		retries   int
-		tok       string // a refreshed token to use for the next attempt
-	)
-	end := func() Result {
-		if !start.IsZero() {
-			res.Duration = c.clock.Now().Sub(start)
-		}
-		return res
-	}
-	stopped := func(err error) Result {
-		res.Err = fmt.Errorf("graph: %s %s: %w", k.method, k.path, err)
-		return end()
-	}
-	for {
-		if err := sleep(ctx, c.clock, notBefore.Sub(c.clock.Now())); err != nil {
-			return stopped(err)
-		}
-		if err := p.wait(ctx); err != nil {
-			return stopped(err)
-		}
-		if tok == "" {
-			t, err := c.token(ctx)
-			if err != nil {
-				if ctx.Err() != nil {
-					return stopped(ctx.Err())
-				}
-				res.Err = err
-				return end()
-			}
-			tok = t
-		}
-		if start.IsZero() {
-			start = c.clock.Now()
-		}
-		res.Attempts++
-		c.count(k.write, 1, res.Attempts > 1)
-		ans, err := c.roundTrip(ctx, k.method, k.url, k.body, k.crid, tok)
-		sent := tok
-		tok = ""
-		now := c.clock.Now()
-		if err != nil {
-			res.Status = 0
-			if ctx.Err() != nil {
-				return stopped(ctx.Err())
-			}
-			if !shouldRetry(ctx, 0, err) || retries >= c.maxRetries {
-				c.logAttempt(ctx, k, res, 0, err)
-				res.Err = err
-				return end()
-			}
-			retries++
-			wait := backoff(retries, c.jitter())
-			c.logAttempt(ctx, k, res, wait, err)
-			notBefore = now.Add(wait)
-			continue
-		}
-		res.Status = ans.status
-		if id := ans.header.Get("request-id"); id != "" {
-			res.RequestID = id
-		}
-		if ans.status == http.StatusOK || ans.status == http.StatusNoContent {
-			if ans.status == http.StatusOK && json.Valid(ans.body) {
-				res.Body = json.RawMessage(ans.body)
-			}
-			c.logAttempt(ctx, k, res, 0, nil)
-			return end()
-		}
-		apiErr := c.apiError(ans, now)
-		if res.RequestID == "" {
-			res.RequestID = apiErr.RequestID
-		}
-		if apiErr.ClientRequestID == "" {
-			apiErr.ClientRequestID = k.crid
-		}
-		if ans.status == http.StatusUnauthorized && c.tokens != nil && !refreshed {
-			c.logAttempt(ctx, k, res, 0, apiErr)
-			refreshed = true
-			t, err := c.tokens.Refresh(ctx, sent)
-			if tok, err = checkToken("refresh", t, err); err != nil {
-				if ctx.Err() != nil {
-					return stopped(ctx.Err())
-				}
-				res.Err = err
-				return end()
-			}
-			continue
-		}
-		retry := shouldRetry(ctx, ans.status, nil)
-		var wait time.Duration
-		if retry {
-			wait = c.retryWait(ans.status, apiErr.RetryAfter, retries+1)
-		}
-		if ans.status == http.StatusTooManyRequests {
-			res.Throttled++
-			c.throttled.Add(1)
-		}
-		c.noteThrottle(p, ans.status, apiErr.RetryAfter, wait, now)
-		if !retry || retries >= c.maxRetries {
-			c.logAttempt(ctx, k, res, 0, apiErr)
-			res.Err = apiErr
-			return end()
-		}
-		retries++
-		c.logAttempt(ctx, k, res, wait, apiErr)
-		notBefore = now.Add(wait)
-	}
-}
-
-// retryWait is the wait before retry number n after a transient status:
-// the server's Retry-After when it gave one, else jittered backoff.
-func (c *Client) retryWait(status int, ra time.Duration, n int) time.Duration {
-	switch status {
-	case http.StatusTooManyRequests, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
-		if ra > 0 {
-			return ra
-		}
-	}
-	return backoff(n, c.jitter())
-}
-
-// noteThrottle tells the pacer about a throttling answer received at now.
-// A 429 pauses every request of its kind for wait (its Retry-After, or
-// the backoff drawn when it had none) and cuts the rate; a 503 with
-// Retry-After pauses without cutting. A cut is logged for operators: it
-// is what explains a run slower than --rate.
-func (c *Client) noteThrottle(p *pacer, status int, ra, wait time.Duration, now time.Time) {
-	var before, after float64
-	switch {
-	case status == http.StatusTooManyRequests:
-		if wait == 0 {
-			wait = max(ra, backoffMin)
-		}
-		before, after = p.throttled(now, now.Add(wait), true)
-	case status == http.StatusServiceUnavailable && ra > 0:
-		before, after = p.throttled(now, now.Add(ra), false)
-	}
-	if after < before {
-		kind := "write"
-		if p == c.reads {
-			kind = "read"
-		}
-		c.log.Info("throttled: rate lowered", "requests", kind, "status", status,
-			"rate_before", roundRate(before), "rate_after", roundRate(after), "pause_ms", wait.Milliseconds())
-	}
-}
-
-func roundRate(r float64) float64 { return math.Round(r*100) / 100 }
-
-// apiError decodes an error answer, measuring an HTTP-date Retry-After
-// against the client's clock when the answer had no Date header.
-func (c *Client) apiError(ans *answer, now time.Time) *APIError {
-	e := decodeError(ans.status, ans.header, ans.body)
-	if e.RetryAfter == 0 {
-		e.RetryAfter, _ = retryAfter(ans.header, now)
-	}
-	return e
-}
-
-// count updates the counters for one request carrying items write items
-// (or one read when !write).
-func (c *Client) count(write bool, items int, retry bool) {
+// count updates the counters for one HTTP request carrying items write
+// items (or one read when !write).
+func (c *Client) count(write bool, items int) {
 	c.requests.Add(1)
 	if write {
 		c.writesSent.Add(int64(items))
 	} else {
 		c.readsSent.Add(1)
 	}
-	if retry {
-		c.retries.Add(1)
-	}
 }
 
-// roundTrip makes one attempt. It returns an error only when no complete
-// answer came; any status is an answer.
-func (c *Client) roundTrip(ctx context.Context, method, rawURL string, body []byte, crid, tok string) (*answer, error) {
+// roundTrip makes one attempt. An attempt that got no complete answer
+// has status 0 and the reason in err.
+func (c *Client) roundTrip(ctx context.Context, method, rawURL string, body []byte, crid, tok string) attempt {
 	actx, cancel := ctx, context.CancelFunc(func() {})
 	if c.timeout > 0 {
 		actx, cancel = context.WithTimeout(ctx, c.timeout)
 	}
 	defer cancel()
 	var rd io.Reader
-	if body != nil {
+	if len(body) > 0 {
 		rd = bytes.NewReader(body)
 	}
 	req, err := http.NewRequestWithContext(actx, method, rawURL, rd)
 	if err != nil {
-		return nil, fmt.Errorf("graph: build request: %w", err)
+		return attempt{err: fmt.Errorf("graph: build request: %w", err)}
 	}
 	if tok != "" {
 		req.Header.Set("Authorization", "Bearer "+tok)
@@ -572,17 +431,20 @@ func (c *Client) roundTrip(ctx context.Context, method, rawURL string, body []by
 		if errors.As(err, &ue) {
 			ue.URL, _, _ = strings.Cut(ue.URL, "?")
 		}
-		return nil, c.attemptError(ctx, actx, err)
+		return attempt{err: c.attemptError(ctx, actx, err)}
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusTooManyRequests {
+		c.throttled.Add(1)
+	}
 	b, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
 	if err != nil {
-		return nil, c.attemptError(ctx, actx, fmt.Errorf("graph: read %d answer: %w", resp.StatusCode, err))
+		return attempt{err: c.attemptError(ctx, actx, fmt.Errorf("graph: read %d answer: %w", resp.StatusCode, err))}
 	}
 	if len(b) > maxBody {
-		return nil, fmt.Errorf("%w (more than %d bytes)", errBodyTooLarge, maxBody)
+		return attempt{err: fmt.Errorf("%w (more than %d bytes)", errBodyTooLarge, maxBody)}
 	}
-	return &answer{status: resp.StatusCode, header: resp.Header, body: b}, nil
+	return attempt{status: resp.StatusCode, header: resp.Header, body: b}
 }
 
 // attemptError names a per-attempt timeout as such; the caller's own
@@ -592,25 +454,4 @@ func (c *Client) attemptError(ctx, actx context.Context, err error) error {
 		return fmt.Errorf("graph: no answer within %v: %w", c.timeout, err)
 	}
 	return err
-}
-
-func (c *Client) logAttempt(ctx context.Context, k call, res Result, wait time.Duration, err error) {
-	if !c.log.Enabled(ctx, slog.LevelDebug) {
-		return
-	}
-	attrs := []slog.Attr{
-		slog.String("method", k.method),
-		slog.String("path", k.path),
-		slog.Int("status", res.Status),
-		slog.Int("attempt", res.Attempts),
-		slog.String("request_id", res.RequestID),
-		slog.String("client_request_id", res.ClientRequestID),
-	}
-	if wait > 0 {
-		attrs = append(attrs, slog.Duration("wait", wait))
-	}
-	if err != nil {
-		attrs = append(attrs, slog.String("error", err.Error()))
-	}
-	c.log.LogAttrs(ctx, slog.LevelDebug, "graph attempt", attrs...)
 }

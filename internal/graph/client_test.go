@@ -121,7 +121,7 @@ func TestPatchSuccess(t *testing.T) {
 		tok := &fakeTokens{tok: "secret-token-a"}
 		c, sc, _ := newTestClient(t, func(cfg *Config) { cfg.Tokens = tok; cfg.UserAgent = "bulkpatch-test/1" }, tt.step)
 		body := `{"installState":"installed"}`
-		res := c.Patch(context.Background(), Write{Target: target, Body: []byte(body), ClientRequestID: "crid-1"})
+		res := c.Send(context.Background(), Write{Path: target, Body: []byte(body), ClientRequestID: "crid-1"})
 		if res.Err != nil {
 			t.Fatalf("%s: %v", tt.name, res.Err)
 		}
@@ -144,7 +144,7 @@ func TestPatchSuccess(t *testing.T) {
 
 func TestNoTokensNoAuthorization(t *testing.T) {
 	c, sc, _ := newTestClient(t, nil, reply(204, ""))
-	res := c.Patch(context.Background(), Write{Target: target, Body: []byte(`{}`)})
+	res := c.Send(context.Background(), Write{Path: target, Body: []byte(`{}`)})
 	if res.Err != nil {
 		t.Fatal(res.Err)
 	}
@@ -175,7 +175,7 @@ func TestFinalErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		c, sc, clk := newTestClient(t, nil, reply(tt.status, tt.body, "request-id", "rid-9"))
-		res := c.Patch(context.Background(), Write{Target: target, Body: []byte(`{}`), ClientRequestID: "c1"})
+		res := c.Send(context.Background(), Write{Path: target, Body: []byte(`{}`), ClientRequestID: "c1"})
 		var apiErr *APIError
 		if !errors.As(res.Err, &apiErr) {
 			t.Fatalf("%s: Err = %v, want *APIError", tt.name, res.Err)
@@ -230,7 +230,7 @@ func TestThrottledThenSuccess(t *testing.T) {
 			w.Write([]byte(`{"error":{"code":"TooManyRequests","message":"slow down"}}`))
 		}
 		c, sc, clk := newTestClient(t, nil, first, reply(204, "", "request-id", "rid-ok"))
-		res := c.Patch(context.Background(), Write{Target: target, Body: []byte(`{}`)})
+		res := c.Send(context.Background(), Write{Path: target, Body: []byte(`{}`)})
 		if res.Err != nil {
 			t.Errorf("%s: %v", tt.name, res.Err)
 			continue
@@ -261,7 +261,7 @@ func TestThrottledThenSuccess(t *testing.T) {
 
 func TestRetriesExhausted(t *testing.T) {
 	c, sc, clk := newTestClient(t, func(cfg *Config) { cfg.MaxRetries = 3 }, reply(503, `{"error":{"code":"ServiceUnavailable","message":"busy"}}`))
-	res := c.Patch(context.Background(), Write{Target: target, Body: []byte(`{}`)})
+	res := c.Send(context.Background(), Write{Path: target, Body: []byte(`{}`)})
 	var apiErr *APIError
 	if !errors.As(res.Err, &apiErr) || apiErr.Status != 503 {
 		t.Fatalf("Err = %v, want a 503 APIError", res.Err)
@@ -277,7 +277,7 @@ func TestRetriesExhausted(t *testing.T) {
 
 func TestNegativeMaxRetriesMeansNone(t *testing.T) {
 	c, sc, _ := newTestClient(t, func(cfg *Config) { cfg.MaxRetries = -4 }, reply(500, ""))
-	res := c.Patch(context.Background(), Write{Target: target, Body: []byte(`{}`)})
+	res := c.Send(context.Background(), Write{Path: target, Body: []byte(`{}`)})
 	if res.Attempts != 1 || len(sc.Requests()) != 1 || res.Err == nil {
 		t.Errorf("Attempts %d, requests %d, Err %v; want one failed attempt", res.Attempts, len(sc.Requests()), res.Err)
 	}
@@ -285,7 +285,7 @@ func TestNegativeMaxRetriesMeansNone(t *testing.T) {
 
 func TestResetThenSuccess(t *testing.T) {
 	c, sc, clk := newTestClient(t, nil, hangUp, reply(204, ""))
-	res := c.Patch(context.Background(), Write{Target: target, Body: []byte(`{}`)})
+	res := c.Send(context.Background(), Write{Path: target, Body: []byte(`{}`)})
 	if res.Err != nil {
 		t.Fatal(res.Err)
 	}
@@ -302,7 +302,7 @@ func TestResetThenSuccess(t *testing.T) {
 
 func TestResetEveryTimeIsNoAPIError(t *testing.T) {
 	c, _, _ := newTestClient(t, func(cfg *Config) { cfg.MaxRetries = 1 }, hangUp)
-	res := c.Patch(context.Background(), Write{Target: target, Body: []byte(`{}`)})
+	res := c.Send(context.Background(), Write{Path: target, Body: []byte(`{}`)})
 	var apiErr *APIError
 	if res.Err == nil || errors.As(res.Err, &apiErr) {
 		t.Errorf("Err = %v, want a transport error that is not an *APIError", res.Err)
@@ -326,7 +326,7 @@ func TestAttemptTimeout(t *testing.T) {
 	release := make(chan struct{})
 	t.Cleanup(func() { close(release) })
 	c, sc, clk := newTestClient(t, func(cfg *Config) { cfg.RequestTimeout = 50 * time.Millisecond }, hang(release), reply(204, ""))
-	res := c.Patch(context.Background(), Write{Target: target, Body: []byte(`{}`)})
+	res := c.Send(context.Background(), Write{Path: target, Body: []byte(`{}`)})
 	if res.Err != nil {
 		t.Fatal(res.Err)
 	}
@@ -353,7 +353,7 @@ func TestUnauthorizedRefreshOnce(t *testing.T) {
 	t.Run("then success", func(t *testing.T) {
 		tok := &fakeTokens{tok: "secret-token-a"}
 		c, sc, clk := newTestClient(t, func(cfg *Config) { cfg.Tokens = tok }, unauth, reply(204, ""))
-		res := c.Patch(context.Background(), Write{Target: target, Body: []byte(`{}`)})
+		res := c.Send(context.Background(), Write{Path: target, Body: []byte(`{}`)})
 		if res.Err != nil {
 			t.Fatal(res.Err)
 		}
@@ -368,7 +368,7 @@ func TestUnauthorizedRefreshOnce(t *testing.T) {
 	t.Run("second 401 is final", func(t *testing.T) {
 		tok := &fakeTokens{tok: "secret-token-a"}
 		c, sc, _ := newTestClient(t, func(cfg *Config) { cfg.Tokens = tok }, unauth)
-		res := c.Patch(context.Background(), Write{Target: target, Body: []byte(`{}`)})
+		res := c.Send(context.Background(), Write{Path: target, Body: []byte(`{}`)})
 		var apiErr *APIError
 		if !errors.As(res.Err, &apiErr) || apiErr.Status != 401 || apiErr.Code != "InvalidAuthenticationToken" {
 			t.Fatalf("Err = %v, want the 401 APIError", res.Err)
@@ -382,7 +382,7 @@ func TestUnauthorizedRefreshOnce(t *testing.T) {
 	})
 	t.Run("without a TokenSource no refresh", func(t *testing.T) {
 		c, sc, _ := newTestClient(t, nil, unauth)
-		res := c.Patch(context.Background(), Write{Target: target, Body: []byte(`{}`)})
+		res := c.Send(context.Background(), Write{Path: target, Body: []byte(`{}`)})
 		if res.Status != 401 || res.Attempts != 1 || len(sc.Requests()) != 1 {
 			t.Errorf("Status %d Attempts %d requests %d; want 401 1 1", res.Status, res.Attempts, len(sc.Requests()))
 		}
@@ -395,7 +395,7 @@ func TestUnauthorizedRefreshOnce(t *testing.T) {
 			tok.mu.Unlock()
 			unauth(w, r)
 		})
-		res := c.Patch(context.Background(), Write{Target: target, Body: []byte(`{}`)})
+		res := c.Send(context.Background(), Write{Path: target, Body: []byte(`{}`)})
 		var te *TokenError
 		if !errors.As(res.Err, &te) || te.Op != "refresh" {
 			t.Errorf("Err = %v, want a refresh TokenError", res.Err)
@@ -410,7 +410,7 @@ func TestTokenErrors(t *testing.T) {
 		{tok: "secret-token\r\nX-Evil: 1"},
 	} {
 		c, sc, _ := newTestClient(t, func(cfg *Config) { cfg.Tokens = tok }, reply(204, ""))
-		res := c.Patch(context.Background(), Write{Target: target, Body: []byte(`{}`)})
+		res := c.Send(context.Background(), Write{Path: target, Body: []byte(`{}`)})
 		var te *TokenError
 		if !errors.As(res.Err, &te) || te.Op != "get" {
 			t.Errorf("token %q: Err = %v, want a TokenError", tok.tok, res.Err)
@@ -438,10 +438,10 @@ func TestSharedPause(t *testing.T) {
 	}
 	ctx := context.Background()
 	results := make(chan Result, 2)
-	go func() { results <- c.Patch(ctx, Write{Target: target, Body: []byte(`{}`)}) }()
+	go func() { results <- c.Send(ctx, Write{Path: target, Body: []byte(`{}`)}) }()
 	clk.BlockUntil(t, 1) // A got its 429 and waits
 	go func() {
-		results <- c.Patch(ctx, Write{Target: Target{AppID: "app-1", StatusID: "st-2"}, Body: []byte(`{}`)})
+		results <- c.Send(ctx, Write{Path: "/deviceAppManagement/mobileApps/app-1/deviceStatuses/st-2", Body: []byte(`{}`)})
 	}()
 	clk.BlockUntil(t, 2) // B waits on the shared pause
 	if got := len(sc.Requests()); got != 1 {
@@ -476,7 +476,7 @@ func TestCancelDuringRetryAfter(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan Result)
-	go func() { done <- c.Patch(ctx, Write{Target: target, Body: []byte(`{}`)}) }()
+	go func() { done <- c.Send(ctx, Write{Path: target, Body: []byte(`{}`)}) }()
 	clk.BlockUntil(t, 1)
 	if got := clk.Pending(); len(got) != 1 || got[0] != time.Hour {
 		t.Errorf("pending %v, want the full hour", got)
@@ -495,7 +495,7 @@ func TestCancelDuringRetryAfter(t *testing.T) {
 	}
 
 	// An already-cancelled context sends nothing.
-	res = c.Patch(ctx, Write{Target: target, Body: []byte(`{}`)})
+	res = c.Send(ctx, Write{Path: target, Body: []byte(`{}`)})
 	if !errors.Is(res.Err, context.Canceled) || res.Attempts != 0 || len(sc.Requests()) != 1 {
 		t.Errorf("cancelled ctx: Err %v Attempts %d requests %d", res.Err, res.Attempts, len(sc.Requests()))
 	}
@@ -508,7 +508,7 @@ func TestAdaptiveWriteRate(t *testing.T) {
 		reply(204, ""), reply(204, ""), reply(429, "", "Retry-After", "0.1"), reply(204, ""))
 	ctx := context.Background()
 	for range 3 {
-		if res := c.Patch(ctx, Write{Target: target, Body: []byte(`{}`)}); res.Err != nil {
+		if res := c.Send(ctx, Write{Path: target, Body: []byte(`{}`)}); res.Err != nil {
 			t.Fatal(res.Err)
 		}
 	}
@@ -542,7 +542,7 @@ func TestAdaptiveWriteRate(t *testing.T) {
 func TestGet(t *testing.T) {
 	obj := `{"id":"st-1","installState":"failed","errorCode":-2016345060}`
 	c, sc, _ := newTestClient(t, func(cfg *Config) { cfg.ReadRate = 10 }, reply(200, obj, "request-id", "r1"))
-	res := c.Get(context.Background(), Target{AppID: "app-1", UserStatusID: "u-1", StatusID: "st-1"})
+	res := c.Get(context.Background(), "/deviceAppManagement/mobileApps/app-1/userStatuses/u-1/deviceStatuses/st-1")
 	if res.Err != nil || string(res.Body) != obj || res.Status != 200 {
 		t.Fatalf("Get = %+v", res)
 	}
@@ -573,10 +573,10 @@ func TestLogsNeverShowToken(t *testing.T) {
 	c, _, _ := newTestClient(t, func(cfg *Config) { cfg.Tokens = tok; cfg.Logger = logger },
 		reply(401, `{"error":{"code":"InvalidAuthenticationToken","message":"expired"}}`),
 		reply(429, "", "Retry-After", "1"), reply(204, ""))
-	if res := c.Patch(context.Background(), Write{Target: target, Body: []byte(`{}`)}); res.Err != nil {
+	if res := c.Send(context.Background(), Write{Path: target, Body: []byte(`{}`)}); res.Err != nil {
 		t.Fatal(res.Err)
 	}
-	c.PatchBatch(context.Background(), []Write{{Target: target, Body: []byte(`{}`)}})
+	c.SendBatch(context.Background(), []Write{{Path: target, Body: []byte(`{}`)}})
 	mu.Lock()
 	out := buf.String()
 	mu.Unlock()
@@ -604,7 +604,7 @@ func TestConcurrentUse(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range 16 {
 		wg.Go(func() {
-			res := c.Patch(context.Background(), Write{Target: Target{AppID: "a", StatusID: string(rune('a' + i))}, Body: []byte(`{}`)})
+			res := c.Send(context.Background(), Write{Path: "/deviceAppManagement/mobileApps/a/deviceStatuses/" + string(rune('a'+i)), Body: []byte(`{}`)})
 			if res.Err != nil {
 				t.Error(res.Err)
 			}
@@ -630,7 +630,7 @@ func TestDefaultClientDoesNotFollowRedirects(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res := c.Patch(context.Background(), Write{Target: target, Body: []byte(`{}`)})
+	res := c.Send(context.Background(), Write{Path: target, Body: []byte(`{}`)})
 	var e *APIError
 	if !errors.As(res.Err, &e) || e.Status != 307 || len(sc.Requests()) != 1 {
 		t.Errorf("Err %v after %d requests, want a 307 APIError and no redirect", res.Err, len(sc.Requests()))

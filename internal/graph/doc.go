@@ -1,7 +1,10 @@
-// Package graph is bulkpatch's Microsoft Graph client for the
-// mobileAppInstallStatus routes: it builds safe URLs from opaque ids, adds
-// the bearer token, paces reads and writes, retries what is transient and
-// decodes Graph's error bodies into *APIError.
+// Package graph is bulkpatch's Microsoft Graph HTTP client. It takes
+// escaped request paths below the API root (package resource builds them
+// from ids) and knows no route of its own: it refuses a path that cannot
+// be sent safely, adds the bearer token, paces reads and writes, sends
+// writes alone or in JSON $batch POSTs, retries what is transient through
+// one retry state machine, follows collection pages, and decodes Graph's
+// error bodies into *APIError.
 //
 // One *Client is meant to be shared by all workers of a run: its pacer
 // (token bucket, adaptive rate, shared pause after a 429) only protects
@@ -28,19 +31,19 @@ type TokenSource interface {
 	Refresh(ctx context.Context, rejected string) (string, error)
 }
 
-// Target addresses one mobileAppInstallStatus. UserStatusID selects the
-// nested route .../userStatuses/{UserStatusID}/deviceStatuses/{StatusID};
-// empty, the direct route .../deviceStatuses/{StatusID}.
-type Target struct {
-	AppID        string
-	UserStatusID string
-	StatusID     string
-}
-
-// Write is one PATCH to send.
+// Write is one write request to send.
 type Write struct {
-	Target
-	Body []byte // the JSON object to send, exactly
+	// Method is the HTTP method: PATCH when empty; POST for actions such
+	// as updateDeviceProperties; PUT and DELETE are accepted too.
+	Method string
+	// Path is the escaped path below the API root, starting with "/",
+	// e.g. "/deviceManagement/managedDevices/abc" (package resource builds
+	// it). It may end in "?" and a query. A path that cannot be sent
+	// safely is refused with an error wrapping ErrInvalidID.
+	Path string
+	// Body is the JSON body to send, exactly; empty sends none. A body
+	// that is not valid JSON is refused before sending.
+	Body []byte
 	// ClientRequestID is sent as client-request-id on every attempt; when
 	// empty the client generates a GUID for this logical request.
 	ClientRequestID string

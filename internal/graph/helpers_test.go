@@ -132,6 +132,8 @@ func newTestClient(t *testing.T, mod func(*Config), steps ...http.HandlerFunc) (
 	return c, sc, clk
 }
 
-var target = Target{AppID: "app-1", StatusID: "st-1"}
-
-const targetPath = "/beta/deviceAppManagement/mobileApps/app-1/deviceStatuses/st-1"
+// target is the path most tests write to; the server sees targetPath.
+const (
+	target     = "/deviceAppManagement/mobileApps/app-1/deviceStatuses/st-1"
+	targetPath = "/beta" + target
+)

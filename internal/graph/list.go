@@ -5,11 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"net/url"
 	"strings"
-
-	"github.com/google/uuid"
 )
 
 // ErrForeignNextLink is wrapped by List's error when Graph's
@@ -17,18 +14,18 @@ import (
 // following it would hand the bearer token to that host.
 var ErrForeignNextLink = errors.New("@odata.nextLink leaves the API host")
 
-// List calls fn with every object of a deviceStatuses collection: the
-// app's own (userStatusID empty) or one user status's. It follows
+// List calls fn with every object of the collection at path, an escaped
+// path below the API root that may end in "?" and a query. It follows
 // @odata.nextLink until Graph sends none (pages may be empty), retrying
 // each page like any read, and stops at the first error, returning fn's
 // error unchanged. fn is called from List's goroutine, one object at a
 // time; obj is only valid during the call.
-func (c *Client) List(ctx context.Context, appID, userStatusID string, fn func(obj json.RawMessage) error) error {
-	p, err := collectionPath(appID, userStatusID)
+func (c *Client) List(ctx context.Context, path string, fn func(obj json.RawMessage) error) error {
+	p, q, err := checkPath(path)
 	if err != nil {
 		return err
 	}
-	next := c.base + p
+	next := c.url(p, q)
 	seen := make(map[string]bool)
 	for page := 1; next != ""; page++ {
 		u, err := url.Parse(next)
@@ -42,7 +39,9 @@ func (c *Client) List(ctx context.Context, appID, userStatusID string, fn func(o
 			return fmt.Errorf("graph: list %s page %d: @odata.nextLink repeats an earlier page", p, page)
 		}
 		seen[next] = true
-		res := c.do(ctx, call{method: http.MethodGet, url: next, path: u.EscapedPath(), crid: uuid.NewString()})
+		r := readRequest(next, u.EscapedPath())
+		c.run(ctx, []*request{r}, 1, c.sendAlone)
+		res := r.res
 		if res.Err != nil {
 			return fmt.Errorf("graph: list %s page %d: %w", p, page, res.Err)
 		}

@@ -48,7 +48,7 @@ func TestListAcrossPages(t *testing.T) {
 		t.Fatal(err)
 	}
 	var got []string
-	err = c.List(context.Background(), "app-1", "u-1", func(obj json.RawMessage) error {
+	err = c.List(context.Background(), "/deviceAppManagement/mobileApps/app-1/userStatuses/u-1/deviceStatuses", func(obj json.RawMessage) error {
 		got = append(got, string(obj))
 		return nil
 	})
@@ -106,7 +106,7 @@ func TestListRefusesForeignNextLink(t *testing.T) {
 			t.Fatal(err)
 		}
 		n := 0
-		err = c.List(context.Background(), "app", "", func(json.RawMessage) error { n++; return nil })
+		err = c.List(context.Background(), "/deviceAppManagement/mobileApps/app/deviceStatuses", func(json.RawMessage) error { n++; return nil })
 		if !errors.Is(err, ErrForeignNextLink) {
 			t.Errorf("%s: List = %v, want ErrForeignNextLink", name, err)
 		}
@@ -135,7 +135,7 @@ func TestListStops(t *testing.T) {
 	// fn's error comes back unchanged and no further page is fetched.
 	sc.setSteps(pages(&srv, [][]string{{`{"id":"1"}`, `{"id":"2"}`}, {`{"id":"3"}`}}, nil))
 	stop := errors.New("enough")
-	if err := c.List(ctx, "app", "", func(json.RawMessage) error { return stop }); err != stop {
+	if err := c.List(ctx, "/deviceAppManagement/mobileApps/app/deviceStatuses", func(json.RawMessage) error { return stop }); err != stop {
 		t.Errorf("List = %v, want fn's error", err)
 	}
 	if len(sc.Requests()) != 1 {
@@ -155,7 +155,7 @@ func TestListStops(t *testing.T) {
 	}
 	for _, tt := range tests {
 		sc.setSteps(tt.step)
-		if err := c.List(ctx, "app", "", noop); !tt.is(err) {
+		if err := c.List(ctx, "/deviceAppManagement/mobileApps/app/deviceStatuses", noop); !tt.is(err) {
 			t.Errorf("%s: List = %v", tt.name, err)
 		}
 	}
@@ -173,7 +173,7 @@ func TestTransportErrorHidesQuery(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = c.List(context.Background(), "app", "", func(json.RawMessage) error { return nil })
+	err = c.List(context.Background(), "/deviceAppManagement/mobileApps/app/deviceStatuses", func(json.RawMessage) error { return nil })
 	if err == nil || strings.Contains(err.Error(), "skiptoken") || !strings.Contains(err.Error(), "page 2") {
 		t.Errorf("List = %v, want a page 2 error without the query", err)
 	}

@@ -3,92 +3,105 @@ package graph
 import (
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"strings"
 	"unicode"
 	"unicode/utf8"
 )
 
-// ErrInvalidID is wrapped by the errors ObjectPath and List return for an
-// id that cannot be placed in a URL path safely. Nothing is sent for it.
+// ErrInvalidID is wrapped by the error for a request path that cannot be
+// sent safely: a segment (an id, mostly) that is empty, a dot segment,
+// badly escaped, or holds a character no id may hold, or a query that
+// does not parse. Nothing is sent for it: Result.Attempts is 0.
 var ErrInvalidID = errors.New("invalid id")
 
-const (
-	appsPath  = "/deviceAppManagement/mobileApps/"
-	usersSeg  = "/userStatuses/"
-	devsSeg   = "/deviceStatuses"
-	maxIDShow = 80
-)
+// maxPathShow bounds how much of a refused path an error repeats.
+const maxPathShow = 200
 
-// ObjectPath returns the escaped path of t below the API root:
-// "/deviceAppManagement/mobileApps/{app}/deviceStatuses/{id}", or with
-// "/userStatuses/{u}" before "/deviceStatuses" when t.UserStatusID is set.
-// Every id is path-escaped; as a second line of defence behind the plan's
-// validation it refuses empty required ids, "." and "..", invalid UTF-8,
-// and ids containing '/', '\\', '?', '#', '%', whitespace or control
-// characters. The error wraps ErrInvalidID.
-func ObjectPath(t Target) (string, error) {
-	coll, err := collectionPath(t.AppID, t.UserStatusID)
-	if err != nil {
-		return "", err
+// checkPath splits target, an escaped path below the API root with an
+// optional "?" and query, into its path and query, refusing what cannot
+// be sent safely. It is graph's second line of defence behind the
+// callers' id checks (package resource): a path must start with "/";
+// every segment must be non-empty, not "." or "..", unescape, and its
+// unescaped text must be valid UTF-8 without '/', '\\', '?', '#', '%',
+// whitespace or control characters; the query must parse and hold only
+// printable ASCII other than '#'. The error wraps ErrInvalidID.
+func checkPath(target string) (path, query string, err error) {
+	path, query, _ = strings.Cut(target, "?")
+	if !strings.HasPrefix(path, "/") {
+		return "", "", invalidPath(path, "does not start with /")
 	}
-	if err := checkID("mobileAppInstallStatusId", t.StatusID); err != nil {
-		return "", err
-	}
-	return coll + "/" + url.PathEscape(t.StatusID), nil
-}
-
-// collectionPath returns the escaped path of the deviceStatuses collection
-// of an app, or of one of its user statuses when userStatusID is set.
-func collectionPath(appID, userStatusID string) (string, error) {
-	if err := checkID("mobileAppId", appID); err != nil {
-		return "", err
-	}
-	var b strings.Builder
-	b.WriteString(appsPath)
-	b.WriteString(url.PathEscape(appID))
-	if userStatusID != "" {
-		if err := checkID("userAppInstallStatusId", userStatusID); err != nil {
-			return "", err
+	for i, seg := range strings.Split(path[1:], "/") {
+		if why := checkSegment(seg); why != "" {
+			return "", "", invalidPath(path, fmt.Sprintf("segment %d %s", i+1, why))
 		}
-		b.WriteString(usersSeg)
-		b.WriteString(url.PathEscape(userStatusID))
 	}
-	b.WriteString(devsSeg)
-	return b.String(), nil
+	if why := checkQuery(query); why != "" {
+		return "", "", invalidPath(path, "has a query that "+why)
+	}
+	return path, query, nil
 }
 
-// checkID says why id cannot be a path segment, or nil.
-func checkID(field, id string) error {
-	reason := ""
+// checkSegment says why seg, one escaped path segment, cannot be sent,
+// or "".
+func checkSegment(seg string) string {
+	id, err := url.PathUnescape(seg)
 	switch {
-	case id == "":
-		reason = "is empty"
+	case seg == "":
+		return "is empty"
+	case err != nil:
+		return "has a % not followed by two hex digits"
 	case id == "." || id == "..":
-		reason = "is a dot segment"
+		return "is a dot segment"
 	case !utf8.ValidString(id):
-		reason = "is not valid UTF-8"
-	default:
-		for _, r := range id {
-			switch {
-			case strings.ContainsRune(`/\?#%`, r):
-				reason = fmt.Sprintf("contains %q", r)
-			case unicode.IsSpace(r):
-				reason = "contains whitespace"
-			case unicode.IsControl(r):
-				reason = "contains a control character"
-			}
-			if reason != "" {
-				break
-			}
+		return "is not valid UTF-8"
+	}
+	for _, r := range id {
+		switch {
+		case strings.ContainsRune(`/\?#%`, r):
+			return fmt.Sprintf("contains %q", r)
+		case unicode.IsSpace(r):
+			return "contains whitespace"
+		case unicode.IsControl(r):
+			return "contains a control character"
 		}
 	}
-	if reason == "" {
-		return nil
+	return ""
+}
+
+// checkQuery says why q, a raw query without its "?", cannot be sent, or
+// "". A query holding '#', a space or a control character would change
+// meaning on its way into a URL, so it is refused even where ParseQuery
+// would accept it.
+func checkQuery(q string) string {
+	for i := 0; i < len(q); i++ {
+		if c := q[i]; c <= ' ' || c >= 0x7f || c == '#' {
+			return fmt.Sprintf("contains %q", c)
+		}
 	}
-	show := id
-	if len(show) > maxIDShow {
-		show = show[:maxIDShow] + "…"
+	if _, err := url.ParseQuery(q); err != nil {
+		return "does not parse"
 	}
-	return fmt.Errorf("graph: %s %q %s: %w", field, show, reason, ErrInvalidID)
+	return ""
+}
+
+func invalidPath(path, why string) error {
+	if len(path) > maxPathShow {
+		path = path[:maxPathShow] + "…"
+	}
+	return fmt.Errorf("graph: path %q %s: %w", path, why, ErrInvalidID)
+}
+
+// writeMethod returns the method of a Write: PATCH when empty. Only the
+// methods of a write are accepted; a GET sent as a write would be paced
+// and counted as one.
+func writeMethod(m string) (string, error) {
+	switch m {
+	case "":
+		return http.MethodPatch, nil
+	case http.MethodPatch, http.MethodPost, http.MethodPut, http.MethodDelete:
+		return m, nil
+	}
+	return "", fmt.Errorf("graph: write method %q: want PATCH, POST, PUT or DELETE", m)
 }

@@ -31,7 +31,7 @@ func TestThrottleCutIsLogged(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res := c.Patch(context.Background(), Write{Target: Target{AppID: "a", StatusID: "s"}, Body: []byte(`{}`)})
+	res := c.Send(context.Background(), Write{Path: "/deviceAppManagement/mobileApps/a/deviceStatuses/s", Body: []byte(`{}`)})
 	if res.Err != nil || res.Attempts != 2 {
 		t.Fatalf("Patch = attempts %d, err %v; want 2 attempts, success", res.Attempts, res.Err)
 	}

@@ -1,0 +1,344 @@
+package graph
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"math"
+	"net/http"
+	"time"
+)
+
+// request is one logical request on its way through attempts: the state
+// of the one retry state machine. Send, Get, each page of List and each
+// item of SendBatch are one request each; decide moves it on after every
+// attempt and run drives it. A request belongs to the goroutine that
+// called Send (or Get, List, SendBatch); it is never shared.
+type request struct {
+	method string
+	path   string // escaped, without the query: what logs and errors name
+	url    string // absolute, for a request sent on its own
+	body   []byte
+	read   bool   // a GET: paced as a read, and its answer's body is the point
+	id     string // its $batch item id, unique within the SendBatch call
+	item   []byte // its $batch item, JSON-encoded
+
+	res       Result    // what it got so far; final once done
+	start     time.Time // the first attempt's
+	notBefore time.Time // its own Retry-After or backoff: no attempt before
+	retries   int       // attempts after a transient failure, against MaxRetries
+	refreshed bool      // the token was refreshed once for it
+	done      bool
+}
+
+// attempt is what one attempt of a request got: an answer (status > 0)
+// with its headers and body, or no answer (status 0) and why. A $batch
+// item's attempt is its own response inside the POST's answer.
+type attempt struct {
+	status int
+	header http.Header
+	body   []byte
+	err    error // why no answer came, when status is 0
+	// requestID stands in when the answer names no request-id of its
+	// own: the $batch POST's, for one of its items.
+	requestID string
+}
+
+// next is what comes after an attempt.
+type next int
+
+const (
+	finished   next = iota // the request ended, in success or final failure
+	retryLater             // send again once notBefore has passed
+	refresh                // refresh the token once, then send again at once
+)
+
+// decide records in r what attempt a got at now and says what comes
+// next. It is the one place where retry, refresh and throttling decisions
+// are made, so that a request sent alone and a $batch item answered the
+// same way end the same way.
+func (c *Client) decide(ctx context.Context, r *request, a attempt, now time.Time) next {
+	r.res.Status = a.status
+	if a.status == 0 {
+		return c.failed(ctx, r, a.err, shouldRetry(ctx, 0, a.err), 0, now)
+	}
+	if a.status == http.StatusTooManyRequests {
+		r.res.Throttled++
+	}
+	if a.status == http.StatusOK || a.status == http.StatusNoContent {
+		r.setRequestID(a.header.Get("request-id"), a.requestID)
+		r.res.Err = nil
+		if b := bytes.TrimSpace(a.body); a.status == http.StatusOK && json.Valid(b) {
+			r.res.Body = json.RawMessage(b)
+		}
+		c.logAttempt(ctx, r, 0, nil)
+		return finished
+	}
+	e := c.apiError(a, now)
+	r.setRequestID(e.RequestID, a.requestID)
+	if e.ClientRequestID == "" {
+		e.ClientRequestID = r.res.ClientRequestID
+	}
+	if a.status == http.StatusUnauthorized && c.tokens != nil && !r.refreshed {
+		r.res.Err = e
+		c.logAttempt(ctx, r, 0, e)
+		return refresh
+	}
+	return c.failed(ctx, r, e, shouldRetry(ctx, a.status, nil), e.RetryAfter, now)
+}
+
+// failed records err as r's outcome so far. When retry is set and r has
+// retries left it schedules the next attempt, else r is finished. A
+// throttling answer (429, or 503 with Retry-After) also pauses every
+// request of its kind, whether or not r itself may retry.
+func (c *Client) failed(ctx context.Context, r *request, err error, retry bool, ra time.Duration, now time.Time) next {
+	r.res.Err = err
+	var wait time.Duration
+	if retry {
+		wait = c.retryWait(r.res.Status, ra, r.retries+1)
+	}
+	c.noteThrottle(c.pacerOf(r), r.res.Status, ra, wait, now)
+	if !retry || r.retries >= c.maxRetries {
+		c.logAttempt(ctx, r, 0, err)
+		return finished
+	}
+	r.retries++
+	r.notBefore = now.Add(wait)
+	c.logAttempt(ctx, r, wait, err)
+	return retryLater
+}
+
+// setRequestID records the answer's request-id, else fallback; an answer
+// that names none keeps the last one known.
+func (r *request) setRequestID(id, fallback string) {
+	if id == "" {
+		id = fallback
+	}
+	if id != "" {
+		r.res.RequestID = id
+	}
+}
+
+func (c *Client) pacerOf(r *request) *pacer {
+	if r.read {
+		return c.reads
+	}
+	return c.writes
+}
+
+// retryWait is the wait before retry number n after a failed attempt:
+// the server's Retry-After when a 429, 503 or 504 gave one, else jittered
+// backoff.
+func (c *Client) retryWait(status int, ra time.Duration, n int) time.Duration {
+	switch status {
+	case http.StatusTooManyRequests, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		if ra > 0 {
+			return ra
+		}
+	}
+	return backoff(n, c.jitter())
+}
+
+// noteThrottle tells the pacer about a throttling answer received at now.
+// A 429 pauses every request of its kind for wait (its Retry-After, or
+// the backoff drawn when it had none) and cuts the rate; a 503 with
+// Retry-After pauses without cutting. A cut is logged for operators: it
+// is what explains a run slower than --rate. The many 429s of one $batch
+// answer cut once: the pacer cuts at most once per cutSpacing.
+func (c *Client) noteThrottle(p *pacer, status int, ra, wait time.Duration, now time.Time) {
+	var before, after float64
+	switch {
+	case status == http.StatusTooManyRequests:
+		if wait == 0 {
+			wait = max(ra, backoffMin)
+		}
+		before, after = p.throttled(now, now.Add(wait), true)
+	case status == http.StatusServiceUnavailable && ra > 0:
+		before, after = p.throttled(now, now.Add(ra), false)
+	}
+	if after < before {
+		kind := "write"
+		if p == c.reads {
+			kind = "read"
+		}
+		c.log.Info("throttled: rate lowered", "requests", kind, "status", status,
+			"rate_before", roundRate(before), "rate_after", roundRate(after), "pause_ms", wait.Milliseconds())
+	}
+}
+
+func roundRate(r float64) float64 { return math.Round(r*100) / 100 }
+
+// apiError decodes an error answer, measuring an HTTP-date Retry-After
+// against the client's clock when the answer had no Date header.
+func (c *Client) apiError(a attempt, now time.Time) *APIError {
+	e := decodeError(a.status, a.header, a.body)
+	if e.RetryAfter == 0 {
+		e.RetryAfter, _ = retryAfter(a.header, now)
+	}
+	return e
+}
+
+// sender makes one attempt of each request in group with the bearer
+// token tok ("" for none) and returns what each got, index-aligned.
+type sender func(ctx context.Context, group []*request, tok string) []attempt
+
+// run drives rs until every one is finished: the one loop behind Send,
+// Get, List and SendBatch. It takes the requests that are due, at most
+// size at a time, waits for the pacer once per request, sends them with
+// send, and lets decide judge each attempt; when none is due it sleeps
+// until the next one is. A 401 refreshes the token once for all the
+// requests that got it.
+func (c *Client) run(ctx context.Context, rs []*request, size int, send sender) {
+	var tok string // a refreshed token to send next, if any
+	for {
+		group, wake := due(rs, c.clock.Now(), size)
+		if group == nil {
+			if wake.IsZero() {
+				return
+			}
+			if err := sleep(ctx, c.clock, wake.Sub(c.clock.Now())); err != nil {
+				c.stop(rs, err)
+				return
+			}
+			continue
+		}
+		for range group {
+			if err := c.pacerOf(group[0]).wait(ctx); err != nil {
+				c.stop(rs, err)
+				return
+			}
+		}
+		if tok == "" {
+			t, err := c.token(ctx)
+			if err != nil && ctx.Err() != nil {
+				c.stop(rs, ctx.Err())
+				return
+			}
+			if err != nil {
+				c.finishAll(group, err)
+				continue
+			}
+			tok = t
+		}
+		now := c.clock.Now()
+		for _, r := range group {
+			r.begin(c, now)
+		}
+		got := send(ctx, group, tok)
+		sent := tok
+		tok = ""
+		now = c.clock.Now()
+		var rejected []*request
+		for i, r := range group {
+			switch c.decide(ctx, r, got[i], now) {
+			case finished:
+				c.finish(r)
+			case refresh:
+				rejected = append(rejected, r)
+			}
+		}
+		if len(rejected) > 0 {
+			tok = c.refresh(ctx, rejected, sent)
+		}
+	}
+}
+
+// due returns the first (at most size) unfinished requests of rs whose
+// time has come, or, when there is none, the earliest time one will be
+// due (zero when all are finished).
+func due(rs []*request, now time.Time, size int) (group []*request, wake time.Time) {
+	for _, r := range rs {
+		switch {
+		case r.done:
+		case !r.notBefore.After(now):
+			if len(group) < size {
+				group = append(group, r)
+			}
+		case wake.IsZero() || r.notBefore.Before(wake):
+			wake = r.notBefore
+		}
+	}
+	return group, wake
+}
+
+// begin counts the attempt r is about to make at now.
+func (r *request) begin(c *Client, now time.Time) {
+	if r.start.IsZero() {
+		r.start = now
+	}
+	r.res.Attempts++
+	if r.res.Attempts > 1 {
+		c.retries.Add(1)
+	}
+}
+
+// refresh gets a new token once for rs, whose attempts were refused with
+// a 401 after sending rejected, and returns it; rs are then due at once.
+// When no token can be had they are finished with the *TokenError; when
+// ctx ended they are left for run to stop.
+func (c *Client) refresh(ctx context.Context, rs []*request, rejected string) string {
+	for _, r := range rs {
+		r.refreshed = true
+		r.notBefore = time.Time{}
+	}
+	if ctx.Err() != nil {
+		return ""
+	}
+	t, err := c.tokens.Refresh(ctx, rejected)
+	if t, err = checkToken("refresh", t, err); err == nil {
+		return t
+	}
+	if ctx.Err() == nil {
+		c.finishAll(rs, err)
+	}
+	return ""
+}
+
+// finish ends r with the Result it has.
+func (c *Client) finish(r *request) {
+	r.done = true
+	if !r.start.IsZero() {
+		r.res.Duration = c.clock.Now().Sub(r.start)
+	}
+}
+
+// finishAll ends rs with err.
+func (c *Client) finishAll(rs []*request, err error) {
+	for _, r := range rs {
+		r.res.Err = err
+		c.finish(r)
+	}
+}
+
+// stop ends every unfinished request of rs because ctx ended with err.
+func (c *Client) stop(rs []*request, err error) {
+	for _, r := range rs {
+		if !r.done {
+			r.res.Err = fmt.Errorf("graph: %s %s: %w", r.method, r.path, err)
+			c.finish(r)
+		}
+	}
+}
+
+func (c *Client) logAttempt(ctx context.Context, r *request, wait time.Duration, err error) {
+	if !c.log.Enabled(ctx, slog.LevelDebug) {
+		return
+	}
+	attrs := []slog.Attr{
+		slog.String("method", r.method),
+		slog.String("path", r.path),
+		slog.Int("status", r.res.Status),
+		slog.Int("attempt", r.res.Attempts),
+		slog.String("request_id", r.res.RequestID),
+		slog.String("client_request_id", r.res.ClientRequestID),
+	}
+	if wait > 0 {
+		attrs = append(attrs, slog.Duration("wait", wait))
+	}
+	if err != nil {
+		attrs = append(attrs, slog.String("error", err.Error()))
+	}
+	c.log.LogAttrs(ctx, slog.LevelDebug, "graph attempt", attrs...)
+}
