@@ -15,7 +15,6 @@ import (
 	"github.com/bulkpatch/bulkpatch/internal/input"
 	"github.com/bulkpatch/bulkpatch/internal/journal"
 	"github.com/bulkpatch/bulkpatch/internal/report"
-	"github.com/bulkpatch/bulkpatch/internal/safefile"
 )
 
 // applyOpts are apply's flags.
@@ -205,7 +204,9 @@ func (e *env) logJournal(logger *slog.Logger, files *apply.Files, o journal.Open
 		logger.Info("continuing an interrupted run of this input", "journal", files.Journal(), "rows_done", o.Done)
 		return
 	}
-	logger.Info("starting afresh", "journal", files.Journal(), "why", o.Why)
+	if o.Why != "no journal" { // a first run has nothing to say about earlier ones
+		logger.Info("starting afresh", "journal", files.Journal(), "why", o.Why)
+	}
 	kept, err := files.KeepPrevious()
 	switch {
 	case err != nil:
@@ -266,6 +267,9 @@ func (e *env) finishRun(runErr error, runner *apply.Runner, src *input.Source, f
 		return runner.WriteResults(w, src.Rows(), sum)
 	})
 	if err != nil {
+		if verr := src.Verify(); verr != nil {
+			return verr // the input changed in place: that is why its rows no longer match
+		}
 		return fmt.Errorf("writing %s: %w (the journal %s keeps what was recorded; run the same command again to write the results)",
 			files.Results, err, files.Journal())
 	}

@@ -321,7 +321,7 @@ func TestCoreMaxDuration(t *testing.T) {
 	if r.code != exitTimeUp {
 		t.Fatalf("apply --max-duration: exit %d, want %d\n%s", r.code, exitTimeUp, r.stderr)
 	}
-	if !strings.Contains(r.stderr, "--resume") {
+	if !strings.Contains(r.stderr, "run the same command again to continue") {
 		t.Errorf("the stop does not say how to continue:\n%s", r.stderr)
 	}
 	_, rows := readResults(t, results)

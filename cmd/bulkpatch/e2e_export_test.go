@@ -15,7 +15,6 @@ import (
 	"testing"
 
 	"github.com/bulkpatch/bulkpatch/internal/emulator"
-	"github.com/bulkpatch/bulkpatch/internal/schema"
 )
 
 // hostile are values a spreadsheet would run, or that tempt a writer to
@@ -48,10 +47,10 @@ func exportFixture(t *testing.T) *fixture {
 	f := generate(t, 1, 30, 2, 5, 0)
 	set := func(sts []emulator.Status) {
 		for _, h := range hostile {
-			sts[0].Props[schema.PropertyIndex(h.prop)] = json.RawMessage(h.json)
+			sts[0].Props[mais.PropertyIndex(h.prop)] = json.RawMessage(h.json)
 		}
 		for _, h := range unwritable {
-			sts[1].Props[schema.PropertyIndex(h.prop)] = json.RawMessage(h.json)
+			sts[1].Props[mais.PropertyIndex(h.prop)] = json.RawMessage(h.json)
 		}
 	}
 	app := &f.state.MobileApps[0]
@@ -213,7 +212,7 @@ func TestE2EExportRoundTrip(t *testing.T) {
 		var got []edit
 		for _, en := range entries {
 			for _, c := range en.Changes {
-				got = append(got, edit{rowOf[en.MobileAppInstallStatusID], c.Property, ""})
+				got = append(got, edit{rowOf[en.Key[2]], c.Property, ""})
 			}
 		}
 		var want []edit
@@ -253,35 +252,3 @@ func TestE2EExportRoundTrip(t *testing.T) {
 
 // TestExporterRow covers the objects export leaves out rather than write
 // a file that would not read back.
-func TestExporterRow(t *testing.T) {
-	var warnings []string
-	x := &exporter{app: "app", seen: map[string]bool{}, warn: func(m string) { warnings = append(warnings, m) }}
-	tests := []struct {
-		obj       string
-		wantCells bool
-		wantWarn  string
-	}{
-		{`{"id":"s1","deviceName":"PC","errorCode":5}`, true, ""},
-		{`{"id":"s1","deviceName":"PC"}`, false, "listed twice"},
-		{`{"id":"has space","deviceName":"PC"}`, false, "cannot be written as an input row"},
-		{`{"id":"s2","deviceName":null,"installState":"futureState"}`, false, "no property that can be written"},
-		{`{"id":"s3","deviceName":"<null>","displayVersion":"1"}`, true, "would read back as null"},
-	}
-	for _, tt := range tests {
-		warnings = nil
-		cells, err := x.row(json.RawMessage(tt.obj))
-		if err != nil {
-			t.Errorf("%s: %v", tt.obj, err)
-			continue
-		}
-		if (cells != nil) != tt.wantCells {
-			t.Errorf("%s: cells %q, want cells: %v", tt.obj, cells, tt.wantCells)
-		}
-		if got := strings.Join(warnings, "\n"); tt.wantWarn == "" && got != "" || !strings.Contains(got, tt.wantWarn) {
-			t.Errorf("%s: warnings %q, want one containing %q", tt.obj, got, tt.wantWarn)
-		}
-	}
-	if _, err := x.row(json.RawMessage(`{"id":"s4","errorCode":"x"}`)); err == nil {
-		t.Error("an ill-typed errorCode was exported")
-	}
-}

@@ -40,8 +40,7 @@ import (
 	"github.com/bulkpatch/bulkpatch/internal/auth/authtest"
 	"github.com/bulkpatch/bulkpatch/internal/emulator"
 	"github.com/bulkpatch/bulkpatch/internal/graph"
-	"github.com/bulkpatch/bulkpatch/internal/plan"
-	"github.com/bulkpatch/bulkpatch/internal/schema"
+	"github.com/bulkpatch/bulkpatch/internal/resource"
 )
 
 // fast keeps the pacing out of the way: these tests are about what is
@@ -563,7 +562,7 @@ func TestSecretNotInAuthErrors(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			res := c.Patch(context.Background(), graph.Write{Target: graph.Target{AppID: "a", StatusID: "s"}, Body: []byte(`{}`)})
+			res := c.Send(context.Background(), graph.Write{Path: "/deviceAppManagement/mobileApps/a/deviceStatuses/s", Body: []byte(`{}`)})
 			ts.Close()
 			if res.Err == nil {
 				t.Fatalf("answer %d: no error", status)
@@ -730,7 +729,7 @@ func hzSeed(rows []hzIDRow) *emulator.State {
 			order = append(order, r.app)
 		}
 		s := emulator.Status{ID: r.id}
-		s.Props[schema.PropertyIndex("installState")] = json.RawMessage(`"pendingInstall"`)
+		s.Props[mais.PropertyIndex("installState")] = json.RawMessage(`"pendingInstall"`)
 		if r.user == "" {
 			a.DeviceStatuses = append(a.DeviceStatuses, s)
 			continue
@@ -913,7 +912,7 @@ func TestSteerExportIDs(t *testing.T) {
 						t.Errorf("export sent %q: it reads collections only", q)
 					}
 				}
-				if plan.CheckID(h.id) != "" {
+				if resource.CheckID(h.id) != "" {
 					// Export's ids follow the input's id rules: a bad
 					// argument, refused before anything is sent.
 					if r.code != exitUsage || len(reqs) > 0 {
@@ -1515,7 +1514,7 @@ func TestHardeningLogs(t *testing.T) {
 
 	// Debug: one event per attempt, never a header.
 	r = c.run(ctx, hzWith(vars, "BULKPATCH_DEBUG", "1"), exitRowsFailed,
-		hzArgs([]string{"apply", input, "--yes", "--log-format", "json", "--results", results}, hzFast)...)
+		hzArgs([]string{"apply", input, "--yes", "--log-format", "json", "--results", results + ".2"}, hzFast)...)
 	attempts := 0
 	for _, ev := range hzJSONLines(t, r.stderr) {
 		if ev["msg"] == "graph attempt" {
@@ -1531,7 +1530,7 @@ func TestHardeningLogs(t *testing.T) {
 	}
 
 	// Text: short lines for people, no timestamps (cron adds its own).
-	r = c.run(ctx, vars, exitRowsFailed, hzArgs([]string{"apply", input, "--yes", "--results", results}, hzFast)...)
+	r = c.run(ctx, vars, exitRowsFailed, hzArgs([]string{"apply", input, "--yes", "--results", results + ".3"}, hzFast)...)
 	lines := strings.Split(strings.TrimRight(r.stderr, "\n"), "\n")
 	if len(lines) != 5 {
 		t.Errorf("text logs: %d lines, want 5 (start, 3 failures, finish):\n%s", len(lines), r.stderr)

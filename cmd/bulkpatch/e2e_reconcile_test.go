@@ -282,16 +282,16 @@ func TestE2ESavedPlan(t *testing.T) {
 
 	// A reconciled plan belongs to the Graph it was read from.
 	other := map[string]string{"BULKPATCH_GRAPH_URL": "http://127.0.0.1:1/beta", "BULKPATCH_TOKEN": "t", "BULKPATCH_AUTH": "token"}
-	refused("another graph root", exitUsage, "reconciled against", other, "apply", "--plan", pl)
+	refused("another graph root", exitUsage, "the plan was made for", other, "apply", "--plan", pl)
 
 	// An input edited after planning.
 	os.WriteFile(in, bytes.Replace(f.csv, []byte(",1.1\n"), []byte(",1.1-edited\n"), 1), 0o600)
-	refused("edited input", exitUsage, "changed since the plan was made", vars, "apply", "--plan", pl)
+	refused("edited input", exitUsage, "changed since the plan", vars, "apply", "--plan", pl)
 	os.WriteFile(in, f.csv, 0o600)
 
 	// Someone fixes a row directly in Graph after the plan was made.
 	req, _ := http.NewRequest(http.MethodPatch, fmt.Sprintf("%s/deviceAppManagement/mobileApps/%s/deviceStatuses/%s",
-		vars["BULKPATCH_GRAPH_URL"], fixed.MobileAppID, fixed.MobileAppInstallStatusID), bytes.NewReader(fixed.Body))
+		vars["BULKPATCH_GRAPH_URL"], fixed.Key[0], fixed.Key[2]), bytes.NewReader(fixed.Body))
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -350,7 +350,7 @@ func TestE2ESavedPlanUnreadableRow(t *testing.T) {
 	if len(entries) != f.rows+1 {
 		t.Fatalf("the plan holds %d operations, want %d (every input row)", len(entries), f.rows+1)
 	}
-	if last := entries[len(entries)-1]; last.MobileAppInstallStatusID != "ds-missing" || last.Action != plan.ActionPatch {
+	if last := entries[len(entries)-1]; last.Key[2] != "ds-missing" || last.Action != plan.ActionPatch {
 		t.Errorf("the unreadable row is saved as %+v, want a patch of ds-missing", last)
 	}
 

@@ -78,14 +78,23 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	return e.run(ctx, args)
 }
 
-// commands maps each command to its function.
-var commands = map[string]func(e *env, ctx context.Context, args []string) error{
-	"validate": (*env).validate,
-	"plan":     (*env).plan,
-	"apply":    (*env).apply,
-	"export":   (*env).export,
-	"emulator": (*env).emulator,
-	"demo":     (*env).demo,
+// command returns the function of the command name, or nil.
+func (e *env) command(name string) func(context.Context, []string) error {
+	switch name {
+	case "validate":
+		return e.validate
+	case "plan":
+		return e.plan
+	case "apply":
+		return e.apply
+	case "export":
+		return e.export
+	case "emulator":
+		return e.emulator
+	case "demo":
+		return e.demo
+	}
+	return nil
 }
 
 func (e *env) run(ctx context.Context, args []string) int {
@@ -102,12 +111,12 @@ func (e *env) run(ctx context.Context, args []string) int {
 		fmt.Fprint(e.stdout, usage)
 		return exitOK
 	}
-	f, ok := commands[cmd]
-	if !ok {
+	f := e.command(cmd)
+	if f == nil {
 		fmt.Fprintf(e.stderr, "bulkpatch: unknown command %q\n\n%s", cmd, usage)
 		return exitUsage
 	}
-	err := f(e, ctx, rest)
+	err := f(ctx, rest)
 	e.report(err)
 	return exitCode(err)
 }

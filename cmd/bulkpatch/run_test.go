@@ -24,7 +24,7 @@ func TestParseFlagsInterspersed(t *testing.T) {
 		fs.SetOutput(io.Discard)
 		rec := fs.Bool("reconcile", false, "")
 		out := fs.String("out", "", "")
-		pos, err := parseFlags(fs, tt.args)
+		pos, err := parse(fs, tt.args, -1)
 		if err != nil {
 			t.Fatalf("parseFlags(%q): %v", tt.args, err)
 		}
@@ -34,7 +34,7 @@ func TestParseFlagsInterspersed(t *testing.T) {
 	}
 	fs := flag.NewFlagSet("t", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	if _, err := parseFlags(fs, []string{"a.csv", "--nope"}); err == nil {
+	if _, err := parse(fs, []string{"a.csv", "--nope"}, -1); err == nil {
 		t.Error("an unknown flag after a positional argument was accepted")
 	}
 }
@@ -73,23 +73,5 @@ func TestIsLoopbackAddr(t *testing.T) {
 		if got := isLoopbackAddr(tt.addr); got != tt.want {
 			t.Errorf("isLoopbackAddr(%q) = %v, want %v", tt.addr, got, tt.want)
 		}
-	}
-}
-
-func TestExportRow(t *testing.T) {
-	obj := []byte(`{"id":"s1","deviceName":"=cmd","deviceId":null,"errorCode":-2016345060,"installState":"installed","someFutureProperty":1}`)
-	got, err := exportRow(obj)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := []string{"s1", "=cmd", "", "", "", "installed", "", "-2016345060", "", "", "", "", ""}
-	if !slices.Equal(got, want) {
-		t.Errorf("exportRow = %q\nwant %q", got, want)
-	}
-	if _, err := exportRow([]byte(`{"deviceName":"x"}`)); err == nil {
-		t.Error("an object without an id was exported")
-	}
-	if _, err := exportRow([]byte(`{"id":"s","errorCode":"x"}`)); err == nil {
-		t.Error("a non-numeric errorCode was exported")
 	}
 }

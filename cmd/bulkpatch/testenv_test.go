@@ -18,7 +18,7 @@ import (
 	"testing"
 
 	"github.com/bulkpatch/bulkpatch/internal/emulator"
-	"github.com/bulkpatch/bulkpatch/internal/schema"
+	"github.com/bulkpatch/bulkpatch/internal/resource"
 )
 
 // result is what one CLI run produced.
@@ -95,7 +95,7 @@ func generate(t testing.TB, apps, perApp, users, perUser, matchEvery int) *fixtu
 			"errorCode": code, "displayVersion": `"` + ver + `"`,
 		}
 		st := emulator.Status{ID: id}
-		set := func(name, v string) { st.Props[schema.PropertyIndex(name)] = json.RawMessage(v) }
+		set := func(name, v string) { st.Props[mais.PropertyIndex(name)] = json.RawMessage(v) }
 		if matchEvery > 0 && n%matchEvery == 0 {
 			for k, v := range f.want[emulator.Key(app, user, id)] {
 				set(k, v)
@@ -233,3 +233,6 @@ func binary(t testing.TB) string {
 	}
 	return binPath
 }
+
+// mais is the resource the tests' inputs describe.
+var mais = resource.MobileAppInstallStatus

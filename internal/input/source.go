@@ -102,6 +102,14 @@ func Open(path string, opt Options) (*Source, error) {
 	return &Source{Path: path, Res: opt.Resource, opt: opt, file: h}, nil
 }
 
+// Verify reads the whole input again and returns a *ChangedError when it
+// no longer has the bytes the first pass read: what explains rows that no
+// longer match what was done for them.
+func (s *Source) Verify() error {
+	p := s.file.pass()
+	return p.end(p.r)
+}
+
 // Close releases the input.
 func (s *Source) Close() error { return s.file.Close() }
 

@@ -1,0 +1,62 @@
+package graph
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"net"
+	"net/http"
+	"strings"
+	"syscall"
+)
+
+// IsApprovalRequired reports whether err is Intune's Multi Admin Approval
+// refusing a write: 403 (one copy of Microsoft's page says 400) with the
+// code ApprovalRequired, or a message that the
+// x-msft-approval-justification header is required. Every write to the
+// protected workload would get it, and it is not a missing permission:
+// callers stop the run and say so. (Reported wordings, June 2026; see
+// shared/docs/graph-api.md.)
+func IsApprovalRequired(err error) bool {
+	var e *APIError
+	if !errors.As(err, &e) || e.Status != http.StatusForbidden && e.Status != http.StatusBadRequest {
+		return false
+	}
+	return strings.EqualFold(e.Code, "ApprovalRequired") ||
+		strings.Contains(strings.ToLower(e.Message), "x-msft-approval-justification")
+}
+
+// NoAnswerCause says in a few words why an attempt got no HTTP answer at
+// all: "no such host", "connection refused", "TLS: certificate signed by
+// unknown authority", "no answer within the request timeout", … It is for
+// messages that name the host; err is the attempt's error.
+func NoAnswerCause(err error) string {
+	var (
+		dns     *net.DNSError
+		unknown x509.UnknownAuthorityError
+		host    x509.HostnameError
+		verify  *tls.CertificateVerificationError
+	)
+	switch {
+	case errors.As(err, &dns) && dns.IsNotFound:
+		return "no such host"
+	case errors.As(err, &dns):
+		return "the host name could not be resolved (" + dns.Err + ")"
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "connection refused"
+	case errors.Is(err, syscall.ECONNRESET):
+		return "connection reset"
+	case errors.Is(err, syscall.EHOSTUNREACH), errors.Is(err, syscall.ENETUNREACH):
+		return "no route to the host"
+	case errors.As(err, &unknown):
+		return "TLS: certificate signed by an unknown authority"
+	case errors.As(err, &host):
+		return "TLS: the certificate is not for this host"
+	case errors.As(err, &verify):
+		return "TLS: the certificate could not be verified"
+	case errors.Is(err, context.DeadlineExceeded):
+		return "no answer within the request timeout"
+	}
+	return "no answer"
+}
