@@ -3,13 +3,13 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
-
+	
 	"github.com/bulkpatch/bulkpatch/internal/apply"
 	"github.com/bulkpatch/bulkpatch/internal/csvio"
 	"github.com/bulkpatch/bulkpatch/internal/input"
@@ -45,7 +45,7 @@ func (e *env) apply(ctx context.Context, args []string) error {
 	if o.resume && o.fresh {
 		return usagef(fset.Name(), "--resume and --fresh contradict each other")
 	}
-	src, st, invalid, err := e.applySource(o, pos, opt)
+	src, err := e.applySource(o, pos, opt)
 	if err != nil {
 		return err
 	}
@@ -54,38 +54,35 @@ func (e *env) apply(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	// The results lock is taken before the input is read: a second apply
+	// of a huge file stops at once, not after validating it.
 	files, err := apply.OpenFiles(results, src.Path, src.PlanPath)
 	if err != nil {
 		return err
 	}
 	defer files.Close()
-	if invalid != nil {
-		return e.writeInvalid(files, src, invalid)
+	st, err := e.check(src)
+	var ie *input.InvalidError
+	switch {
+	case errors.As(err, &ie) && src.Plan == nil:
+		return e.writeInvalid(files, src, ie)
+	case err != nil:
+		return err
 	}
 	return e.applyRun(ctx, o, src, st, files)
 }
 
-// applySource opens and checks what apply sends: a CSV, or a saved plan.
-// An invalid CSV comes back open, with its *input.InvalidError, so that
-// its results file can show the problems.
-func (e *env) applySource(o applyOpts, pos []string, opt input.Options) (*input.Source, input.Stats, *input.InvalidError, error) {
-	if o.planPath == "" {
-		src, st, err := e.openChecked(pos[0], opt)
-		if ie, ok := err.(*input.InvalidError); ok {
-			return src, st, ie, nil
-		}
-		return src, st, nil, err
+// applySource opens what apply sends: a CSV, or a saved plan.
+func (e *env) applySource(o applyOpts, pos []string, opt input.Options) (*input.Source, error) {
+	path, open := o.planPath, input.OpenPlan
+	if path == "" {
+		path, open = pos[0], func(p string) (*input.Source, error) { return input.Open(p, opt) }
 	}
-	src, err := input.OpenPlan(o.planPath)
+	src, err := open(path)
 	if err != nil {
-		return nil, input.Stats{}, nil, e.inputError(o.planPath, err)
+		return nil, e.inputError(path, err)
 	}
-	st, err := src.Check(func(msg string) { fmt.Fprintf(e.stderr, "%s: %s\n", o.planPath, msg) })
-	if err != nil {
-		src.Close()
-		return nil, st, nil, e.inputError(o.planPath, err)
-	}
-	return src, st, nil, nil
+	return src, nil
 }
 
 // resultsPath is where the results go: --results, or the input's name
@@ -125,29 +122,6 @@ func (e *env) applyRun(ctx context.Context, o applyOpts, src *input.Source, st i
 	if err != nil {
 		return err
 	}
-	mode := journalMode(o)
-	peek, err := journal.Peek(files.Journal(), src.SHA256, mode)
-	if err != nil {
-		return journalError(err)
-	}
-	if src.Plan == nil && !o.yes {
-		if err := e.confirm(src, st.Rows, peek.Done, conn.root); err != nil {
-			return err
-		}
-	}
-	if err := conn.signIn(ctx); err != nil {
-		return err
-	}
-	jr, opened, err := journal.Open(files.Journal(), src.SHA256, mode)
-	if err != nil {
-		return journalError(err)
-	}
-	defer jr.Close()
-	e.logJournal(logger, files, opened)
-	logger.Info("run starting", "input", src.Path, "rows", st.Rows, "results", files.Results,
-		"graph", conn.root, "auth", conn.tokens.Kind(), "version", version, "rate", o.pace.rate,
-		"concurrency", o.pace.concurrency, "batch", o.pace.batch, "reconcile", o.reconcile,
-		"resume", opened.Resumed, "resumed_rows", opened.Done)
 	var events *slog.Logger
 	if o.pace.logFormat == "json" {
 		events = logger
@@ -156,11 +130,51 @@ func (e *env) applyRun(ctx context.Context, o applyOpts, src *input.Source, st i
 		s := conn.client.Stats()
 		return report.Live{Throttled: s.Throttled, WriteRate: s.WriteRate}
 	}, events)
-	runner := newRunner(o, conn, jr, st, prog, logger)
-	started := time.Now()
-	runErr := runner.Run(ctx, src.Rows())
+	job := &apply.Job{
+		Source: src, Rows: st.Rows, Files: files, Graph: conn.client, Mode: journalMode(o),
+		Reconcile: o.reconcile, Collections: st, Logger: logger,
+		Options:  apply.Options{Concurrency: o.pace.concurrency, Batch: o.pace.batch, MaxDuration: o.pace.maxDuration},
+		LogAttrs: []any{"graph", conn.root, "auth", conn.tokens.Kind(), "version", version, "rate", o.pace.rate},
+		Ready: func(ctx context.Context, done int) error {
+			if src.Plan == nil && !o.yes {
+				if err := e.confirm(src, st.Rows, done, conn.root); err != nil {
+					return err
+				}
+			}
+			return conn.signIn(ctx)
+		},
+		OnRow: func(r report.Row) {
+			prog.Row(r)
+			if r.Outcome == report.Failed {
+				logger.Warn("row failed", "line", r.Line, "http_status", r.HTTPStatus, "error_code", r.ErrorCode,
+					"error_message", truncate(r.ErrorMessage, 300), "attempts", r.Attempts, "request_id", r.RequestID)
+			}
+		},
+	}
+	sum, err := job.Run(ctx)
 	prog.Finish()
-	return e.finishRun(runErr, runner, src, files, jr, conn, started, logger, events)
+	if sum == nil {
+		return err
+	}
+	return e.finishRun(sum, err, files, conn, logger, events)
+}
+
+// finishRun shows the summary and says how the run ended.
+func (e *env) finishRun(sum *report.Summary, err error, files *apply.Files, conn *connection, logger, events *slog.Logger) error {
+	stats := conn.client.Stats()
+	sum.Writes, sum.Reads, sum.Throttled = stats.Writes, stats.Reads, stats.Throttled
+	sum.WriteText(e.stdout)
+	fmt.Fprintf(e.stdout, "Results: %s\n", files.Results)
+	if errors.Is(err, report.ErrRowsFailed) {
+		err = reported{err} // the summary said which rows and why
+	}
+	logger.Info("run finished", append(append([]any{"results", files.Results, "elapsed_ms", sum.Elapsed.Milliseconds()},
+		sum.Attrs()...), "exit_code", exitCode(err))...)
+	if se, ok := err.(*apply.StopError); ok && events != nil {
+		events.Error("run stopped", "exit_code", exitCode(se), "reason", se.Msg)
+		return reported{se}
+	}
+	return err
 }
 
 // progressMode is how --progress shows a run here.
@@ -185,37 +199,6 @@ func journalMode(o applyOpts) journal.Mode {
 	return journal.Auto
 }
 
-// journalError explains a journal that cannot be used, and the way out.
-func journalError(err error) error {
-	switch err.(type) {
-	case *journal.MismatchError:
-		return fmt.Errorf("%w; run without --resume (or with --fresh) to start over", err)
-	case *journal.CorruptError, *journal.RowMismatchError:
-		return fmt.Errorf("%w; the journal was damaged or edited, not torn by a crash: keep it for inspection, "+
-			"then run with --fresh to start over (with --reconcile, rows already applied are read and left alone)", err)
-	}
-	return err
-}
-
-// logJournal says whether this run continues an earlier one, and keeps
-// the earlier run's results file before it is replaced.
-func (e *env) logJournal(logger *slog.Logger, files *apply.Files, o journal.Opened) {
-	if o.Resumed {
-		logger.Info("continuing an interrupted run of this input", "journal", files.Journal(), "rows_done", o.Done)
-		return
-	}
-	if o.Why != "no journal" { // a first run has nothing to say about earlier ones
-		logger.Info("starting afresh", "journal", files.Journal(), "why", o.Why)
-	}
-	kept, err := files.KeepPrevious()
-	switch {
-	case err != nil:
-		logger.Warn("could not keep the previous results file", "results", files.Results, "error", err)
-	case kept != "":
-		logger.Info("kept the previous run's results", "kept", kept)
-	}
-}
-
 // planTarget makes a saved plan go to the Graph root it was made for,
 // unless the user names one explicitly: a different one is refused.
 func planTarget(c *connFlags, src *input.Source) error {
@@ -236,63 +219,6 @@ func planTarget(c *connFlags, src *input.Source) error {
 		return usagef("bulkpatch apply", "the plan was made for %s, not %s; plan again, or leave out --graph-url/--cloud to use the plan's", want, root)
 	}
 	return nil
-}
-
-// newRunner sets up the engine for one apply.
-func newRunner(o applyOpts, conn *connection, jr *journal.Journal, st input.Stats, prog *report.Progress, logger *slog.Logger) *apply.Runner {
-	r := &apply.Runner{
-		Graph:    conn.client,
-		Recorder: jr,
-		OnRow: func(r report.Row) {
-			prog.Row(r)
-			if r.Outcome == report.Failed {
-				logger.Warn("row failed", "line", r.Line, "http_status", r.HTTPStatus, "error_code", r.ErrorCode,
-					"error_message", truncate(r.ErrorMessage, 300), "attempts", r.Attempts, "request_id", r.RequestID)
-			}
-		},
-		Options: apply.Options{Concurrency: o.pace.concurrency, Batch: o.pace.batch, MaxDuration: o.pace.maxDuration},
-	}
-	if o.reconcile {
-		r.Options.Reconcile = apply.NewLive(conn.client, st.Collections)
-	}
-	return r
-}
-
-// finishRun writes the results from the journal, shows the summary and
-// says how the run ended.
-func (e *env) finishRun(runErr error, runner *apply.Runner, src *input.Source, files *apply.Files, jr *journal.Journal,
-	conn *connection, started time.Time, logger, events *slog.Logger) error {
-	sum := &report.Summary{}
-	err := files.WriteResults(src, csvio.WriterOptions{}, func(w apply.Results) error {
-		return runner.WriteResults(w, src.Rows(), sum)
-	})
-	if err != nil {
-		if verr := src.Verify(); verr != nil {
-			return verr // the input changed in place: that is why its rows no longer match
-		}
-		return fmt.Errorf("writing %s: %w (the journal %s keeps what was recorded; run the same command again to write the results)",
-			files.Results, err, files.Journal())
-	}
-	stats := conn.client.Stats()
-	sum.Writes, sum.Reads, sum.Throttled = stats.Writes, stats.Reads, stats.Throttled
-	sum.Elapsed = time.Since(started)
-	sum.WriteText(e.stdout)
-	fmt.Fprintf(e.stdout, "Results: %s\n", files.Results)
-	final := runErr
-	if final == nil {
-		if final = sum.Err(); final != nil {
-			final = errRowsFailed
-		} else if err := jr.Complete(); err != nil {
-			final = fmt.Errorf("marking the journal complete: %w", err)
-		}
-	}
-	logger.Info("run finished", append(append([]any{"results", files.Results, "elapsed_ms", sum.Elapsed.Milliseconds()},
-		sum.Attrs()...), "exit_code", exitCode(final))...)
-	if se, ok := final.(*apply.StopError); ok && events != nil {
-		events.Error("run stopped", "exit_code", exitCode(se), "reason", se.Msg)
-		return reported{se}
-	}
-	return final
 }
 
 // confirm shows what apply is about to do and asks.

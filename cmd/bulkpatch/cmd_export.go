@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -10,7 +9,6 @@ import (
 	"github.com/bulkpatch/bulkpatch/internal/apply"
 	"github.com/bulkpatch/bulkpatch/internal/csvio"
 	"github.com/bulkpatch/bulkpatch/internal/export"
-	"github.com/bulkpatch/bulkpatch/internal/graph"
 	"github.com/bulkpatch/bulkpatch/internal/resource"
 	"github.com/bulkpatch/bulkpatch/internal/safefile"
 )
@@ -68,9 +66,10 @@ func (e *env) export(ctx context.Context, args []string) error {
 	if out != nil {
 		w = out
 	}
-	n, err := e.exportTo(ctx, w, conn.client, res, coll, o.excel)
+	n, err := export.Write(ctx, conn.client, res, coll, w, csvio.WriterOptions{UseCRLF: o.excel, BOM: o.excel},
+		func(msg string) { fmt.Fprintf(e.stderr, "bulkpatch: export: %s\n", msg) })
 	if err != nil {
-		return exportError(ctx, res, coll, err)
+		return exportError(ctx, res, err)
 	}
 	if out != nil {
 		if err := out.Commit(); err != nil {
@@ -99,69 +98,19 @@ func exportCollection(cmd string, res *resource.Resource, o exportOpts) (resourc
 	return resource.Key{o.app, o.userStatus, ""}, nil
 }
 
-// exportTo lists the collection coll of res and writes it to w as CSV,
-// returning how many objects it wrote.
-func (e *env) exportTo(ctx context.Context, w io.Writer, g apply.Graph, res *resource.Resource, coll resource.Key, excel bool) (int, error) {
-	path, err := res.CollectionPath(coll)
-	if err != nil {
-		return 0, err
-	}
-	cw := csvio.NewWriter(w, csvio.WriterOptions{UseCRLF: excel, BOM: excel})
-	x := export.New(res, coll, func(msg string) { fmt.Fprintf(e.stderr, "bulkpatch: export: %s\n", msg) })
-	if err := cw.Write(x.Header()); err != nil {
-		return 0, err
-	}
-	n := 0
-	err = g.List(ctx, path, func(obj json.RawMessage) error {
-		row, err := x.Row(obj)
-		if err != nil || row == nil {
-			return err
-		}
-		n++
-		return cw.Write(row)
-	})
-	if err == nil {
-		err = cw.Flush()
-	}
-	x.Summarize()
-	return n, err
-}
-
 // exportError says why an export failed, with the exit code it means: an
 // interruption, a collection that does not exist (the ids given are
 // wrong), a run-fatal answer, or Graph unavailable.
-func exportError(ctx context.Context, res *resource.Resource, coll resource.Key, err error) error {
-	if ctx.Err() != nil {
+func exportError(ctx context.Context, res *resource.Resource, err error) error {
+	var nf *export.NotFoundError
+	switch {
+	case ctx.Err() != nil:
 		return fmt.Errorf("interrupted: the export is not finished and was not saved: %w", ctx.Err())
-	}
-	var ae *graph.APIError
-	if errors.As(err, &ae) && ae.Status == 404 {
-		return &notFoundError{fmt.Sprintf("exporting: %s (Graph answered 404 %s)", missing(res, coll), ae.Code)}
+	case errors.As(err, &nf):
+		return err
 	}
 	if stop := apply.RunFatal(res, err); stop != nil {
 		return stop
 	}
 	return &apply.StopError{Reason: apply.Systemic, Err: err, Msg: "exporting: " + err.Error()}
 }
-
-// missing names the collection that Graph says does not exist.
-func missing(res *resource.Resource, coll resource.Key) string {
-	s := ""
-	for i, k := range res.Keys {
-		if coll[i] == "" {
-			continue
-		}
-		if s == "" {
-			s = fmt.Sprintf("no %s with id %q", k.Noun, coll[i])
-		} else {
-			s += fmt.Sprintf(", or no %s %q under it", k.Noun, coll[i])
-		}
-	}
-	return s
-}
-
-// notFoundError is an export of a collection Graph does not have: the
-// ids given are wrong, like an invalid input (exit 3).
-type notFoundError struct{ msg string }
-
-func (e *notFoundError) Error() string { return e.msg }

@@ -31,25 +31,36 @@ func (e *env) validate(ctx context.Context, args []string) error {
 	return nil
 }
 
-// openChecked opens a CSV input and checks every row, printing each
-// problem as "FILE: line N, column C: ...", as compilers do, so editors
-// can jump. On success the caller closes the source; an invalid input
-// comes back open too, with an *input.InvalidError, for apply's results.
+// openChecked opens a CSV input and checks every row (see check). On
+// success the caller closes the source; an invalid input comes back open
+// too, with its *input.InvalidError.
 func (e *env) openChecked(path string, opt input.Options) (*input.Source, input.Stats, error) {
 	src, err := input.Open(path, opt)
 	if err != nil {
 		return nil, input.Stats{}, e.inputError(path, err)
 	}
+	st, err := e.check(src)
+	var ie *input.InvalidError
+	if err != nil && !errors.As(err, &ie) {
+		src.Close()
+		return nil, st, err
+	}
+	return src, st, err
+}
+
+// check reads the whole input once, printing each problem as "FILE: line
+// N, column C: ...", as compilers do, so editors can jump.
+func (e *env) check(src *input.Source) (input.Stats, error) {
+	path := src.Path
+	if src.PlanPath != "" {
+		path = src.PlanPath
+	}
 	st, err := src.Check(func(msg string) { fmt.Fprintf(e.stderr, "%s: %s\n", path, msg) })
 	var ie *input.InvalidError
-	switch {
-	case errors.As(err, &ie):
-		return src, st, err
-	case err != nil:
-		src.Close()
-		return nil, st, e.inputError(path, err)
+	if err != nil && !errors.As(err, &ie) {
+		return st, e.inputError(path, err)
 	}
-	return src, st, nil
+	return st, err
 }
 
 // inputError reports an input that cannot be used at all: a file error

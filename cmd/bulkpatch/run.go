@@ -14,9 +14,9 @@ import (
 	"golang.org/x/term"
 
 	"github.com/bulkpatch/bulkpatch/internal/apply"
+	"github.com/bulkpatch/bulkpatch/internal/export"
 	"github.com/bulkpatch/bulkpatch/internal/input"
 	"github.com/bulkpatch/bulkpatch/internal/journal"
-	"github.com/bulkpatch/bulkpatch/internal/report"
 	"github.com/bulkpatch/bulkpatch/internal/safefile"
 )
 
@@ -156,7 +156,7 @@ func exitCode(err error) int {
 			return exitUsage
 		}
 		return exitInvalid
-	case errors.As(err, &ie), errors.As(err, new(*notFoundError)):
+	case errors.As(err, &ie), errors.As(err, new(*export.NotFoundError)):
 		return exitInvalid
 	case errors.As(err, &ae):
 		return exitAuth
@@ -210,10 +210,6 @@ func (r reported) Unwrap() error { return r.error }
 
 // errChangesPending is plan --detailed-exitcode's "there is work to do".
 var errChangesPending = errors.New("changes are pending")
-
-// errRowsFailed marks a finished run whose summary already said which
-// rows failed.
-var errRowsFailed = reported{report.ErrRowsFailed}
 
 func isTerminal(f any) bool {
 	file, ok := f.(*os.File)

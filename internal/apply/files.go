@@ -64,11 +64,7 @@ func (f *Files) KeepPrevious() (string, error) {
 // WriteResults writes the results file for src, in dialect, with the
 // rows fill writes (Runner.WriteResults or WriteInvalid).
 func (f *Files) WriteResults(src *input.Source, dialect csvio.WriterOptions, fill func(Results) error) error {
-	names := make([]string, len(src.Props))
-	for i, p := range src.Props {
-		names[i] = src.Res.Properties[p].Name
-	}
-	cols := report.Columns{Keys: src.Res.KeyNames(), Props: names, Comments: src.Comments}
+	cols := report.Columns{Keys: src.Res.KeyNames(), Props: src.PropNames(), Comments: src.Comments}
 	w, err := report.Create(f.Results, cols, dialect)
 	if err != nil {
 		return err

@@ -11,7 +11,9 @@ import (
 	"fmt"
 	"io"
 	"iter"
+	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/bulkpatch/bulkpatch/internal/csvio"
 	"github.com/bulkpatch/bulkpatch/internal/plan"
@@ -261,4 +263,34 @@ func (s *Source) csvRow(cr *csvio.Reader, rec *csvio.Record, v *plan.Validator) 
 // reading can go on and report the rest.
 func rowError(pe *csvio.ParseError) bool {
 	return errors.Is(pe, csvio.ErrFieldCount) || errors.Is(pe, csvio.ErrInvalidUTF8) || errors.Is(pe, csvio.ErrEmptyHeader)
+}
+
+// PropNames returns the names of the property columns the input has, in
+// input order.
+func (s *Source) PropNames() []string {
+	names := make([]string, len(s.Props))
+	for i, p := range s.Props {
+		names[i] = s.Res.Properties[p].Name
+	}
+	return names
+}
+
+// PlanHeader returns the header of a plan of this input made by tool for
+// the Graph root root.
+func (s *Source) PlanHeader(tool, root string, reconcile bool) plan.Header {
+	abs, err := filepath.Abs(s.Path)
+	if err != nil {
+		abs = s.Path
+	}
+	return plan.Header{
+		Format:      plan.FormatVersion,
+		Tool:        tool,
+		CreatedAt:   time.Now().UTC(),
+		InputPath:   abs,
+		InputSHA256: s.SHA256,
+		Resource:    s.Res.Name,
+		GraphRoot:   root,
+		Reconcile:   reconcile,
+		Columns:     s.PropNames(),
+	}
 }

@@ -1,0 +1,133 @@
+package apply
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/bulkpatch/bulkpatch/internal/csvio"
+	"github.com/bulkpatch/bulkpatch/internal/input"
+	"github.com/bulkpatch/bulkpatch/internal/journal"
+	"github.com/bulkpatch/bulkpatch/internal/report"
+)
+
+// Job is one apply of a checked input, from the journal's first look to
+// the results file: what the apply command does once its flags are read
+// and Graph is set up.
+type Job struct {
+	Source *input.Source
+	Rows   int // the input's data rows, from its check pass
+	Files  *Files
+	Graph  Graph
+	Mode   journal.Mode
+	// Reconcile makes the run read each object first and write only the
+	// rows that differ; Collections (from the check pass) lets it list
+	// collections that many rows share.
+	Reconcile   bool
+	Collections input.Stats
+	Options     Options
+	Dialect     csvio.WriterOptions // of the results file
+	Logger      *slog.Logger
+	// LogAttrs are added to the "run starting" event (the Graph root, the
+	// kind of sign-in, the rate…).
+	LogAttrs []any
+	// Ready is called once the journal has been looked at and before
+	// anything is written or sent, with how many rows an earlier run
+	// finished: it asks for confirmation and signs in. Its error ends the
+	// job. nil: go ahead.
+	Ready func(ctx context.Context, done int) error
+	OnRow func(report.Row) // called as each row settles, from any goroutine
+}
+
+// Run runs the job and returns the results' summary (the caller sets its
+// request counts) and how the run ended: nil when every row was applied,
+// unchanged or skipped, a *StopError when it stopped early, an error
+// wrapping report.ErrRowsFailed when some rows failed, or what kept it
+// from starting or from writing its results.
+func (j *Job) Run(ctx context.Context) (*report.Summary, error) {
+	path := j.Files.Journal()
+	peek, err := journal.Peek(path, j.Source.SHA256, j.Mode)
+	if err != nil {
+		return nil, JournalError(err)
+	}
+	if j.Ready != nil {
+		if err := j.Ready(ctx, peek.Done); err != nil {
+			return nil, err
+		}
+	}
+	jr, opened, err := journal.Open(path, j.Source.SHA256, j.Mode)
+	if err != nil {
+		return nil, JournalError(err)
+	}
+	defer jr.Close()
+	j.logJournal(opened)
+	j.Logger.Info("run starting", append([]any{"input", j.Source.Path, "rows", j.Rows, "results", j.Files.Results,
+		"concurrency", j.Options.Concurrency, "batch", j.Options.Batch, "reconcile", j.Reconcile,
+		"resume", opened.Resumed, "resumed_rows", opened.Done}, j.LogAttrs...)...)
+	r := &Runner{Graph: j.Graph, Recorder: jr, OnRow: j.OnRow, Options: j.Options}
+	if j.Reconcile {
+		r.Options.Reconcile = NewLive(j.Graph, j.Collections.Collections)
+	}
+	started := time.Now()
+	runErr := r.Run(ctx, j.Source.Rows())
+	sum := &report.Summary{}
+	err = j.Files.WriteResults(j.Source, j.Dialect, func(w Results) error {
+		return r.WriteResults(w, j.Source.Rows(), sum)
+	})
+	sum.Elapsed = time.Since(started)
+	if err != nil {
+		if verr := j.Source.Verify(); verr != nil {
+			return sum, verr // the input changed in place: that is why its rows no longer match
+		}
+		return sum, fmt.Errorf("writing %s: %w (the journal %s keeps what was recorded; run the same command again to write the results)",
+			j.Files.Results, err, path)
+	}
+	if runErr != nil {
+		return sum, runErr
+	}
+	if err := sum.Err(); err != nil {
+		return sum, err
+	}
+	if err := jr.Complete(); err != nil {
+		return sum, fmt.Errorf("marking the journal complete: %w", err)
+	}
+	return sum, nil
+}
+
+// logJournal says whether this run continues an earlier one, and keeps
+// the earlier run's results file before it is replaced.
+func (j *Job) logJournal(o journal.Opened) {
+	if o.Resumed {
+		j.Logger.Info("continuing an interrupted run of this input", "journal", j.Files.Journal(), "rows_done", o.Done)
+		return
+	}
+	if o.Why != "no journal" { // a first run has nothing to say about earlier ones
+		j.Logger.Info("starting afresh", "journal", j.Files.Journal(), "why", o.Why)
+	}
+	kept, err := j.Files.KeepPrevious()
+	switch {
+	case err != nil:
+		j.Logger.Warn("could not keep the previous results file", "results", j.Files.Results, "error", err)
+	case kept != "":
+		j.Logger.Info("kept the previous run's results", "kept", kept)
+	}
+}
+
+// JournalError explains a journal that cannot be used, and the way out.
+func JournalError(err error) error {
+	var (
+		me *journal.MismatchError
+		ce *journal.CorruptError
+		re *journal.RowMismatchError
+	)
+	switch {
+	case errors.As(err, &me):
+		return fmt.Errorf("%w; run without --resume (or with --fresh) to start over", err)
+	case errors.As(err, &ce), errors.As(err, &re):
+		return fmt.Errorf("%w; the journal was damaged or edited, not torn by a crash: keep it for inspection, "+
+			"then run with --fresh to start over (with --reconcile, rows already applied are read and left alone)", err)
+	}
+	return err
+}
