@@ -9,7 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	
+
 	"github.com/bulkpatch/bulkpatch/internal/apply"
 	"github.com/bulkpatch/bulkpatch/internal/csvio"
 	"github.com/bulkpatch/bulkpatch/internal/input"
@@ -237,4 +237,3 @@ func (e *env) confirm(src *input.Source, rows, done int, root string) error {
 	}
 	return nil
 }
-

@@ -238,7 +238,9 @@ func TestRowIdentity(t *testing.T) {
 // TestOpenModes covers what Open does with an earlier journal in each
 // mode: cron's Auto continues an interrupted run of the same input only.
 func TestOpenModes(t *testing.T) {
-	interrupted := func(t *testing.T, path string) { write(t, path, sampleRow(2, report.Applied), sampleRow(3, report.Failed)) }
+	interrupted := func(t *testing.T, path string) {
+		write(t, path, sampleRow(2, report.Applied), sampleRow(3, report.Failed))
+	}
 	completed := func(t *testing.T, path string) {
 		j, _, err := Open(path, hashA, Fresh)
 		if err != nil {
