@@ -15,6 +15,7 @@ import (
 	"github.com/bulkpatch/bulkpatch/internal/csvio"
 	"github.com/bulkpatch/bulkpatch/internal/emulator"
 	"github.com/bulkpatch/bulkpatch/internal/plan"
+	"github.com/bulkpatch/bulkpatch/internal/resource"
 )
 
 // These tests check the bench's structure, never a speed: the figures are
@@ -28,11 +29,12 @@ func TestGeneratedInputIsValid(t *testing.T) {
 	if err := writeInput(&buf, 200, false); err != nil {
 		t.Fatal(err)
 	}
-	r, err := csvio.NewReader(&buf, csvio.ReaderOptions{})
+	res := resource.MobileAppInstallStatus
+	r, err := csvio.NewReader(&buf, csvio.ReaderOptions{Columns: plan.Columns(res)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	v := plan.NewValidator()
+	v := plan.NewValidator(res)
 	var rec csvio.Record
 	rows, nested := 0, 0
 	for {
@@ -47,7 +49,7 @@ func TestGeneratedInputIsValid(t *testing.T) {
 			t.Fatalf("line %d: %v", rec.Line, probs)
 		}
 		rows++
-		if rec.Cells[csvio.UserAppInstallStatusID] != "" {
+		if plan.KeyCells(res, &rec)[1] != "" {
 			nested++
 		}
 	}
