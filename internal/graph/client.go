@@ -304,6 +304,21 @@ func (c *Client) jitter() float64 {
 // Send sends one write request, retrying what is transient, and reports
 // how it ended. It never returns a half-filled Result: Err is nil exactly
 // when Graph answered 200 or 204.
+//
+// Cancelling ctx stops the request from starting any new attempt: a wait
+// for the pacer, a Retry-After, a backoff or a token ends at once, and no
+// retry is sent. An attempt already on the wire is not cut short: it runs
+// to its answer, bounded by Config.RequestTimeout, because the write may
+// have taken effect and only the answer says so. Hence:
+//   - cancelled before its first attempt, the Result has Attempts 0 and
+//     an Err wrapping ctx.Err(): nothing was sent;
+//   - cancelled while waiting to retry (or while its attempt was on the
+//     wire, when that attempt's answer asks for a retry), the Result has
+//     the last answer's Status and an Err wrapping ctx.Err() that says it
+//     was stopped before its retry: the write failed and may be resumed;
+//   - cancelled while its attempt was on the wire, and answered with
+//     success or a final error, the Result is that answer's, as if ctx
+//     had not been cancelled.
 func (c *Client) Send(ctx context.Context, w Write) Result {
 	r := c.writeRequest(w)
 	c.run(ctx, []*request{r}, 1, c.sendAlone)
@@ -402,10 +417,16 @@ func (c *Client) count(write bool, items int) {
 
 // roundTrip makes one attempt. An attempt that got no complete answer
 // has status 0 and the reason in err.
+//
+// The attempt runs under ctx without its cancellation (and deadline),
+// bounded by the per-attempt timeout alone: once a request is on the
+// wire, the caller's stopping must not turn an answer that would have
+// said what happened into a guess. Callers decide whether to start an
+// attempt; they do not abort one.
 func (c *Client) roundTrip(ctx context.Context, method, rawURL string, body []byte, crid, tok string) attempt {
-	actx, cancel := ctx, context.CancelFunc(func() {})
+	actx, cancel := context.WithoutCancel(ctx), context.CancelFunc(func() {})
 	if c.timeout > 0 {
-		actx, cancel = context.WithTimeout(ctx, c.timeout)
+		actx, cancel = context.WithTimeout(actx, c.timeout)
 	}
 	defer cancel()
 	var rd io.Reader
@@ -431,7 +452,7 @@ func (c *Client) roundTrip(ctx context.Context, method, rawURL string, body []by
 		if errors.As(err, &ue) {
 			ue.URL, _, _ = strings.Cut(ue.URL, "?")
 		}
-		return attempt{err: c.attemptError(ctx, actx, err)}
+		return attempt{err: c.attemptError(actx, err)}
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode == http.StatusTooManyRequests {
@@ -439,7 +460,7 @@ func (c *Client) roundTrip(ctx context.Context, method, rawURL string, body []by
 	}
 	b, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
 	if err != nil {
-		return attempt{err: c.attemptError(ctx, actx, fmt.Errorf("graph: read %d answer: %w", resp.StatusCode, err))}
+		return attempt{err: c.attemptError(actx, fmt.Errorf("graph: read %d answer: %w", resp.StatusCode, err))}
 	}
 	if len(b) > maxBody {
 		return attempt{err: fmt.Errorf("%w (more than %d bytes)", errBodyTooLarge, maxBody)}
@@ -447,10 +468,9 @@ func (c *Client) roundTrip(ctx context.Context, method, rawURL string, body []by
 	return attempt{status: resp.StatusCode, header: resp.Header, body: b}
 }
 
-// attemptError names a per-attempt timeout as such; the caller's own
-// cancellation is reported by the caller.
-func (c *Client) attemptError(ctx, actx context.Context, err error) error {
-	if ctx.Err() == nil && errors.Is(actx.Err(), context.DeadlineExceeded) {
+// attemptError names a per-attempt timeout as such.
+func (c *Client) attemptError(actx context.Context, err error) error {
+	if errors.Is(actx.Err(), context.DeadlineExceeded) {
 		return fmt.Errorf("graph: no answer within %v: %w", c.timeout, err)
 	}
 	return err

@@ -465,42 +465,6 @@ func TestSharedPause(t *testing.T) {
 	}
 }
 
-func TestCancelDuringRetryAfter(t *testing.T) {
-	sc := &script{steps: []http.HandlerFunc{reply(429, "", "Retry-After", "3600")}}
-	srv := httptest.NewServer(sc)
-	defer srv.Close()
-	clk := newFakeClock(false)
-	c, err := New(Config{BaseURL: srv.URL + "/beta", HTTPClient: srv.Client(), MaxRetries: 3, Clock: clk})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan Result)
-	go func() { done <- c.Send(ctx, Write{Path: target, Body: []byte(`{}`)}) }()
-	clk.BlockUntil(t, 1)
-	if got := clk.Pending(); len(got) != 1 || got[0] != time.Hour {
-		t.Errorf("pending %v, want the full hour", got)
-	}
-	cancel()
-	res := <-done // returns without the clock moving
-	if !errors.Is(res.Err, context.Canceled) || res.Attempts != 1 || res.Throttled != 1 {
-		t.Errorf("Err %v Attempts %d Throttled %d; want Canceled 1 1", res.Err, res.Attempts, res.Throttled)
-	}
-	var apiErr *APIError
-	if errors.As(res.Err, &apiErr) {
-		t.Errorf("a cancelled request reports %v as an APIError", res.Err)
-	}
-	if len(sc.Requests()) != 1 {
-		t.Errorf("%d requests, want 1", len(sc.Requests()))
-	}
-
-	// An already-cancelled context sends nothing.
-	res = c.Send(ctx, Write{Path: target, Body: []byte(`{}`)})
-	if !errors.Is(res.Err, context.Canceled) || res.Attempts != 0 || len(sc.Requests()) != 1 {
-		t.Errorf("cancelled ctx: Err %v Attempts %d requests %d", res.Err, res.Attempts, len(sc.Requests()))
-	}
-}
-
 // TestAdaptiveWriteRate: at 2 writes/s the limiter spaces writes 500 ms
 // (plus the pacing margin) on the client's clock; a 429 halves the rate, so the next gap is 1 s.
 func TestAdaptiveWriteRate(t *testing.T) {

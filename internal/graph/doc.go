@@ -62,8 +62,10 @@ type Result struct {
 	Body            json.RawMessage // the object Graph returned (200); nil for 204
 	// Err is nil on success; an *APIError when Graph's last answer was an
 	// error status; a *TokenError when no token could be had; an error
-	// wrapping ErrInvalidID when an id was refused before sending;
-	// an error wrapping ctx.Err() when the caller's context ended; else
-	// the transport error of the last attempt (no answer came).
+	// wrapping ErrInvalidID when the path was refused before sending; an
+	// error wrapping ctx.Err() when the caller's context ended before the
+	// request settled (Attempts 0: nothing was sent; else it was stopped
+	// before its retry, and Status is the last answer's); else the
+	// transport error of the last attempt (no answer came).
 	Err error
 }
