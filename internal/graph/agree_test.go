@@ -17,7 +17,7 @@ import (
 type story struct {
 	Status, Attempts, Throttled int
 	RequestID, ClientRequestID  string
-	Body                        string
+	Body, Note                  string
 	Duration                    time.Duration
 	Err                         string
 	Waits                       []time.Duration
@@ -29,7 +29,7 @@ func storyOf(res Result, clk *fakeClock, c *Client, tok *fakeTokens) story {
 	s := story{
 		Status: res.Status, Attempts: res.Attempts, Throttled: res.Throttled,
 		RequestID: res.RequestID, ClientRequestID: res.ClientRequestID,
-		Body: string(res.Body), Duration: res.Duration,
+		Body: string(res.Body), Note: res.Note, Duration: res.Duration,
 		Waits: clk.Waits(), Stats: c.Stats(), Refreshes: tok.refreshes,
 	}
 	var e *APIError

@@ -101,6 +101,10 @@ func (c *Client) itemAttempts(group []*request, post attempt) []attempt {
 	}
 	outerID := post.header.Get("request-id")
 	got, derr := decodeBatchResponse(post.body)
+	if post.err != nil {
+		// Accepted, but what became of each item is in the body.
+		derr = fmt.Errorf("graph: $batch answer %d: body unreadable: %w", post.status, post.err)
+	}
 	byID := make(map[string]batchItem, len(got))
 	for _, it := range got {
 		if _, dup := byID[it.ID]; !dup {

@@ -87,6 +87,7 @@ type Client struct {
 	tokens     TokenSource
 	maxRetries int
 	timeout    time.Duration
+	maxBody    int64 // maxBody; tests lower it
 	clock      Clock
 	log        *slog.Logger
 	userAgent  string
@@ -129,6 +130,7 @@ func New(cfg Config) (*Client, error) {
 		tokens:     cfg.Tokens,
 		maxRetries: max(cfg.MaxRetries, 0),
 		timeout:    cfg.RequestTimeout,
+		maxBody:    maxBody,
 		clock:      cfg.Clock,
 		log:        cfg.Logger,
 		userAgent:  cfg.UserAgent,
@@ -415,8 +417,10 @@ func (c *Client) count(write bool, items int) {
 	}
 }
 
-// roundTrip makes one attempt. An attempt that got no complete answer
-// has status 0 and the reason in err.
+// roundTrip makes one attempt. An attempt that got no answer has status 0
+// and the reason in err; one whose answer's body could not be read (cut
+// short, too slow, too large) has the status and headers, and the reason
+// in err.
 //
 // The attempt runs under ctx without its cancellation (and deadline),
 // bounded by the per-attempt timeout alone: once a request is on the
@@ -455,17 +459,24 @@ func (c *Client) roundTrip(ctx context.Context, method, rawURL string, body []by
 		return attempt{err: c.attemptError(actx, err)}
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode == http.StatusTooManyRequests {
+	// The status counts from here, whatever becomes of the body: a 2xx
+	// whose body is lost is still a write Graph accepted.
+	a := attempt{status: resp.StatusCode, header: resp.Header}
+	if a.status == http.StatusTooManyRequests {
 		c.throttled.Add(1)
 	}
-	b, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
-	if err != nil {
-		return attempt{err: c.attemptError(actx, fmt.Errorf("graph: read %d answer: %w", resp.StatusCode, err))}
+	b, err := io.ReadAll(io.LimitReader(resp.Body, c.maxBody+1))
+	switch {
+	case err != nil && errors.Is(actx.Err(), context.DeadlineExceeded):
+		a.err = fmt.Errorf("not complete within %v: %w", c.timeout, err)
+	case err != nil:
+		a.err = fmt.Errorf("cut short: %w", err)
+	case int64(len(b)) > c.maxBody:
+		a.err = fmt.Errorf("%w (more than %d bytes)", errBodyTooLarge, c.maxBody)
+	default:
+		a.body = b
 	}
-	if len(b) > maxBody {
-		return attempt{err: fmt.Errorf("%w (more than %d bytes)", errBodyTooLarge, maxBody)}
-	}
-	return attempt{status: resp.StatusCode, header: resp.Header, body: b}
+	return a
 }
 
 // attemptError names a per-attempt timeout as such.

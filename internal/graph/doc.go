@@ -60,6 +60,11 @@ type Result struct {
 	ClientRequestID string          // client-request-id sent, the same on every attempt
 	Duration        time.Duration   // from the first attempt to the end, on the client's Clock
 	Body            json.RawMessage // the object Graph returned (200); nil for 204
+	// Note is a short remark on a success that is not quite what was
+	// expected, e.g. "answer body unreadable: cut short: unexpected EOF"
+	// for a write Graph accepted (2xx) but whose answer's body was lost.
+	// Empty otherwise.
+	Note string
 	// Err is nil on success; an *APIError when Graph's last answer was an
 	// error status; a *TokenError when no token could be had; an error
 	// wrapping ErrInvalidID when the path was refused before sending; an

@@ -42,7 +42,9 @@ type attempt struct {
 	status int
 	header http.Header
 	body   []byte
-	err    error // why no answer came, when status is 0
+	// err is why no answer came, when status is 0; with a status, why
+	// the answer's body could not be read (body is then nil).
+	err error
 	// requestID stands in when the answer names no request-id of its
 	// own: the $batch POST's, for one of its items.
 	requestID string
@@ -72,7 +74,17 @@ func (c *Client) decide(ctx context.Context, r *request, a attempt, now time.Tim
 	}
 	if a.status == http.StatusOK || a.status == http.StatusNoContent {
 		r.setRequestID(a.header.Get("request-id"), a.requestID)
+		if a.err != nil && r.read {
+			// A read is for its body: without it the answer is no
+			// answer, and asking again is safe.
+			err := fmt.Errorf("graph: %s %s: the %d answer's body is unreadable: %w", r.method, r.path, a.status, a.err)
+			return c.failed(ctx, r, err, shouldRetry(0, a.err), 0, now)
+		}
 		r.res.Err = nil
+		if a.err != nil {
+			// Graph accepted the write; only its echo is lost.
+			r.res.Note = "answer body unreadable: " + a.err.Error()
+		}
 		if b := bytes.TrimSpace(a.body); a.status == http.StatusOK && json.Valid(b) {
 			r.res.Body = json.RawMessage(b)
 		}
@@ -174,9 +186,14 @@ func (c *Client) noteThrottle(p *pacer, status int, ra, wait time.Duration, now 
 func roundRate(r float64) float64 { return math.Round(r*100) / 100 }
 
 // apiError decodes an error answer, measuring an HTTP-date Retry-After
-// against the client's clock when the answer had no Date header.
+// against the client's clock when the answer had no Date header. An
+// answer whose body could not be read keeps its status and headers, and
+// says so as its message.
 func (c *Client) apiError(a attempt, now time.Time) *APIError {
 	e := decodeError(a.status, a.header, a.body)
+	if a.err != nil {
+		e.Message = "the answer's body could not be read: " + a.err.Error()
+	}
 	if e.RetryAfter == 0 {
 		e.RetryAfter, _ = retryAfter(a.header, now)
 	}

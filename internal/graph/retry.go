@@ -119,7 +119,7 @@ func retryAfter(h http.Header, now time.Time) (time.Duration, bool) {
 
 // errBodyTooLarge reports an answer larger than the client reads; sending
 // the request again would not make it smaller.
-var errBodyTooLarge = errors.New("graph: answer body too large")
+var errBodyTooLarge = errors.New("too large")
 
 // shouldRetry decides whether a failed attempt is worth another one. It
 // is pure: err is the error of an attempt that got no answer (status is
