@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"regexp"
 	"strings"
 	"sync"
@@ -524,6 +525,17 @@ func TestGet(t *testing.T) {
 		if res.Err == nil || errors.As(res.Err, &e) || res.Body != nil {
 			t.Errorf("Get of a non-object answer = %+v, want a non-API error", res)
 		}
+	}
+
+	// A query (url.Values.Encode's, e.g. $select) travels as given.
+	sc.setSteps(reply(200, `{"id":"abc","notes":"n"}`))
+	q := url.Values{"$select": {"id,managedDeviceName,notes"}}.Encode()
+	if res := c.Get(context.Background(), "/deviceManagement/managedDevices/abc?"+q); res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	reqs := sc.Requests()
+	if r := reqs[len(reqs)-1]; r.Path != "/beta/deviceManagement/managedDevices/abc" || r.Query != q {
+		t.Errorf("sent %s?%s, want the path and %s", r.Path, r.Query, q)
 	}
 }
 
