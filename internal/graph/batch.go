@@ -26,7 +26,8 @@ var errMissingItem = errors.New("graph: $batch answer has no response for this i
 // retried items, in a later POST; a POST that fails as a whole gives its
 // answer to each of its items. Each item goes through the same retry
 // state machine as a Send, so an item ends exactly as a Send answered
-// the same way would.
+// the same way would, cancellation included: once ctx is done no POST
+// leaves, and a POST on the wire runs to its answer.
 func (c *Client) SendBatch(ctx context.Context, ws []Write) []Result {
 	rs := make([]*request, len(ws))
 	for i, w := range ws {

@@ -339,10 +339,10 @@ func (c *Client) writeRequest(w Write) *request {
 		r.res.Err, r.done = err, true
 		return r
 	}
-	p, q, err := checkPath(w.Path)
+	p, _, err := checkPath(w.Path)
 	switch {
 	case err != nil:
-	case q != "" || strings.Contains(w.Path, "?"):
+	case strings.Contains(w.Path, "?"):
 		// Writes take no query; a '?' here is more likely an id that
 		// was not escaped.
 		err = invalidPath(p, "has a query; a write takes none")
@@ -383,7 +383,7 @@ func (c *Client) url(path, query string) string {
 // may end in "?" and a query (e.g. $select). On success Result.Body holds
 // the object; an answer without a JSON object (a 204, or a 200 with
 // anything else) is an error, since a caller comparing states must not
-// mistake it for an empty object.
+// mistake it for an empty object. Cancelling ctx works as for Send.
 func (c *Client) Get(ctx context.Context, path string) Result {
 	p, q, err := checkPath(path)
 	if err != nil {

@@ -38,8 +38,8 @@ type Write struct {
 	Method string
 	// Path is the escaped path below the API root, starting with "/",
 	// e.g. "/deviceManagement/managedDevices/abc" (package resource builds
-	// it). It may end in "?" and a query. A path that cannot be sent
-	// safely is refused with an error wrapping ErrInvalidID.
+	// it), without a query: a write takes none. A path that cannot be
+	// sent safely is refused with an error wrapping ErrInvalidID.
 	Path string
 	// Body is the JSON body to send, exactly; empty sends none. A body
 	// that is not valid JSON is refused before sending.
