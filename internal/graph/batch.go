@@ -26,7 +26,8 @@ var errMissingItem = errors.New("graph: $batch answer has no response for this i
 // retried items, in a later POST; a POST that fails as a whole gives its
 // answer to each of its items. Each item goes through the same retry
 // state machine as a Send, so an item ends exactly as a Send answered
-// the same way would.
+// the same way would, cancellation included: once ctx is done no POST
+// leaves, and a POST on the wire runs to its answer.
 func (c *Client) SendBatch(ctx context.Context, ws []Write) []Result {
 	rs := make([]*request, len(ws))
 	for i, w := range ws {
@@ -101,6 +102,10 @@ func (c *Client) itemAttempts(group []*request, post attempt) []attempt {
 	}
 	outerID := post.header.Get("request-id")
 	got, derr := decodeBatchResponse(post.body)
+	if post.err != nil {
+		// Accepted, but what became of each item is in the body.
+		derr = fmt.Errorf("graph: $batch answer %d: body unreadable: %w", post.status, post.err)
+	}
 	byID := make(map[string]batchItem, len(got))
 	for _, it := range got {
 		if _, dup := byID[it.ID]; !dup {

@@ -87,6 +87,7 @@ type Client struct {
 	tokens     TokenSource
 	maxRetries int
 	timeout    time.Duration
+	maxBody    int64 // maxBody; tests lower it
 	clock      Clock
 	log        *slog.Logger
 	userAgent  string
@@ -129,6 +130,7 @@ func New(cfg Config) (*Client, error) {
 		tokens:     cfg.Tokens,
 		maxRetries: max(cfg.MaxRetries, 0),
 		timeout:    cfg.RequestTimeout,
+		maxBody:    maxBody,
 		clock:      cfg.Clock,
 		log:        cfg.Logger,
 		userAgent:  cfg.UserAgent,
@@ -304,6 +306,21 @@ func (c *Client) jitter() float64 {
 // Send sends one write request, retrying what is transient, and reports
 // how it ended. It never returns a half-filled Result: Err is nil exactly
 // when Graph answered 200 or 204.
+//
+// Cancelling ctx stops the request from starting any new attempt: a wait
+// for the pacer, a Retry-After, a backoff or a token ends at once, and no
+// retry is sent. An attempt already on the wire is not cut short: it runs
+// to its answer, bounded by Config.RequestTimeout, because the write may
+// have taken effect and only the answer says so. Hence:
+//   - cancelled before its first attempt, the Result has Attempts 0 and
+//     an Err wrapping ctx.Err(): nothing was sent;
+//   - cancelled while waiting to retry (or while its attempt was on the
+//     wire, when that attempt's answer asks for a retry), the Result has
+//     the last answer's Status and an Err wrapping ctx.Err() that says it
+//     was stopped before its retry: the write failed and may be resumed;
+//   - cancelled while its attempt was on the wire, and answered with
+//     success or a final error, the Result is that answer's, as if ctx
+//     had not been cancelled.
 func (c *Client) Send(ctx context.Context, w Write) Result {
 	r := c.writeRequest(w)
 	c.run(ctx, []*request{r}, 1, c.sendAlone)
@@ -322,10 +339,10 @@ func (c *Client) writeRequest(w Write) *request {
 		r.res.Err, r.done = err, true
 		return r
 	}
-	p, q, err := checkPath(w.Path)
+	p, _, err := checkPath(w.Path)
 	switch {
 	case err != nil:
-	case q != "" || strings.Contains(w.Path, "?"):
+	case strings.Contains(w.Path, "?"):
 		// Writes take no query; a '?' here is more likely an id that
 		// was not escaped.
 		err = invalidPath(p, "has a query; a write takes none")
@@ -366,7 +383,7 @@ func (c *Client) url(path, query string) string {
 // may end in "?" and a query (e.g. $select). On success Result.Body holds
 // the object; an answer without a JSON object (a 204, or a 200 with
 // anything else) is an error, since a caller comparing states must not
-// mistake it for an empty object.
+// mistake it for an empty object. Cancelling ctx works as for Send.
 func (c *Client) Get(ctx context.Context, path string) Result {
 	p, q, err := checkPath(path)
 	if err != nil {
@@ -400,12 +417,20 @@ func (c *Client) count(write bool, items int) {
 	}
 }
 
-// roundTrip makes one attempt. An attempt that got no complete answer
-// has status 0 and the reason in err.
+// roundTrip makes one attempt. An attempt that got no answer has status 0
+// and the reason in err; one whose answer's body could not be read (cut
+// short, too slow, too large) has the status and headers, and the reason
+// in err.
+//
+// The attempt runs under ctx without its cancellation (and deadline),
+// bounded by the per-attempt timeout alone: once a request is on the
+// wire, the caller's stopping must not turn an answer that would have
+// said what happened into a guess. Callers decide whether to start an
+// attempt; they do not abort one.
 func (c *Client) roundTrip(ctx context.Context, method, rawURL string, body []byte, crid, tok string) attempt {
-	actx, cancel := ctx, context.CancelFunc(func() {})
+	actx, cancel := context.WithoutCancel(ctx), context.CancelFunc(func() {})
 	if c.timeout > 0 {
-		actx, cancel = context.WithTimeout(ctx, c.timeout)
+		actx, cancel = context.WithTimeout(actx, c.timeout)
 	}
 	defer cancel()
 	var rd io.Reader
@@ -431,26 +456,32 @@ func (c *Client) roundTrip(ctx context.Context, method, rawURL string, body []by
 		if errors.As(err, &ue) {
 			ue.URL, _, _ = strings.Cut(ue.URL, "?")
 		}
-		return attempt{err: c.attemptError(ctx, actx, err)}
+		return attempt{err: c.attemptError(actx, err)}
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode == http.StatusTooManyRequests {
+	// The status counts from here, whatever becomes of the body: a 2xx
+	// whose body is lost is still a write Graph accepted.
+	a := attempt{status: resp.StatusCode, header: resp.Header}
+	if a.status == http.StatusTooManyRequests {
 		c.throttled.Add(1)
 	}
-	b, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
-	if err != nil {
-		return attempt{err: c.attemptError(ctx, actx, fmt.Errorf("graph: read %d answer: %w", resp.StatusCode, err))}
+	b, err := io.ReadAll(io.LimitReader(resp.Body, c.maxBody+1))
+	switch {
+	case err != nil && errors.Is(actx.Err(), context.DeadlineExceeded):
+		a.err = fmt.Errorf("not complete within %v: %w", c.timeout, err)
+	case err != nil:
+		a.err = fmt.Errorf("cut short: %w", err)
+	case int64(len(b)) > c.maxBody:
+		a.err = fmt.Errorf("%w (more than %d bytes)", errBodyTooLarge, c.maxBody)
+	default:
+		a.body = b
 	}
-	if len(b) > maxBody {
-		return attempt{err: fmt.Errorf("%w (more than %d bytes)", errBodyTooLarge, maxBody)}
-	}
-	return attempt{status: resp.StatusCode, header: resp.Header, body: b}
+	return a
 }
 
-// attemptError names a per-attempt timeout as such; the caller's own
-// cancellation is reported by the caller.
-func (c *Client) attemptError(ctx, actx context.Context, err error) error {
-	if ctx.Err() == nil && errors.Is(actx.Err(), context.DeadlineExceeded) {
+// attemptError names a per-attempt timeout as such.
+func (c *Client) attemptError(actx context.Context, err error) error {
+	if errors.Is(actx.Err(), context.DeadlineExceeded) {
 		return fmt.Errorf("graph: no answer within %v: %w", c.timeout, err)
 	}
 	return err

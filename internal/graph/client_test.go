@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"regexp"
 	"strings"
 	"sync"
@@ -465,42 +466,6 @@ func TestSharedPause(t *testing.T) {
 	}
 }
 
-func TestCancelDuringRetryAfter(t *testing.T) {
-	sc := &script{steps: []http.HandlerFunc{reply(429, "", "Retry-After", "3600")}}
-	srv := httptest.NewServer(sc)
-	defer srv.Close()
-	clk := newFakeClock(false)
-	c, err := New(Config{BaseURL: srv.URL + "/beta", HTTPClient: srv.Client(), MaxRetries: 3, Clock: clk})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan Result)
-	go func() { done <- c.Send(ctx, Write{Path: target, Body: []byte(`{}`)}) }()
-	clk.BlockUntil(t, 1)
-	if got := clk.Pending(); len(got) != 1 || got[0] != time.Hour {
-		t.Errorf("pending %v, want the full hour", got)
-	}
-	cancel()
-	res := <-done // returns without the clock moving
-	if !errors.Is(res.Err, context.Canceled) || res.Attempts != 1 || res.Throttled != 1 {
-		t.Errorf("Err %v Attempts %d Throttled %d; want Canceled 1 1", res.Err, res.Attempts, res.Throttled)
-	}
-	var apiErr *APIError
-	if errors.As(res.Err, &apiErr) {
-		t.Errorf("a cancelled request reports %v as an APIError", res.Err)
-	}
-	if len(sc.Requests()) != 1 {
-		t.Errorf("%d requests, want 1", len(sc.Requests()))
-	}
-
-	// An already-cancelled context sends nothing.
-	res = c.Send(ctx, Write{Path: target, Body: []byte(`{}`)})
-	if !errors.Is(res.Err, context.Canceled) || res.Attempts != 0 || len(sc.Requests()) != 1 {
-		t.Errorf("cancelled ctx: Err %v Attempts %d requests %d", res.Err, res.Attempts, len(sc.Requests()))
-	}
-}
-
 // TestAdaptiveWriteRate: at 2 writes/s the limiter spaces writes 500 ms
 // (plus the pacing margin) on the client's clock; a 429 halves the rate, so the next gap is 1 s.
 func TestAdaptiveWriteRate(t *testing.T) {
@@ -560,6 +525,17 @@ func TestGet(t *testing.T) {
 		if res.Err == nil || errors.As(res.Err, &e) || res.Body != nil {
 			t.Errorf("Get of a non-object answer = %+v, want a non-API error", res)
 		}
+	}
+
+	// A query (url.Values.Encode's, e.g. $select) travels as given.
+	sc.setSteps(reply(200, `{"id":"abc","notes":"n"}`))
+	q := url.Values{"$select": {"id,managedDeviceName,notes"}}.Encode()
+	if res := c.Get(context.Background(), "/deviceManagement/managedDevices/abc?"+q); res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	reqs := sc.Requests()
+	if r := reqs[len(reqs)-1]; r.Path != "/beta/deviceManagement/managedDevices/abc" || r.Query != q {
+		t.Errorf("sent %s?%s, want the path and %s", r.Path, r.Query, q)
 	}
 }
 

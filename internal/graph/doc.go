@@ -38,8 +38,8 @@ type Write struct {
 	Method string
 	// Path is the escaped path below the API root, starting with "/",
 	// e.g. "/deviceManagement/managedDevices/abc" (package resource builds
-	// it). It may end in "?" and a query. A path that cannot be sent
-	// safely is refused with an error wrapping ErrInvalidID.
+	// it), without a query: a write takes none. A path that cannot be
+	// sent safely is refused with an error wrapping ErrInvalidID.
 	Path string
 	// Body is the JSON body to send, exactly; empty sends none. A body
 	// that is not valid JSON is refused before sending.
@@ -53,17 +53,24 @@ type Write struct {
 // A 429 or a reset followed by success is a success: Err is nil and
 // Attempts and Throttled tell the story.
 type Result struct {
-	Status          int             // HTTP status of the last attempt's answer (a batch item's own status); 0 when the last attempt got none
+	Status          int             // HTTP status of the last attempt's answer (a batch item's own status), even when its body was lost; 0 when the last attempt got none
 	Attempts        int             // attempts made, 1 when the first one settled it; 0 when nothing was sent
 	Throttled       int             // how many attempts were answered 429
-	RequestID       string          // request-id of the last answer that carried one (header, else the error body's innerError)
+	RequestID       string          // request-id of the last answer that carried one (header, else the error body's innerError, else for a $batch item the POST's)
 	ClientRequestID string          // client-request-id sent, the same on every attempt
 	Duration        time.Duration   // from the first attempt to the end, on the client's Clock
-	Body            json.RawMessage // the object Graph returned (200); nil for 204
+	Body            json.RawMessage // the JSON Graph returned with a 200 (Get insists on an object); nil for 204 or a body that is not JSON
+	// Note is a short remark on a success that is not quite what was
+	// expected, e.g. "answer body unreadable: cut short: unexpected EOF"
+	// for a write Graph accepted (200) but whose answer's body was lost.
+	// Empty otherwise.
+	Note string
 	// Err is nil on success; an *APIError when Graph's last answer was an
 	// error status; a *TokenError when no token could be had; an error
-	// wrapping ErrInvalidID when an id was refused before sending;
-	// an error wrapping ctx.Err() when the caller's context ended; else
-	// the transport error of the last attempt (no answer came).
+	// wrapping ErrInvalidID when the path was refused before sending; an
+	// error wrapping ctx.Err() when the caller's context ended before the
+	// request settled (Attempts 0: nothing was sent; else it was stopped
+	// before its retry, and Status is the last answer's); else the
+	// transport error of the last attempt (no answer came).
 	Err error
 }

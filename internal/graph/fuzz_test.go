@@ -2,7 +2,9 @@ package graph
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -93,6 +95,48 @@ func FuzzDecodeBatchResponse(f *testing.F) {
 			e := decodeError(it.Status, it.Header, it.Body)
 			if e.RetryAfter < 0 {
 				t.Fatalf("negative RetryAfter from %+v", it)
+			}
+		}
+	})
+}
+
+// FuzzCheckPath: a path checkPath accepts reaches the server as the same
+// segments, none of them a dot segment or hiding a separator, and its
+// query survives URL parsing unchanged.
+func FuzzCheckPath(f *testing.F) {
+	for _, s := range []string{target, "/a/%2e%2e", "/a/x%2Fy", "/a/b?$select=id%2Cnotes", "/a/%EF%BC%8F", "/a/./b",
+		"//a", "/a/b?x=1;y", "/a/%zz", "/a/b#c", "/a/\u00a0", "/a/d:1@2+3=4&5$6"} {
+		f.Add(s)
+	}
+	const base = "https://graph.microsoft.com/beta"
+	f.Fuzz(func(t *testing.T, in string) {
+		p, q, err := checkPath(in)
+		if err != nil {
+			if !errors.Is(err, ErrInvalidID) {
+				t.Fatalf("checkPath(%q) error %v does not wrap ErrInvalidID", in, err)
+			}
+			return
+		}
+		raw := base + p
+		if q != "" {
+			raw += "?" + q
+		}
+		u, err := url.Parse(raw)
+		if err != nil {
+			t.Fatalf("checkPath(%q) accepted %q, which does not parse: %v", in, raw, err)
+		}
+		if u.Host != "graph.microsoft.com" || u.RawQuery != q || u.Fragment != "" {
+			t.Fatalf("checkPath(%q): URL %q has host %q, query %q, fragment %q", in, raw, u.Host, u.RawQuery, u.Fragment)
+		}
+		want := strings.Split(p[1:], "/")
+		got := strings.Split(strings.TrimPrefix(u.EscapedPath(), "/beta/"), "/")
+		if len(got) != len(want) {
+			t.Fatalf("checkPath(%q): server would see %d segments %q, want %d", in, len(got), got, len(want))
+		}
+		for _, seg := range got {
+			id, err := url.PathUnescape(seg)
+			if err != nil || id == "" || id == "." || id == ".." || strings.ContainsAny(id, "/\\?#%") {
+				t.Fatalf("checkPath(%q): server would see segment %q (%q)", in, seg, id)
 			}
 		}
 	})

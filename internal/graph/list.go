@@ -19,7 +19,8 @@ var ErrForeignNextLink = errors.New("@odata.nextLink leaves the API host")
 // @odata.nextLink until Graph sends none (pages may be empty), retrying
 // each page like any read, and stops at the first error, returning fn's
 // error unchanged. fn is called from List's goroutine, one object at a
-// time; obj is only valid during the call.
+// time; obj is only valid during the call. Once ctx is done no further
+// page is requested; a page on the wire runs to its answer, as for Send.
 func (c *Client) List(ctx context.Context, path string, fn func(obj json.RawMessage) error) error {
 	p, q, err := checkPath(path)
 	if err != nil {

@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math"
 	"net/http"
+	"strconv"
 	"time"
 )
 
@@ -40,7 +42,9 @@ type attempt struct {
 	status int
 	header http.Header
 	body   []byte
-	err    error // why no answer came, when status is 0
+	// err is why no answer came, when status is 0; with a status, why
+	// the answer's body could not be read (body is then nil).
+	err error
 	// requestID stands in when the answer names no request-id of its
 	// own: the $batch POST's, for one of its items.
 	requestID string
@@ -58,18 +62,29 @@ const (
 // decide records in r what attempt a got at now and says what comes
 // next. It is the one place where retry, refresh and throttling decisions
 // are made, so that a request sent alone and a $batch item answered the
-// same way end the same way.
+// same way end the same way. It does not look at ctx (only the log
+// does): whether a retry it asks for is sent is run's decision.
 func (c *Client) decide(ctx context.Context, r *request, a attempt, now time.Time) next {
 	r.res.Status = a.status
 	if a.status == 0 {
-		return c.failed(ctx, r, a.err, shouldRetry(ctx, 0, a.err), 0, now)
+		return c.failed(ctx, r, a.err, shouldRetry(0, a.err), 0, now)
 	}
 	if a.status == http.StatusTooManyRequests {
 		r.res.Throttled++
 	}
 	if a.status == http.StatusOK || a.status == http.StatusNoContent {
 		r.setRequestID(a.header.Get("request-id"), a.requestID)
+		if a.err != nil && r.read {
+			// A read is for its body: without it the answer is no
+			// answer, and asking again is safe.
+			err := fmt.Errorf("graph: %s %s: the %d answer's body is unreadable: %w", r.method, r.path, a.status, a.err)
+			return c.failed(ctx, r, err, shouldRetry(0, a.err), 0, now)
+		}
 		r.res.Err = nil
+		if a.err != nil {
+			// Graph accepted the write; only its echo is lost.
+			r.res.Note = "answer body unreadable: " + a.err.Error()
+		}
 		if b := bytes.TrimSpace(a.body); a.status == http.StatusOK && json.Valid(b) {
 			r.res.Body = json.RawMessage(b)
 		}
@@ -86,7 +101,7 @@ func (c *Client) decide(ctx context.Context, r *request, a attempt, now time.Tim
 		c.logAttempt(ctx, r, 0, e)
 		return refresh
 	}
-	return c.failed(ctx, r, e, shouldRetry(ctx, a.status, nil), e.RetryAfter, now)
+	return c.failed(ctx, r, e, shouldRetry(a.status, nil), e.RetryAfter, now)
 }
 
 // failed records err as r's outcome so far. When retry is set and r has
@@ -171,9 +186,14 @@ func (c *Client) noteThrottle(p *pacer, status int, ra, wait time.Duration, now 
 func roundRate(r float64) float64 { return math.Round(r*100) / 100 }
 
 // apiError decodes an error answer, measuring an HTTP-date Retry-After
-// against the client's clock when the answer had no Date header.
+// against the client's clock when the answer had no Date header. An
+// answer whose body could not be read keeps its status and headers, and
+// says so as its message.
 func (c *Client) apiError(a attempt, now time.Time) *APIError {
 	e := decodeError(a.status, a.header, a.body)
+	if a.err != nil {
+		e.Message = "the answer's body could not be read: " + a.err.Error()
+	}
 	if e.RetryAfter == 0 {
 		e.RetryAfter, _ = retryAfter(a.header, now)
 	}
@@ -189,38 +209,26 @@ type sender func(ctx context.Context, group []*request, tok string) []attempt
 // size at a time, waits for the pacer once per request, sends them with
 // send, and lets decide judge each attempt; when none is due it sleeps
 // until the next one is. A 401 refreshes the token once for all the
-// requests that got it.
+// requests that got it. Once ctx is done no attempt starts: every
+// unfinished request is stopped. An attempt that has started runs to its
+// end (see roundTrip) and is judged like any other.
 func (c *Client) run(ctx context.Context, rs []*request, size int, send sender) {
 	var tok string // a refreshed token to send next, if any
 	for {
 		group, wake := due(rs, c.clock.Now(), size)
-		if group == nil {
-			if wake.IsZero() {
-				return
-			}
-			if err := sleep(ctx, c.clock, wake.Sub(c.clock.Now())); err != nil {
-				c.stop(rs, err)
-				return
-			}
-			continue
+		if group == nil && wake.IsZero() {
+			return
 		}
-		for range group {
-			if err := c.pacerOf(group[0]).wait(ctx); err != nil {
-				c.stop(rs, err)
-				return
-			}
-		}
-		if tok == "" {
-			t, err := c.token(ctx)
-			if err != nil && ctx.Err() != nil {
+		if err := c.ready(ctx, group, wake, &tok); err != nil {
+			if ctx.Err() != nil {
 				c.stop(rs, ctx.Err())
 				return
 			}
-			if err != nil {
-				c.finishAll(group, err)
-				continue
-			}
-			tok = t
+			c.finishAll(group, err)
+			continue
+		}
+		if group == nil {
+			continue
 		}
 		now := c.clock.Now()
 		for _, r := range group {
@@ -243,6 +251,30 @@ func (c *Client) run(ctx context.Context, rs []*request, size int, send sender) 
 			tok = c.refresh(ctx, rejected, sent)
 		}
 	}
+}
+
+// ready waits until group may be sent: for the pacer once per request and
+// for a token, which it leaves in *tok unless one is there already. With
+// no group it sleeps until wake instead. It fails with ctx's error when
+// ctx ends first, and checks ctx once more last, so that a request whose
+// waits all completed at the moment ctx ended is not sent either.
+func (c *Client) ready(ctx context.Context, group []*request, wake time.Time, tok *string) error {
+	if group == nil {
+		return sleep(ctx, c.clock, wake.Sub(c.clock.Now()))
+	}
+	for range group {
+		if err := c.pacerOf(group[0]).wait(ctx); err != nil {
+			return err
+		}
+	}
+	if *tok == "" {
+		t, err := c.token(ctx)
+		if err != nil {
+			return err
+		}
+		*tok = t
+	}
+	return ctx.Err()
 }
 
 // due returns the first (at most size) unfinished requests of rs whose
@@ -313,13 +345,35 @@ func (c *Client) finishAll(rs []*request, err error) {
 }
 
 // stop ends every unfinished request of rs because ctx ended with err.
+// One that was never sent says so plainly; one that was keeps its last
+// answer's Status and RequestID and says it was stopped before its retry,
+// so that callers record it as failed and resumable, not as Graph's
+// final word.
 func (c *Client) stop(rs []*request, err error) {
 	for _, r := range rs {
-		if !r.done {
-			r.res.Err = fmt.Errorf("graph: %s %s: %w", r.method, r.path, err)
-			c.finish(r)
+		if r.done {
+			continue
 		}
+		if r.res.Attempts == 0 {
+			r.res.Err = fmt.Errorf("graph: %s %s: %w", r.method, r.path, err)
+		} else {
+			r.res.Err = fmt.Errorf("graph: %s %s: stopped before its retry (attempt %d got %s): %w",
+				r.method, r.path, r.res.Attempts, gotWhat(r.res.Err), err)
+		}
+		c.finish(r)
 	}
+}
+
+// gotWhat names what an attempt that ended in err got, briefly.
+func gotWhat(err error) string {
+	var e *APIError
+	if !errors.As(err, &e) {
+		return "no answer"
+	}
+	if c := printable(e.Code, 80); c != "" {
+		return fmt.Sprintf("%d %s", e.Status, c)
+	}
+	return strconv.Itoa(e.Status)
 }
 
 func (c *Client) logAttempt(ctx context.Context, r *request, wait time.Duration, err error) {

@@ -1,7 +1,6 @@
 package graph
 
 import (
-	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -120,16 +119,14 @@ func retryAfter(h http.Header, now time.Time) (time.Duration, bool) {
 
 // errBodyTooLarge reports an answer larger than the client reads; sending
 // the request again would not make it smaller.
-var errBodyTooLarge = errors.New("graph: answer body too large")
+var errBodyTooLarge = errors.New("too large")
 
 // shouldRetry decides whether a failed attempt is worth another one. It
 // is pure: err is the error of an attempt that got no answer (status is
-// then ignored), otherwise status is the answer's. Nothing is retried once
-// the caller's ctx is done.
-func shouldRetry(ctx context.Context, status int, err error) bool {
-	if ctx.Err() != nil {
-		return false
-	}
+// then ignored), otherwise status is the answer's. Whether the caller
+// still wants a retry (its ctx) is not its business: the retry loop
+// starts no attempt once ctx is done, whatever shouldRetry said.
+func shouldRetry(status int, err error) bool {
 	if err != nil {
 		// No answer: resets, EOFs, refused connections, DNS hiccups and
 		// per-attempt timeouts are worth another try. A certificate the

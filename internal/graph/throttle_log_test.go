@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -42,6 +43,47 @@ func TestThrottleCutIsLogged(t *testing.T) {
 	for _, want := range []string{"requests=write", "status=429", "rate_before=100", "rate_after=50"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("log lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+// The 429s of one $batch answer, whether each item's own or the POST's,
+// cut the write rate once and log it once: they all say the same thing
+// about the tenant.
+func TestBatchThrottleCutsOnce(t *testing.T) {
+	for _, whole := range []bool{false, true} {
+		var logs bytes.Buffer
+		c, _, _ := newBatchClient(t, func(cfg *Config) {
+			cfg.WriteRate = 100
+			cfg.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
+		}, func(n int, items []sentItem, w http.ResponseWriter) []itemAnswer {
+			if n > 1 {
+				return ok204(items)
+			}
+			if whole {
+				w.Header().Set("Retry-After", "1")
+				w.WriteHeader(http.StatusTooManyRequests)
+				return nil
+			}
+			out := ok204(items)
+			for i := range out {
+				out[i].Status, out[i].Headers = 429, map[string]string{"Retry-After": strconv.Itoa(i + 1)}
+			}
+			return out
+		})
+		res := c.SendBatch(context.Background(), writes(3))
+		for i, r := range res {
+			if r.Err != nil || r.Throttled != 1 || r.Attempts != 2 {
+				t.Errorf("whole POST %v: item %d = %+v", whole, i, r)
+			}
+		}
+		if n := strings.Count(logs.String(), "throttled: rate lowered"); n != 1 {
+			t.Errorf("whole POST %v: %d rate-lowered events, want 1:\n%s", whole, n, logs.String())
+		}
+		// Cut once to 50, then regrown by 5/s over the (fake) seconds
+		// waited, 3 at most; a second cut would have left it at or below 40.
+		if r := c.Stats().WriteRate; r < 50 || r > 65.5 {
+			t.Errorf("whole POST %v: WriteRate %v, want in [50, 65.5]: cut once from 100", whole, r)
 		}
 	}
 }
