@@ -162,7 +162,7 @@ func (e *env) applyRun(ctx context.Context, o applyOpts, src *input.Source, st i
 // finishRun shows the summary and says how the run ended.
 func (e *env) finishRun(sum *report.Summary, err error, files *apply.Files, conn *connection, logger, events *slog.Logger) error {
 	stats := conn.client.Stats()
-	sum.Writes, sum.Reads, sum.Throttled = stats.Writes, stats.Reads, stats.Throttled
+	sum.Writes, sum.Reads, sum.Throttled, sum.Unanswered = stats.Writes, stats.Reads, stats.Throttled, stats.Unanswered
 	sum.WriteText(e.stdout)
 	fmt.Fprintf(e.stdout, "Results: %s\n", files.Results)
 	if errors.Is(err, report.ErrRowsFailed) {

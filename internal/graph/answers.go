@@ -8,8 +8,43 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"syscall"
+	"time"
 )
+
+// reach follows whether a client's attempts get HTTP answers at all. It
+// is safe for concurrent use.
+type reach struct {
+	mu    sync.Mutex
+	since time.Time // when the current run of unanswered attempts began; zero: the last one was answered
+	err   error     // the last unanswered attempt's error
+}
+
+// note records an attempt at now: answered, or not with err.
+func (r *reach) note(answered bool, err error, now time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	switch {
+	case answered:
+		r.since, r.err = time.Time{}, nil
+	case r.since.IsZero():
+		r.since, r.err = now, err
+	default:
+		r.err = err
+	}
+}
+
+// Unanswered returns when the current run of attempts that got no HTTP
+// answer at all (refused, no such host, TLS failures, timeouts) began, on
+// the client's Clock, and the last one's error; a zero time when the
+// last attempt was answered, whatever its status. A caller stops a run
+// when Graph has not answered for long (see NoAnswerCause for the words).
+func (c *Client) Unanswered() (time.Time, error) {
+	c.reach.mu.Lock()
+	defer c.reach.mu.Unlock()
+	return c.reach.since, c.reach.err
+}
 
 // IsApprovalRequired reports whether err is Intune's Multi Admin Approval
 // refusing a write: 403 (one copy of Microsoft's page says 400) with the

@@ -98,7 +98,9 @@ type Client struct {
 	writes *pacer
 	reads  *pacer
 
-	requests, writesSent, readsSent, throttled, retries atomic.Int64
+	requests, writesSent, readsSent, throttled, retries, unanswered atomic.Int64
+
+	reach reach // whether attempts are getting answers
 }
 
 // New returns a Client for cfg, or an error for a BaseURL or rate it
@@ -239,24 +241,26 @@ func defaultHTTPClient() *http.Client {
 
 // Stats counts what a Client sent and saw since it was made.
 type Stats struct {
-	Requests  int64   // HTTP requests sent; a $batch POST counts one
-	Writes    int64   // write items sent: each PATCH attempt, each item of each $batch POST
-	Reads     int64   // GET attempts, each page of a List included
-	Throttled int64   // 429 answers seen, $batch items included
-	Retries   int64   // attempts after a logical request's first, for any reason
-	WriteRate float64 // current adaptive write rate in writes/s; 0 when unlimited
+	Requests   int64   // HTTP requests sent; a $batch POST counts one
+	Writes     int64   // write items sent: each PATCH attempt, each item of each $batch POST
+	Reads      int64   // GET attempts, each page of a List included
+	Throttled  int64   // 429 answers seen, $batch items included
+	Retries    int64   // attempts after a logical request's first, for any reason
+	Unanswered int64   // attempts that got no HTTP answer at all (refused, no such host, TLS, timeouts)
+	WriteRate  float64 // current adaptive write rate in writes/s; 0 when unlimited
 }
 
 // Stats returns the client's counters. It is safe to call concurrently
 // with requests in flight.
 func (c *Client) Stats() Stats {
 	return Stats{
-		Requests:  c.requests.Load(),
-		Writes:    c.writesSent.Load(),
-		Reads:     c.readsSent.Load(),
-		Throttled: c.throttled.Load(),
-		Retries:   c.retries.Load(),
-		WriteRate: c.writes.rate(),
+		Requests:   c.requests.Load(),
+		Writes:     c.writesSent.Load(),
+		Reads:      c.readsSent.Load(),
+		Throttled:  c.throttled.Load(),
+		Retries:    c.retries.Load(),
+		Unanswered: c.unanswered.Load(),
+		WriteRate:  c.writes.rate(),
 	}
 }
 

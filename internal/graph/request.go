@@ -65,6 +65,10 @@ const (
 // same way end the same way. It does not look at ctx (only the log
 // does): whether a retry it asks for is sent is run's decision.
 func (c *Client) decide(ctx context.Context, r *request, a attempt, now time.Time) next {
+	c.reach.note(a.status > 0, a.err, now)
+	if a.status == 0 {
+		c.unanswered.Add(1)
+	}
 	r.res.Status = a.status
 	if a.status == 0 {
 		return c.failed(ctx, r, a.err, shouldRetry(0, a.err), 0, now)

@@ -20,6 +20,9 @@ type Summary struct {
 	// and saw them (retries included; each $batch item one write), set by
 	// the caller: rows alone cannot tell them.
 	Writes, Reads, Throttled int64
+	// Unanswered counts the requests among them that got no HTTP answer
+	// at all (refused, no such host, timeouts).
+	Unanswered int64
 	// Elapsed is the run's wall time, set by the caller before WriteText;
 	// the achieved rate is computed from it.
 	Elapsed time.Duration
@@ -131,7 +134,7 @@ func (s *Summary) Attrs() []any {
 	for i, o := range outcomes {
 		a = append(a, string(o), s.counts[i])
 	}
-	return append(a, "writes", s.Writes, "reads", s.Reads, "throttled", s.Throttled)
+	return append(a, "writes", s.Writes, "reads", s.Reads, "unanswered", s.Unanswered, "throttled", s.Throttled)
 }
 
 // topErrorsShown bounds the error list so the summary fits one screen.
@@ -160,6 +163,9 @@ func (s *Summary) WriteText(w io.Writer) {
 
 	b.WriteByte('\n')
 	fmt.Fprintf(&b, "%d %s, %d %s", s.Writes, plural(s.Writes, "write"), s.Reads, plural(s.Reads, "read"))
+	if s.Unanswered > 0 {
+		fmt.Fprintf(&b, " (%d got no answer)", s.Unanswered)
+	}
 	if s.Elapsed > 0 {
 		fmt.Fprintf(&b, " in %s (%.2f writes/s over the run)", roundElapsed(s.Elapsed), s.Rate())
 	}

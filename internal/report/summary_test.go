@@ -153,7 +153,7 @@ func TestSummaryAttrs(t *testing.T) {
 	s.Add(Row{Outcome: Failed})
 	s.Writes, s.Reads, s.Throttled = 5, 2, 1
 	want := []any{"applied", 1, "unchanged", 0, "skipped", 0, "failed", 2, "invalid", 0, "not_attempted", 0,
-		"writes", int64(5), "reads", int64(2), "throttled", int64(1)}
+		"writes", int64(5), "reads", int64(2), "unanswered", int64(0), "throttled", int64(1)}
 	if diff := cmp.Diff(want, s.Attrs()); diff != "" {
 		t.Errorf("Attrs() (-want +got):\n%s", diff)
 	}

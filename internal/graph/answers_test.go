@@ -1,0 +1,89 @@
+package graph
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestIsApprovalRequired(t *testing.T) {
+	for _, tt := range []struct {
+		err  error
+		want bool
+	}{
+		{&APIError{Status: 403, Code: "ApprovalRequired", Message: "This operation requires approval."}, true},
+		{&APIError{Status: 403, Code: "Forbidden", Message: "The x-msft-approval-justification header is required for this request."}, true},
+		{&APIError{Status: 400, Code: "BadRequest", Message: "Missing header x-msft-approval-justification"}, true},
+		{&APIError{Status: 403, Code: "Forbidden", Message: "Application is not authorized to perform this operation."}, false},
+		{&APIError{Status: 404, Code: "ApprovalRequired"}, false},
+		{fmt.Errorf("wrapped: %w", &APIError{Status: 403, Code: "approvalrequired"}), true},
+		{errors.New("ApprovalRequired"), false},
+	} {
+		if got := IsApprovalRequired(tt.err); got != tt.want {
+			t.Errorf("IsApprovalRequired(%v) = %v, want %v", tt.err, got, tt.want)
+		}
+	}
+}
+
+// TestUnanswered: attempts that get no answer start the count; any
+// answer, an error status included, ends it.
+func TestUnanswered(t *testing.T) {
+	// A port nothing listens on: connection refused, at once.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := "http://" + l.Addr().String() + "/beta"
+	l.Close()
+	c, err := New(Config{BaseURL: closed})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if since, _ := c.Unanswered(); !since.IsZero() {
+		t.Fatal("a new client counts unanswered attempts")
+	}
+	before := time.Now()
+	res := c.Get(context.Background(), "/x")
+	since, uerr := c.Unanswered()
+	if res.Err == nil || since.Before(before) || uerr == nil {
+		t.Fatalf("after a refused attempt: since %v, err %v (result %v)", since, uerr, res.Err)
+	}
+	if got := NoAnswerCause(uerr); got != "connection refused" {
+		t.Errorf("NoAnswerCause = %q, want connection refused", got)
+	}
+	c.Get(context.Background(), "/x")
+	if again, _ := c.Unanswered(); !again.Equal(since) {
+		t.Errorf("a second unanswered attempt moved the start from %v to %v", since, again)
+	}
+
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(404) }))
+	defer ts.Close()
+	c2, _ := New(Config{BaseURL: ts.URL + "/beta"})
+	c2.reach = reach{since: since, err: uerr} // as if it had been unreachable
+	c2.Get(context.Background(), "/x")
+	if s, _ := c2.Unanswered(); !s.IsZero() {
+		t.Error("a 404 answer did not end the unanswered run")
+	}
+}
+
+func TestNoAnswerCause(t *testing.T) {
+	for _, tt := range []struct {
+		err  error
+		want string
+	}{
+		{&net.DNSError{Err: "no such host", Name: "graph.invalid", IsNotFound: true}, "no such host"},
+		{&net.DNSError{Err: "server misbehaving", Name: "graph.example"}, "the host name could not be resolved (server misbehaving)"},
+		{context.DeadlineExceeded, "no answer within the request timeout"},
+		{errors.New("something else"), "no answer"},
+	} {
+		if got := NoAnswerCause(fmt.Errorf("get: %w", tt.err)); !strings.HasPrefix(got, tt.want) {
+			t.Errorf("NoAnswerCause(%v) = %q, want %q", tt.err, got, tt.want)
+		}
+	}
+}
