@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/bulkpatch/bulkpatch/internal/schema"
+	"github.com/bulkpatch/bulkpatch/internal/resource"
 )
 
 // FuzzPatchBody sends arbitrary PATCH bodies: the emulator must never
@@ -30,6 +30,7 @@ func FuzzPatchBody(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body string) {
 		req := httptest.NewRequest("PATCH", "http://graph.test/beta"+direct, strings.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+testToken)
 		rec := httptest.NewRecorder()
 		s.ServeHTTP(rec, req)
 		r := reply{rec.Code, rec.Header(), rec.Body.Bytes()}
@@ -47,7 +48,8 @@ func FuzzPatchBody(f *testing.F) {
 			if err := json.Unmarshal(r.body, &obj); err != nil {
 				t.Fatalf("200 body %q: %v", r.body, err)
 			}
-			for _, p := range schema.Properties {
+			for i := range resource.MobileAppInstallStatus.Properties {
+				p := &resource.MobileAppInstallStatus.Properties[i]
 				v, ok := obj[p.Name]
 				if !ok {
 					t.Fatalf("200 body lacks %s: %s", p.Name, r.body)
