@@ -63,3 +63,26 @@ func FuzzPatchBody(f *testing.F) {
 		}
 	})
 }
+
+// FuzzAppendString checks the emulator's JSON string writer against
+// encoding/json: what it writes decodes to what json.Marshal's output
+// decodes to, and it never HTML-escapes.
+func FuzzAppendString(f *testing.F) {
+	for _, s := range []string{"", "a&b<c>", "\"\\\n\r\t\x00\x1f", "\u2028\u2029", "é\xffx", "?$select=a&$top=1"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		b := appendString(nil, s)
+		var got, want string
+		if err := json.Unmarshal(b, &got); err != nil {
+			t.Fatalf("appendString(%q) = %s: %v", s, b, err)
+		}
+		std, _ := json.Marshal(s)
+		if err := json.Unmarshal(std, &want); err != nil || got != want {
+			t.Errorf("appendString(%q) decodes to %q, json.Marshal's to %q", s, got, want)
+		}
+		if strings.Contains(string(b), `\u0026`) {
+			t.Errorf("appendString(%q) = %s escapes &", s, b)
+		}
+	})
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/bulkpatch/bulkpatch/internal/resource"
 )
@@ -193,8 +194,28 @@ func appendObject(b []byte, context string, obj *object, sel []int) []byte {
 	return append(b, '}')
 }
 
-// appendString appends s as a JSON string.
+// appendString appends s as a JSON string, escaping as Graph does: quote,
+// backslash and control characters, but not &, < and > (json.Marshal's
+// HTML escaping would turn a nextLink's "&" into "\u0026"). Invalid UTF-8
+// becomes U+FFFD, as with json.Marshal.
 func appendString(b []byte, s string) []byte {
-	enc, _ := json.Marshal(s) // a string always encodes
-	return append(b, enc...)
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	for _, r := range s {
+		switch {
+		case r == '"' || r == '\\':
+			b = append(b, '\\', byte(r))
+		case r == '\n':
+			b = append(b, '\\', 'n')
+		case r == '\r':
+			b = append(b, '\\', 'r')
+		case r == '\t':
+			b = append(b, '\\', 't')
+		case r < 0x20 || r == '\u2028' || r == '\u2029':
+			b = append(b, '\\', 'u', hex[r>>12&0xf], hex[r>>8&0xf], hex[r>>4&0xf], hex[r&0xf])
+		default:
+			b = utf8.AppendRune(b, r) // ranging over a bad byte yields utf8.RuneError
+		}
+	}
+	return append(b, '"')
 }
