@@ -13,17 +13,18 @@ import (
 
 // emulatorFlags configure the embedded Graph emulator.
 type emulatorFlags struct {
-	listen string
-	seed   string
-	dump   string
-	opt    emulator.Options
+	listen  string
+	seed    string
+	dump    string
+	certOut string
+	opt     emulator.Options
 }
 
 func (e *env) emulator(ctx context.Context, args []string) int {
 	fset := e.newFlagSet("emulator")
 	var f emulatorFlags
 	fset.StringVar(&f.listen, "listen", "127.0.0.1:8089", "loopback address to serve on")
-	fset.StringVar(&f.seed, "seed", "", "state to start from (JSON: {\"mobileApps\":[...]}); default: empty")
+	fset.StringVar(&f.seed, "seed", "", "state to start from (JSON: {\"mobileApps\":[...], \"resources\":{...}}); default: empty")
 	fset.StringVar(&f.dump, "dump", "", "write the final state here on exit")
 	o := &f.opt
 	fset.IntVar(&o.WriteLimit, "write-limit", 0, "writes allowed per --window (Intune: 100 per 20s); 0: no limit")
@@ -35,17 +36,35 @@ func (e *env) emulator(ctx context.Context, args []string) int {
 	fset.Float64Var(&o.Faults.ResetBeforeApply, "fault-reset-before", 0, "share of writes whose connection is reset before applying")
 	fset.Float64Var(&o.Faults.ResetAfterApply, "fault-reset-after", 0, "share of writes applied, then reset")
 	fset.Float64Var(&o.Faults.Hang, "fault-hang", 0, "share of writes that hang without an answer")
-	fset.DurationVar(&o.Faults.HangFor, "fault-hang-for", 2*time.Minute, "how long a hanging write hangs")
+	fset.DurationVar(&o.Faults.HangFor, "fault-hang-for", 2*time.Minute, "how long a hanging write or read hangs")
 	fset.Float64Var(&o.Faults.ServerError, "fault-5xx", 0, "share of writes answered 500/502/503/504")
 	fset.Float64Var(&o.Faults.ThrottleAfterApply, "fault-429-after", 0, "share of writes applied, then answered 429")
-	fset.Int64Var(&o.Seed, "fault-seed", 1, "seed of the fault and shuffle choices (reproducible runs)")
+	fset.Float64Var(&o.Faults.IgnoreWrite, "fault-ignore-write", 0, "share of writes answered 200/204 but not applied")
+	fset.Float64Var(&o.ReadFaults.ResetBeforeApply, "fault-read-reset", 0, "share of reads (GETs, pages, $batch of reads) whose connection is reset")
+	fset.Float64Var(&o.ReadFaults.Hang, "fault-read-hang", 0, "share of reads that hang without an answer (for --fault-hang-for)")
+	fset.Float64Var(&o.ReadFaults.ServerError, "fault-read-5xx", 0, "share of reads answered 500/502/503/504")
+	fset.Float64Var(&o.ReadFaults.ThrottleAfterApply, "fault-read-429", 0, "share of reads answered 429")
+	fset.Int64Var(&o.Seed, "fault-seed", 1, "seed of the fault, $batch and shuffle choices (reproducible runs)")
+	fset.Func("token", "accept only this bearer token (repeatable; default: any token)", func(v string) error {
+		o.Tokens = append(o.Tokens, v)
+		return nil
+	})
 	fset.IntVar(&o.TokenUses, "token-uses", 0, "a token works for this many requests, then 401 (0: forever)")
-	fset.BoolVar(&o.RequireToken, "require-token", false, "answer 401 when there is no bearer token")
+	fset.BoolVar(&o.RequireToken, "require-token", false, "with --lenient, still answer 401 when there is no bearer token")
 	fset.StringVar(&o.ForbiddenToken, "forbidden-token", "", "answer 403 to this token")
+	fset.StringVar(&o.ApprovalRequired, "approval-required", "", "answer writes 403 as under Intune Multi Admin Approval: code or header (the two observed wordings)")
 	fset.BoolVar(&o.RemovedSegment, "removed-segment", false, "act like tenants that no longer serve deviceStatuses (400 on every status route)")
 	fset.IntVar(&o.PageSize, "page-size", 50, "objects per collection page")
+	fset.BoolVar(&o.TLS, "tls", false, "serve HTTPS with a freshly generated self-signed certificate")
+	fset.StringVar(&f.certOut, "tls-cert-out", "", "with --tls, write the certificate (PEM) here for clients to trust")
+	fset.BoolVar(&o.Lenient, "lenient", false, "accept what Graph refuses, as the emulator used to: no token, /v1.0 like /beta, no Content-Type, unknown query options, sequential $batch")
 	if _, code := e.parse(fset, args, 0); code >= 0 {
 		return code
+	}
+	o.ReadFaults.HangFor = o.Faults.HangFor
+	if f.certOut != "" && !o.TLS {
+		e.usageErr(fset.Name(), "--tls-cert-out needs --tls")
+		return exitUsage
 	}
 	if !isLoopbackAddr(f.listen) {
 		e.usageErr(fset.Name(), "--listen %s: the emulator serves loopback addresses only", f.listen)
@@ -64,12 +83,18 @@ func (e *env) emulator(ctx context.Context, args []string) int {
 		e.usageErr(fset.Name(), "%v", err)
 		return exitUsage
 	}
+	if f.certOut != "" {
+		if err := os.WriteFile(f.certOut, srv.CertPEM(), 0o644); err != nil {
+			e.errorf("writing the certificate: %v", err)
+			return exitUsage
+		}
+	}
 	url, err := srv.Start(f.listen)
 	if err != nil {
 		e.errorf("%v", err)
 		return exitUsage
 	}
-	fmt.Fprintf(e.stdout, "emulator serving %s (use --graph-url %s and any BULKPATCH_TOKEN); Ctrl-C stops it\n", url, url)
+	fmt.Fprintf(e.stdout, "emulator serving %s (use --graph-url %s%s); Ctrl-C stops it\n", url, url, emulatorHints(f))
 	<-ctx.Done()
 	srv.Close()
 	stats, _ := json.Marshal(srv.Stats())
@@ -85,6 +110,24 @@ func (e *env) emulator(ctx context.Context, args []string) int {
 		}
 	}
 	return exitOK
+}
+
+// emulatorHints completes the start-up line: which token to send and which
+// certificate to trust.
+func emulatorHints(f emulatorFlags) string {
+	h := " and any BULKPATCH_TOKEN"
+	switch {
+	case len(f.opt.Tokens) > 0:
+		h = " and a BULKPATCH_TOKEN given with --token"
+	case f.opt.Lenient && !f.opt.RequireToken:
+		h = ", with or without BULKPATCH_TOKEN"
+	}
+	if f.certOut != "" {
+		h += ", trusting the certificate in " + f.certOut
+	} else if f.opt.TLS {
+		h += ", trusting its certificate (--tls-cert-out FILE writes it)"
+	}
+	return h
 }
 
 func loadState(path string) (*emulator.State, error) {
