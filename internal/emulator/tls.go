@@ -8,6 +8,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"fmt"
 	"math/big"
 	"net"
 	"time"
@@ -38,8 +39,11 @@ func newCertificate(now time.Time) (*certificate, error) {
 		return nil, err
 	}
 	tmpl := &x509.Certificate{
-		SerialNumber:          serial,
-		Subject:               pkix.Name{CommonName: "bulkpatch Graph emulator", Organization: []string{"bulkpatch"}},
+		SerialNumber: serial,
+		// A name of its own: OpenSSL looks a trust anchor up by subject, so
+		// two emulators' certificates under one name in one CA file
+		// (NODE_EXTRA_CA_CERTS) would hide each other.
+		Subject:               pkix.Name{CommonName: fmt.Sprintf("bulkpatch Graph emulator %x", serial), Organization: []string{"bulkpatch"}},
 		NotBefore:             now.Add(-time.Hour), // tolerate a client clock a little behind
 		NotAfter:              now.Add(certValidity),
 		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
