@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"net"
 	"os"
@@ -20,49 +21,54 @@ type emulatorFlags struct {
 	opt     emulator.Options
 }
 
-func (e *env) emulator(ctx context.Context, args []string) int {
-	fset := e.newFlagSet("emulator")
-	var f emulatorFlags
-	fset.StringVar(&f.listen, "listen", "127.0.0.1:8089", "loopback address to serve on")
-	fset.StringVar(&f.seed, "seed", "", "state to start from (JSON: {\"mobileApps\":[...], \"resources\":{...}}); default: empty")
-	fset.StringVar(&f.dump, "dump", "", "write the final state here on exit")
+// bind binds the emulator's flags to f.
+func (f *emulatorFlags) bind(fs *flag.FlagSet) {
+	fs.StringVar(&f.listen, "listen", "127.0.0.1:8089", "loopback address to serve on")
+	fs.StringVar(&f.seed, "seed", "", "state to start from (JSON: {\"mobileApps\":[...], \"resources\":{...}}); default: empty")
+	fs.StringVar(&f.dump, "dump", "", "write the final state here on exit")
 	o := &f.opt
-	fset.IntVar(&o.WriteLimit, "write-limit", 0, "writes allowed per --window (Intune: 100 per 20s); 0: no limit")
-	fset.IntVar(&o.ReadLimit, "read-limit", 0, "requests allowed per --window (Intune: 1000 per 20s); 0: no limit")
-	fset.DurationVar(&o.Window, "window", 20*time.Second, "sliding window of the limits")
-	fset.StringVar(&o.RetryAfter, "retry-after", "integer", "Retry-After on 429: integer, fractional, none or mixed")
-	fset.BoolVar(&o.NoContent, "no-content", false, "answer successful PATCHes with 204 and no body, as Intune often does")
-	fset.DurationVar(&o.Latency, "latency", 0, "added to every answer")
-	fset.Float64Var(&o.Faults.ResetBeforeApply, "fault-reset-before", 0, "share of writes whose connection is reset before applying")
-	fset.Float64Var(&o.Faults.ResetAfterApply, "fault-reset-after", 0, "share of writes applied, then reset")
-	fset.Float64Var(&o.Faults.Hang, "fault-hang", 0, "share of writes that hang without an answer")
-	fset.DurationVar(&o.Faults.HangFor, "fault-hang-for", 2*time.Minute, "how long a hanging write or read hangs")
-	fset.Float64Var(&o.Faults.ServerError, "fault-5xx", 0, "share of writes answered 500/502/503/504")
-	fset.Float64Var(&o.Faults.ThrottleAfterApply, "fault-429-after", 0, "share of writes applied, then answered 429")
-	fset.Float64Var(&o.Faults.IgnoreWrite, "fault-ignore-write", 0, "share of writes answered 200/204 but not applied")
-	fset.Float64Var(&o.ReadFaults.ResetBeforeApply, "fault-read-reset", 0, "share of reads (GETs, pages, $batch of reads) whose connection is reset")
-	fset.Float64Var(&o.ReadFaults.Hang, "fault-read-hang", 0, "share of reads that hang without an answer (for --fault-hang-for)")
-	fset.Float64Var(&o.ReadFaults.ServerError, "fault-read-5xx", 0, "share of reads answered 500/502/503/504")
-	fset.Float64Var(&o.ReadFaults.ThrottleAfterApply, "fault-read-429", 0, "share of reads answered 429")
-	fset.Int64Var(&o.Seed, "fault-seed", 1, "seed of the fault, $batch and shuffle choices (reproducible runs)")
-	fset.Func("token", "accept only this bearer token (repeatable; default: any token)", func(v string) error {
+	fs.IntVar(&o.WriteLimit, "write-limit", 0, "writes allowed per --window (Intune: 100 per 20s); 0: no limit")
+	fs.IntVar(&o.ReadLimit, "read-limit", 0, "requests allowed per --window (Intune: 1000 per 20s); 0: no limit")
+	fs.DurationVar(&o.Window, "window", 20*time.Second, "sliding window of the limits")
+	fs.StringVar(&o.RetryAfter, "retry-after", "integer", "Retry-After on 429: integer, fractional, none or mixed")
+	fs.BoolVar(&o.NoContent, "no-content", false, "answer successful PATCHes with 204 and no body, as Intune often does")
+	fs.DurationVar(&o.Latency, "latency", 0, "added to every answer")
+	fs.Float64Var(&o.Faults.ResetBeforeApply, "fault-reset-before", 0, "share of writes whose connection is reset before applying")
+	fs.Float64Var(&o.Faults.ResetAfterApply, "fault-reset-after", 0, "share of writes applied, then reset")
+	fs.Float64Var(&o.Faults.Hang, "fault-hang", 0, "share of writes that hang without an answer")
+	fs.DurationVar(&o.Faults.HangFor, "fault-hang-for", 2*time.Minute, "how long a hanging write or read hangs")
+	fs.Float64Var(&o.Faults.ServerError, "fault-5xx", 0, "share of writes answered 500/502/503/504")
+	fs.Float64Var(&o.Faults.ThrottleAfterApply, "fault-429-after", 0, "share of writes applied, then answered 429")
+	fs.Float64Var(&o.Faults.IgnoreWrite, "fault-ignore-write", 0, "share of writes answered 200/204 but not applied")
+	fs.Float64Var(&o.ReadFaults.ResetBeforeApply, "fault-read-reset", 0, "share of reads (GETs, pages, $batch of reads) whose connection is reset")
+	fs.Float64Var(&o.ReadFaults.Hang, "fault-read-hang", 0, "share of reads that hang without an answer (for --fault-hang-for)")
+	fs.Float64Var(&o.ReadFaults.ServerError, "fault-read-5xx", 0, "share of reads answered 500/502/503/504")
+	fs.Float64Var(&o.ReadFaults.ThrottleAfterApply, "fault-read-429", 0, "share of reads answered 429")
+	fs.Int64Var(&o.Seed, "fault-seed", 1, "seed of the fault, $batch and shuffle choices (reproducible runs)")
+	fs.Func("token", "accept only this bearer token (repeatable; default: any token)", func(v string) error {
 		o.Tokens = append(o.Tokens, v)
 		return nil
 	})
-	fset.IntVar(&o.TokenUses, "token-uses", 0, "a token works for this many requests, then 401 (0: forever)")
-	fset.BoolVar(&o.RequireToken, "require-token", false, "with --lenient, still answer 401 when there is no bearer token")
-	fset.StringVar(&o.ForbiddenToken, "forbidden-token", "", "answer 403 to this token")
-	fset.StringVar(&o.ApprovalRequired, "approval-required", "", "answer writes 403 as under Intune Multi Admin Approval: code or header (the two observed wordings)")
-	fset.BoolVar(&o.RemovedSegment, "removed-segment", false, "act like tenants that no longer serve deviceStatuses (400 on every status route)")
-	fset.IntVar(&o.PageSize, "page-size", 50, "objects per collection page")
-	fset.BoolVar(&o.TLS, "tls", false, "serve HTTPS with a freshly generated self-signed certificate")
-	fset.StringVar(&f.certOut, "tls-cert-out", "", "with --tls, write the certificate (PEM) here for clients to trust")
-	fset.BoolVar(&o.Lenient, "lenient", false, "accept what Graph refuses, as the emulator used to: no token, /v1.0 like /beta, no Content-Type, unknown query options, sequential $batch")
+	fs.IntVar(&o.TokenUses, "token-uses", 0, "a token works for this many requests, then 401 (0: forever)")
+	fs.BoolVar(&o.RequireToken, "require-token", false, "with --lenient, still answer 401 when there is no bearer token")
+	fs.StringVar(&o.ForbiddenToken, "forbidden-token", "", "answer 403 to this token")
+	fs.StringVar(&o.ApprovalRequired, "approval-required", "", "answer writes 403 as under Intune Multi Admin Approval: code or header (the two observed wordings)")
+	fs.BoolVar(&o.RemovedSegment, "removed-segment", false, "act like tenants that no longer serve deviceStatuses (400 on every status route)")
+	fs.IntVar(&o.PageSize, "page-size", 50, "objects per collection page")
+	fs.BoolVar(&o.TLS, "tls", false, "serve HTTPS with a freshly generated self-signed certificate")
+	fs.StringVar(&f.certOut, "tls-cert-out", "", "with --tls, write the certificate (PEM) here for clients to trust")
+	fs.BoolVar(&o.Lenient, "lenient", false, "accept what Graph refuses, as the emulator used to: no token, /v1.0 like /beta, no Content-Type, unknown query options, sequential $batch")
+}
+
+func (e *env) emulator(ctx context.Context, args []string) int {
+	fset := e.newFlagSet("emulator")
+	var f emulatorFlags
+	f.bind(fset)
 	if _, code := e.parse(fset, args, 0); code >= 0 {
 		return code
 	}
-	o.ReadFaults.HangFor = o.Faults.HangFor
-	if f.certOut != "" && !o.TLS {
+	f.opt.ReadFaults.HangFor = f.opt.Faults.HangFor // --fault-hang-for bounds hanging reads too
+	if f.certOut != "" && !f.opt.TLS {
 		e.usageErr(fset.Name(), "--tls-cert-out needs --tls")
 		return exitUsage
 	}

@@ -54,7 +54,7 @@ type Options struct {
 	// answered 429 as a whole while ReadLimit's window is full (not under
 	// Lenient). A throttled request takes no slot, so Retry-After is exact.
 	WriteLimit, ReadLimit int
-	Window                time.Duration
+	Window                time.Duration // the span of both limits; required with either
 	// RetryAfter is how 429s carry Retry-After: RetryAfterInteger (the
 	// default: whole seconds, rounded up, at least 1), RetryAfterFractional
 	// ("2.128", exact to the millisecond, rounded up), RetryAfterNone (no

@@ -47,6 +47,7 @@ import (
 // under an app and under one of its user statuses: those are two separate
 // objects.
 type State struct {
+	// MobileApps are the apps, each with its install statuses.
 	MobileApps []App `json:"mobileApps"`
 	// Resources holds objects by resource name (resource.Resource.Name).
 	// Snapshot lists every resource but mobileAppInstallStatus here, and
@@ -56,16 +57,16 @@ type State struct {
 
 // App is one mobileApp with its two install-status collections.
 type App struct {
-	ID             string       `json:"id"`
-	DeviceStatuses []Status     `json:"deviceStatuses,omitempty"`
-	UserStatuses   []UserStatus `json:"userStatuses,omitempty"`
+	ID             string       `json:"id"`                       // the mobileApp's id
+	DeviceStatuses []Status     `json:"deviceStatuses,omitempty"` // served at .../mobileApps/{ID}/deviceStatuses
+	UserStatuses   []UserStatus `json:"userStatuses,omitempty"`   // served at .../mobileApps/{ID}/userStatuses
 }
 
 // UserStatus is one userAppInstallStatus and its device statuses, served at
 // .../userStatuses/{ID}/deviceStatuses.
 type UserStatus struct {
-	ID             string   `json:"id"`
-	DeviceStatuses []Status `json:"deviceStatuses,omitempty"`
+	ID             string   `json:"id"`                       // the userAppInstallStatus's id
+	DeviceStatuses []Status `json:"deviceStatuses,omitempty"` // its install statuses
 }
 
 // Status is one mobileAppInstallStatus object. Props holds the JSON value of
@@ -73,8 +74,8 @@ type UserStatus struct {
 // nil entry means "not given" and takes Graph's default in New. It encodes
 // to and from a flat JSON object: {"id": ..., "deviceName": ..., ...}.
 type Status struct {
-	ID    string
-	Props [resource.MaxProperties]json.RawMessage
+	ID    string                                  // the mobileAppInstallStatus's id
+	Props [resource.MaxProperties]json.RawMessage // property values as JSON; nil: not given
 }
 
 // Record is one object in State.Resources: a flat JSON object holding the
