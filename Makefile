@@ -28,6 +28,11 @@ check:
 fuzz:
 	FUZZTIME=$(FUZZTIME) ./scripts/fuzz.sh
 
+## conformance: the emulator against Microsoft's Graph JavaScript client (needs node and npm; installs the client once into the user cache) and the same calls over net/http
+.PHONY: conformance
+conformance:
+	$(GO) test -count=1 -run 'TestGraphJSClient|TestGraphRawHTTP' -v ./internal/emulator/
+
 ## bench: Go micro-benchmarks and the end-to-end benchmark; rewrites BENCHMARKS.md
 bench:
 	$(GO) run ./bench -out BENCHMARKS.md

@@ -25,7 +25,7 @@ func (e *env) demo(ctx context.Context, args []string) error {
 	if err := demoDir(dir); err != nil {
 		return &usageError{cmd: fset.Name(), err: err}
 	}
-	st, err := loadState(filepath.Join(*dir, "seed.json"))
+	st, err := emulator.LoadStateFile(filepath.Join(*dir, "seed.json"))
 	if err != nil {
 		return err
 	}

@@ -293,6 +293,7 @@ func TestE2ESavedPlan(t *testing.T) {
 	req, _ := http.NewRequest(http.MethodPatch, fmt.Sprintf("%s/deviceAppManagement/mobileApps/%s/deviceStatuses/%s",
 		vars["BULKPATCH_GRAPH_URL"], fixed.Key[0], fixed.Key[2]), bytes.NewReader(fixed.Body))
 	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+vars["BULKPATCH_TOKEN"])
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)

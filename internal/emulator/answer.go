@@ -19,6 +19,8 @@ type call struct {
 	requestID       string
 	root            string // scheme://host/version, for @odata.context
 	self            string // scheme://host/escaped-path, for @odata.nextLink
+	v1              bool   // under /v1.0
+	forbidden       bool   // the token authenticates but lacks the permission
 }
 
 // echoID is the client-request-id Graph reports back: the client's, or the
@@ -41,10 +43,11 @@ const (
 
 // answer is the service's reply to a call.
 type answer struct {
-	status int
-	header map[string]string // Content-Type, Retry-After
-	body   []byte
-	action action
+	status  int
+	header  map[string]string // Content-Type, Retry-After, WWW-Authenticate
+	body    []byte
+	action  action
+	hangFor time.Duration // how long a hang lasts
 }
 
 const (
@@ -88,9 +91,19 @@ func (c *call) fail(now time.Time, status int, code, message string) answer {
 	return answer{status: status, header: map[string]string{"Content-Type": jsonType}, body: body}
 }
 
+// badRequest is a 400 BadRequest with message.
+func (c *call) badRequest(now time.Time, message string) answer {
+	return c.fail(now, 400, "BadRequest", message)
+}
+
 // segmentNotFound is Graph's answer to a path segment its model lacks.
 func (c *call) segmentNotFound(now time.Time, seg string) answer {
-	return c.fail(now, 400, "BadRequest", fmt.Sprintf("Resource not found for the segment '%s'.", seg))
+	return c.badRequest(now, fmt.Sprintf("Resource not found for the segment '%s'.", seg))
+}
+
+// methodNotAllowed is Graph's answer to a method a path does not serve.
+func (c *call) methodNotAllowed(now time.Time) answer {
+	return c.fail(now, 405, "BadRequest", fmt.Sprintf("The requested resource does not support http method '%s'.", c.method))
 }
 
 // intuneMessage wraps text the way the Intune service behind Graph does:

@@ -3,9 +3,11 @@ package emulator
 import (
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -38,54 +40,39 @@ type itemResponse struct {
 	Body    json.RawMessage   `json:"body,omitempty"`
 }
 
-// serveBatch answers POST /$batch: each item is evaluated as a request of
-// its own (quota, validation, item-level faults), in dependency order, and
-// the responses come back shuffled, as Graph may return them in any order.
-// Connection-level faults apply to the POST as a whole.
+// batch is a parsed $batch: its items, methods upper-cased, and for each
+// the indexes of the items it depends on.
+type batch struct {
+	items []batchItem
+	deps  [][]int
+}
+
+// serveBatch answers POST /$batch. The POST is a request of its own: its
+// Content-Type is checked, it is throttled as a whole while the request
+// window is full, and it may meet faults (the write shares when it holds
+// a write, else the read shares). Each item is then evaluated as a request
+// of its own (quota, validation, item-level faults) and the responses come
+// back shuffled, as Graph may return them in any order.
 func (s *Server) serveBatch(w http.ResponseWriter, r *http.Request, post *call) {
-	s.mu.Lock()
-	s.stats.BatchPosts++
-	s.mu.Unlock()
-	if post.method != http.MethodPost {
-		s.deliver(w, r, post, s.locked(func(now time.Time) answer {
-			return post.fail(now, 405, "BadRequest", fmt.Sprintf("The requested resource does not support http method '%s'.", post.method))
-		}))
-		return
-	}
-	var items []batchItem
-	var order []int
-	a := s.locked(func(now time.Time) answer {
-		var a answer
-		items, order, a = parseBatch(post, now)
-		return a
-	})
-	if items == nil {
+	b, f, a, ok := s.openBatch(post)
+	if !ok {
 		s.deliver(w, r, post, a)
 		return
-	}
-
-	f := noFault
-	for _, it := range items {
-		if it.Method != http.MethodGet {
-			s.mu.Lock()
-			f = s.roll(postFaults)
-			if f != noFault {
-				s.stats.Faults[faultNames[f]]++
-			}
-			s.mu.Unlock()
-			break
-		}
 	}
 	switch f {
 	case faultResetBefore:
 		abortConn(w)
 		return
 	case faultHang:
-		s.deliver(w, r, post, answer{action: hang})
+		s.deliver(w, r, post, a)
 		return
 	}
-
-	responses := s.runBatch(post, items, order)
+	var responses []itemResponse
+	if s.opt.Lenient {
+		responses = s.runSequential(post, b)
+	} else {
+		responses = s.runConcurrent(post, b)
+	}
 	if f == faultResetAfter {
 		abortConn(w)
 		return
@@ -103,12 +90,59 @@ func (s *Server) serveBatch(w http.ResponseWriter, r *http.Request, post *call) 
 	_, _ = w.Write(body)
 }
 
+// openBatch decides what becomes of the POST itself: its parsed items and
+// the fault it meets, or the answer that ends it (ok false; also for a
+// hang, whose answer says how long).
+func (s *Server) openBatch(post *call) (batch, fault, answer, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	s.stats.BatchPosts++
+	if post.method != http.MethodPost {
+		return batch{}, noFault, post.methodNotAllowed(now), false
+	}
+	if !s.opt.Lenient {
+		if a, ok := s.checkContentType(post, now); !ok {
+			return batch{}, noFault, a, false
+		}
+	}
+	b, a, ok := parseBatch(post, now, !s.opt.Lenient)
+	if !ok {
+		return b, noFault, a, false
+	}
+	if wait := s.all.wait(now); wait > 0 && !s.opt.Lenient {
+		return b, noFault, s.throttle(post, now, wait), false
+	}
+	write := false
+	for _, it := range b.items {
+		write = write || it.Method != http.MethodGet
+	}
+	ft, kinds := s.faultsFor(write), envelopeFaults
+	if s.opt.Lenient {
+		if kinds = lenientEnvelope; !write {
+			kinds = nil
+		}
+	}
+	switch f := s.roll(ft, kinds); f {
+	case noFault:
+		return b, f, answer{}, true
+	case faultHang:
+		s.count(ft, f)
+		return b, f, answer{action: hang, hangFor: ft.f.HangFor}, false
+	case faultServerError:
+		s.count(ft, f)
+		return b, f, s.serverError(post), false
+	default:
+		s.count(ft, f)
+		return b, f, answer{}, true
+	}
+}
+
 // parseBatch checks the batch as a whole, as Graph does before running any
-// item, and returns the items (methods upper-cased) with the order to run
-// them in; on a problem it returns nil items and the 400 answer.
-func parseBatch(post *call, now time.Time) ([]batchItem, []int, answer) {
-	reject := func(format string, args ...any) ([]batchItem, []int, answer) {
-		return nil, nil, post.fail(now, 400, "BadRequest", fmt.Sprintf(format, args...))
+// item. foldIDs compares ids ignoring case, as Graph does.
+func parseBatch(post *call, now time.Time, foldIDs bool) (batch, answer, bool) {
+	reject := func(format string, args ...any) (batch, answer, bool) {
+		return batch{}, post.badRequest(now, fmt.Sprintf(format, args...)), false
 	}
 	var br batchRequest
 	if err := json.Unmarshal(post.body, &br); err != nil || len(br.Requests) == 0 {
@@ -116,6 +150,12 @@ func parseBatch(post *call, now time.Time) ([]batchItem, []int, answer) {
 	}
 	if len(br.Requests) > maxBatch {
 		return reject("The number of requests in the batch (%d) exceeds the limit of %d.", len(br.Requests), maxBatch)
+	}
+	fold := func(id string) string {
+		if foldIDs {
+			return strings.ToLower(id)
+		}
+		return id
 	}
 	index := make(map[string]int, len(br.Requests))
 	for i := range br.Requests {
@@ -129,27 +169,29 @@ func parseBatch(post *call, now time.Time) ([]batchItem, []int, answer) {
 		case it.URL == "":
 			return reject("Invalid batch payload format: request id : %s has no url.", it.ID)
 		}
-		if _, dup := index[it.ID]; dup {
+		if _, dup := index[fold(it.ID)]; dup {
 			return reject("Request id '%s' is used more than once; ids must be unique within a batch.", it.ID)
 		}
-		index[it.ID] = i
+		index[fold(it.ID)] = i
 		hasBody := len(it.Body) > 0 && string(it.Body) != "null"
 		if isWrite(it.Method) && (headerValue(it.Headers, "Content-Type") == "" || !hasBody) {
 			return reject("Write request id : %s does not contain Content-Type header or body.", it.ID)
 		}
 	}
-	for _, it := range br.Requests {
+	b := batch{items: br.Requests, deps: make([][]int, len(br.Requests))}
+	for i, it := range br.Requests {
 		for _, d := range it.DependsOn {
-			if _, ok := index[d]; !ok {
+			j, ok := index[fold(d)]
+			if !ok {
 				return reject("Request id : %s depends on request id : %s, which is not in this batch.", it.ID, d)
 			}
+			b.deps[i] = append(b.deps[i], j)
 		}
 	}
-	order, ok := dependencyOrder(br.Requests, index)
-	if !ok {
+	if _, ok := dependencyOrder(b.deps, nil); !ok {
 		return reject("The dependsOn references in the batch form a cycle.")
 	}
-	return br.Requests, order, answer{}
+	return b, answer{}, true
 }
 
 func isWrite(method string) bool {
@@ -167,99 +209,143 @@ func headerValue(h map[string]string, name string) string {
 }
 
 // dependencyOrder orders items so that each comes after those it depends
-// on, otherwise keeping their order in the batch; ok is false on a cycle.
-func dependencyOrder(items []batchItem, index map[string]int) (order []int, ok bool) {
-	state := make([]int8, len(items)) // 0 new, 1 visiting, 2 done
-	var visit func(i int) bool
-	visit = func(i int) bool {
-		switch state[i] {
-		case 1:
-			return false
-		case 2:
-			return true
-		}
-		state[i] = 1
-		for _, d := range items[i].DependsOn {
-			if !visit(index[d]) {
-				return false
+// on; ok is false on a cycle. With rng nil, items otherwise keep their
+// order in the batch; with an RNG, each next item is drawn from those
+// whose dependencies are placed, as concurrent evaluation could meet them.
+func dependencyOrder(deps [][]int, rng *rand.Rand) (order []int, ok bool) {
+	placed := make([]bool, len(deps))
+	for len(order) < len(deps) {
+		var ready []int
+		for i := range deps {
+			if !placed[i] && allPlaced(deps[i], placed) {
+				ready = append(ready, i)
+				if rng == nil {
+					break
+				}
 			}
 		}
-		state[i] = 2
-		order = append(order, i)
-		return true
-	}
-	for i := range items {
-		if !visit(i) {
+		if len(ready) == 0 {
 			return nil, false
 		}
+		next := ready[0]
+		if rng != nil {
+			next = ready[rng.IntN(len(ready))]
+		}
+		placed[next] = true
+		order = append(order, next)
 	}
 	return order, true
 }
 
-// runBatch evaluates the items in order; an item whose dependency did not
-// succeed is not run and gets 424.
-func (s *Server) runBatch(post *call, items []batchItem, order []int) []itemResponse {
-	status := make(map[string]int, len(items))
-	out := make([]itemResponse, 0, len(items))
-	for _, i := range order {
-		it := items[i]
-		c := itemCall(post, it)
-		s.mu.Lock()
-		s.noteArrival(c)
-		s.mu.Unlock()
-		var a answer
-		if dep := failedDependency(it, status); dep != "" {
-			a = s.locked(func(now time.Time) answer {
-				return c.fail(now, 424, "FailedDependency", fmt.Sprintf("The request depends on request id : %s, which failed.", dep))
-			})
-		} else {
-			a = s.serveItem(c, it)
+func allPlaced(deps []int, placed []bool) bool {
+	for _, d := range deps {
+		if !placed[d] {
+			return false
 		}
+	}
+	return true
+}
+
+// runConcurrent evaluates the items as Graph does, concurrently, yet
+// reproducibly: first, in an order drawn from the seeded RNG, it decides
+// each item's outcome (a failed dependency's 424, quota, faults,
+// validation), which takes every random choice; then it carries the items
+// out in goroutines, each after the items it depends on.
+func (s *Server) runConcurrent(post *call, b batch) []itemResponse {
+	n := len(b.items)
+	ds := make([]decision, n)
+	s.mu.Lock()
+	order, _ := dependencyOrder(b.deps, s.rng)
+	succeeds := make([]bool, n)
+	for _, i := range order {
+		ds[i] = s.decideItem(post, b, i, succeeds)
+		succeeds[i] = !ds[i].final && ds[i].fault != faultThrottleAfter
+	}
+	s.mu.Unlock()
+
+	out := make([]itemResponse, n)
+	done := make([]chan struct{}, n)
+	for i := range done {
+		done[i] = make(chan struct{})
+	}
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			defer close(done[i])
+			for _, d := range b.deps[i] {
+				<-done[d] // dependencies always finish: the batch has no cycle
+			}
+			out[i] = s.performItem(b.items[i].ID, ds[i])
+		})
+	}
+	wg.Wait()
+	return out
+}
+
+// runSequential evaluates the items one by one in dependency order,
+// otherwise in request order: the behaviour before concurrency, kept for
+// Lenient.
+func (s *Server) runSequential(post *call, b batch) []itemResponse {
+	order, _ := dependencyOrder(b.deps, nil)
+	succeeds := make([]bool, len(b.items))
+	out := make([]itemResponse, 0, len(b.items))
+	for _, i := range order {
 		s.mu.Lock()
-		s.stats.ByStatus[a.status]++
+		d := s.decideItem(post, b, i, succeeds)
 		s.mu.Unlock()
-		status[it.ID] = a.status
-		out = append(out, itemResponse{ID: it.ID, Status: a.status, Headers: a.header, Body: a.body})
+		resp := s.performItem(b.items[i].ID, d)
+		succeeds[i] = resp.Status >= 200 && resp.Status <= 299
+		out = append(out, resp)
 	}
 	return out
 }
 
-func failedDependency(it batchItem, status map[string]int) string {
-	for _, d := range it.DependsOn {
-		if st := status[d]; st < 200 || st > 299 {
-			return d
+// decideItem decides item i, whose dependencies are decided. Callers hold
+// s.mu.
+func (s *Server) decideItem(post *call, b batch, i int, succeeds []bool) decision {
+	it := b.items[i]
+	c := itemCall(post, it)
+	s.noteArrival(c)
+	now := s.now()
+	for _, d := range b.deps[i] {
+		if !succeeds[d] {
+			return finalDecision(c, c.fail(now, 424, "FailedDependency",
+				fmt.Sprintf("The request depends on request id : %s, which failed.", b.items[d].ID)))
 		}
 	}
-	return ""
+	u, err := url.Parse(it.URL)
+	if err != nil || u.Scheme != "" || u.Host != "" {
+		return finalDecision(c, c.badRequest(now, fmt.Sprintf("Invalid request URL '%s': batch request URLs must be relative to the version root.", it.URL)))
+	}
+	segs, bad, ok := splitPath(u.EscapedPath())
+	if !ok {
+		return finalDecision(c, c.segmentNotFound(now, bad))
+	}
+	c.segs, c.query = segs, u.Query()
+	c.self = c.root + "/" + strings.TrimPrefix(u.EscapedPath(), "/")
+	return s.decide(c, true)
 }
 
-// itemCall turns a batch item into a call, sharing the POST's host and
-// version: item urls are relative and carry no version.
+// performItem carries out an item's decision and counts its status.
+func (s *Server) performItem(id string, d decision) itemResponse {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a := s.perform(d)
+	s.stats.ByStatus[a.status]++
+	return itemResponse{ID: id, Status: a.status, Headers: a.header, Body: a.body}
+}
+
+// itemCall turns a batch item into a call, sharing the POST's host,
+// version and token: item urls are relative and carry no version.
 func itemCall(post *call, it batchItem) *call {
-	c := &call{
+	return &call{
 		method:          it.Method,
 		contentType:     headerValue(it.Headers, "Content-Type"),
 		clientRequestID: headerValue(it.Headers, "client-request-id"),
 		requestID:       uuid.NewString(),
 		root:            post.root,
+		v1:              post.v1,
+		forbidden:       post.forbidden,
 		body:            it.Body,
 	}
-	return c
-}
-
-// serveItem resolves an item's url and serves it.
-func (s *Server) serveItem(c *call, it batchItem) answer {
-	u, err := url.Parse(it.URL)
-	if err != nil || u.Scheme != "" || u.Host != "" {
-		return s.locked(func(now time.Time) answer {
-			return c.fail(now, 400, "BadRequest", fmt.Sprintf("Invalid request URL '%s': batch request URLs must be relative to the version root.", it.URL))
-		})
-	}
-	segs, bad, ok := splitPath(u.EscapedPath())
-	if !ok {
-		return s.locked(func(now time.Time) answer { return c.segmentNotFound(now, bad) })
-	}
-	c.segs, c.query = segs, u.Query()
-	c.self = c.root + "/" + strings.TrimPrefix(u.EscapedPath(), "/")
-	return s.serve(c, itemFaults)
 }

@@ -23,6 +23,7 @@ func BenchmarkServeHTTPPatch(b *testing.B) {
 	for b.Loop() {
 		req := httptest.NewRequest("PATCH", "http://graph.test/beta"+direct, bytes.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+testToken)
 		rec := httptest.NewRecorder()
 		s.ServeHTTP(rec, req)
 		if rec.Code != 200 {
@@ -43,6 +44,7 @@ func BenchmarkLoopbackPatch(b *testing.B) {
 			b.Fatal(err)
 		}
 		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+testToken)
 		resp, err := client.Do(req)
 		if err != nil {
 			b.Fatal(err)

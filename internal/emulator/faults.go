@@ -9,13 +9,16 @@ import (
 )
 
 // Faults are the probabilities, each in [0, 1] and together at most 1, that
-// a write request (a PATCH, or a $batch POST holding a write for the
-// connection-level ones) meets a fault instead of an ordinary answer. A
-// write the limiter throttles meets none. One draw from the seeded RNG
-// decides per write, so a run with the same Seed and the same request order
-// meets the same faults.
+// a request meets a fault instead of an ordinary answer. Options.Faults
+// holds the shares for writes (a PATCH or action, and a $batch POST holding
+// one), Options.ReadFaults those for reads (a GET of an object, a
+// collection page, and a $batch POST of reads only). A request the limiter
+// throttles meets none. One draw from the seeded RNG decides per request,
+// so a run with the same Seed and the same request order meets the same
+// faults.
 type Faults struct {
-	// ResetBeforeApply drops the connection without applying the write.
+	// ResetBeforeApply drops the connection without applying the write (or
+	// answering the read).
 	ResetBeforeApply float64
 	// ResetAfterApply applies the write, then drops the connection.
 	ResetAfterApply float64
@@ -26,8 +29,14 @@ type Faults struct {
 	// carries Retry-After half the time.
 	ServerError float64
 	// ThrottleAfterApply applies the write, then answers 429 with
-	// Retry-After (reported for Intune: a 429 for a write that took effect).
+	// Retry-After (reported for Intune: a 429 for a write that took
+	// effect); a read meeting it is simply throttled.
 	ThrottleAfterApply float64
+	// IgnoreWrite answers a write as a success, 200 with the object as it
+	// is or 204, without applying it, as Intune does to some PATCHes
+	// (ownerType stays unknown): only reading the object back tells.
+	// Writes only.
+	IgnoreWrite float64
 	// HangFor bounds a hang; 0 means 2 minutes.
 	HangFor time.Duration
 }
@@ -42,23 +51,31 @@ const (
 	faultHang
 	faultServerError
 	faultThrottleAfter
+	faultIgnoreWrite
 )
 
-// faultNames are the keys of Stats.Faults, named after the Faults fields.
+// faultNames are the keys of Stats.Faults, named after the Faults fields;
+// faults of Options.ReadFaults count under the same names prefixed with
+// "read.".
 var faultNames = [...]string{
 	faultResetBefore:   "resetBeforeApply",
 	faultResetAfter:    "resetAfterApply",
 	faultHang:          "hang",
 	faultServerError:   "serverError",
 	faultThrottleAfter: "throttleAfterApply",
+	faultIgnoreWrite:   "ignoreWrite",
 }
 
-// The fault kinds each kind of write may meet: a $batch item cannot drop or
-// hold its connection, the POST carrying it can.
+// The fault kinds each kind of request may meet: a $batch item cannot drop
+// or hold its connection, the POST carrying it can, and only writes can be
+// ignored.
 var (
-	requestFaults = []fault{faultResetBefore, faultResetAfter, faultHang, faultServerError, faultThrottleAfter}
-	itemFaults    = []fault{faultServerError, faultThrottleAfter}
-	postFaults    = []fault{faultResetBefore, faultResetAfter, faultHang}
+	writeFaults     = []fault{faultResetBefore, faultResetAfter, faultHang, faultServerError, faultThrottleAfter, faultIgnoreWrite}
+	readFaults      = []fault{faultResetBefore, faultResetAfter, faultHang, faultServerError, faultThrottleAfter}
+	writeItemFaults = []fault{faultServerError, faultThrottleAfter, faultIgnoreWrite}
+	readItemFaults  = []fault{faultServerError, faultThrottleAfter}
+	envelopeFaults  = []fault{faultResetBefore, faultResetAfter, faultHang, faultServerError}
+	lenientEnvelope = []fault{faultResetBefore, faultResetAfter, faultHang} // before the strict default: no 5xx for the POST
 )
 
 func (f *Faults) prob(k fault) float64 {
@@ -73,13 +90,15 @@ func (f *Faults) prob(k fault) float64 {
 		return f.ServerError
 	case faultThrottleAfter:
 		return f.ThrottleAfterApply
+	case faultIgnoreWrite:
+		return f.IgnoreWrite
 	}
 	return 0
 }
 
 func (f *Faults) check() error {
 	sum := 0.0
-	for _, k := range requestFaults {
+	for _, k := range writeFaults {
 		p := f.prob(k)
 		if !(p >= 0 && p <= 1) { // also rejects NaN
 			return errors.New("emulator: fault probabilities must be within [0, 1]")
@@ -95,26 +114,45 @@ func (f *Faults) check() error {
 	return nil
 }
 
-// roll draws which of kinds, if any, the current write meets. It draws from
-// the RNG only when some of them can happen, so that runs without faults
-// see the same shuffles and Retry-After choices. Callers hold s.mu.
-func (s *Server) roll(kinds []fault) fault {
+// faultTable is the shares a request draws from and how its faults count.
+type faultTable struct {
+	f      *Faults
+	prefix string // of the Stats.Faults names
+}
+
+// faultsFor returns the shares for a write or a read.
+func (s *Server) faultsFor(write bool) faultTable {
+	if write {
+		return faultTable{&s.opt.Faults, ""}
+	}
+	return faultTable{&s.opt.ReadFaults, "read."}
+}
+
+// roll draws which of kinds, if any, the current request meets. It draws from the RNG only when some of them can happen, so that
+// runs without faults see the same shuffles and Retry-After choices.
+// Callers hold s.mu.
+func (s *Server) roll(ft faultTable, kinds []fault) fault {
 	total := 0.0
 	for _, k := range kinds {
-		total += s.opt.Faults.prob(k)
+		total += ft.f.prob(k)
 	}
 	if total == 0 {
 		return noFault
 	}
 	u := s.rng.Float64()
 	for _, k := range kinds {
-		p := s.opt.Faults.prob(k)
+		p := ft.f.prob(k)
 		if u < p {
 			return k
 		}
 		u -= p
 	}
 	return noFault
+}
+
+// count records that a fault took effect. Callers hold s.mu.
+func (s *Server) count(ft faultTable, k fault) {
+	s.stats.Faults[ft.prefix+faultNames[k]]++
 }
 
 // serverError answers c with a random 5xx. Callers hold s.mu.

@@ -133,6 +133,8 @@ func TestHangEndsWithClient(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	req.Header.Set("Authorization", "Bearer "+testToken)
+	req.Header.Set("Content-Type", "application/json")
 	errc := make(chan error, 1)
 	go func() {
 		resp, err := http.DefaultClient.Do(req)
@@ -188,5 +190,136 @@ func TestBatchConnectionFaults(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestReadFaults: reads meet faults of their own shares, counted under
+// "read." names, and write shares leave them alone.
+func TestReadFaults(t *testing.T) {
+	s, base := start(t, nil, Options{Seed: 2, ReadFaults: Faults{ServerError: 1}})
+	for _, p := range []string{direct, app1 + "/deviceStatuses", app1} {
+		r := do(t, "GET", base+p, "")
+		if r.status < 500 {
+			t.Errorf("GET %s: %d, want a 5xx", p, r.status)
+		}
+		checkErrorShape(t, r)
+	}
+	if r := do(t, "PATCH", base+direct, `{"deviceName":"x"}`); r.status != 200 {
+		t.Errorf("a write under read faults: %d", r.status)
+	}
+	if st := s.Stats(); st.Faults["read.serverError"] != 3 || st.Faults["serverError"] != 0 {
+		t.Errorf("fault counts %v", st.Faults)
+	}
+	_, br := postBatch(t, base, item("1", "PATCH", direct, `{}`))
+	if br.Responses[0].Status != 200 {
+		t.Errorf("a write item under read faults: %d", br.Responses[0].Status)
+	}
+	// A $batch of reads is a read: its POST meets the read shares.
+	b, _ := json.Marshal(map[string]any{"requests": []any{item("1", "GET", direct, "")}})
+	if r := do(t, "POST", base+"/$batch", string(b)); r.status < 500 {
+		t.Errorf("a $batch of reads: %d, want a 5xx for the POST", r.status)
+	}
+}
+
+func TestReadFaultKinds(t *testing.T) {
+	tests := []struct {
+		name    string
+		faults  Faults
+		outcome string
+	}{
+		{"reset", Faults{ResetBeforeApply: 1}, "dropped"},
+		{"reset after", Faults{ResetAfterApply: 1}, "dropped"},
+		{"hang", Faults{Hang: 1, HangFor: 10 * time.Millisecond}, "504"},
+		{"throttled", Faults{ThrottleAfterApply: 1}, "429"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, base := start(t, nil, Options{ReadFaults: tt.faults})
+			got := "dropped"
+			if r, err := send("GET", base+app1+"/deviceStatuses", ""); err == nil {
+				got = fmt.Sprint(r.status)
+				if r.status == 429 && r.header.Get("Retry-After") == "" {
+					t.Errorf("a throttled read without Retry-After")
+				}
+			}
+			if got != tt.outcome {
+				t.Errorf("outcome %s, want %s", got, tt.outcome)
+			}
+			if n := len(s.Stats().Faults); n != 1 {
+				t.Errorf("fault counts %v", s.Stats().Faults)
+			}
+		})
+	}
+	if _, err := New(nil, Options{ReadFaults: Faults{IgnoreWrite: 0.5}}); err == nil {
+		t.Errorf("New accepted ReadFaults.IgnoreWrite")
+	}
+}
+
+// TestIgnoreWrite: the write is answered as a success and not applied;
+// only reading the object back tells.
+func TestIgnoreWrite(t *testing.T) {
+	for _, noContent := range []bool{false, true} {
+		s, base := start(t, nil, Options{NoContent: noContent, Faults: Faults{IgnoreWrite: 1}})
+		r := do(t, "PATCH", base+direct, `{"deviceName":"never"}`)
+		switch {
+		case noContent && r.status != 204:
+			t.Errorf("204 mode: status %d", r.status)
+		case !noContent && (r.status != 200 || r.json(t)["deviceName"] != "PC-1"):
+			t.Errorf("200 mode: %d %s, want 200 with the object unchanged", r.status, r.body)
+		}
+		if m, _ := s.Object("app1", "", "s1"); m["deviceName"] != "PC-1" {
+			t.Errorf("an ignored write was applied: %v", m["deviceName"])
+		}
+		_, br := postBatch(t, base, item("1", "PATCH", direct, `{"deviceName":"never"}`))
+		if st := br.Responses[0].Status; st != 200 && st != 204 {
+			t.Errorf("ignored item: %d", st)
+		}
+		st := s.Stats()
+		if len(st.WritesApplied) != 0 || st.Faults["ignoreWrite"] != 2 {
+			t.Errorf("WritesApplied %v, faults %v", st.WritesApplied, st.Faults)
+		}
+		// A bad body is still refused: the fault hides only the effect.
+		if r := do(t, "PATCH", base+direct, `{"colour":1}`); r.status != 400 {
+			t.Errorf("bad body under IgnoreWrite: %d", r.status)
+		}
+	}
+}
+
+// TestBatchEnvelopeThrottled: the POST is answered 429 as a whole while
+// the request window is full, and takes no slot itself.
+func TestBatchEnvelopeThrottled(t *testing.T) {
+	clock := newFakeClock()
+	s, base := start(t, nil, Options{ReadLimit: 2, Window: 10 * time.Second, Clock: clock.Now})
+	_, br := postBatch(t, base, item("1", "GET", direct, ""), item("2", "GET", direct, ""))
+	if diff := cmp.Diff(map[string]int{"1": 200, "2": 200}, br.statuses()); diff != "" {
+		t.Fatalf("items (-want +got):\n%s", diff)
+	}
+	r, _ := postBatch(t, base, item("1", "GET", direct, ""))
+	if r.status != 429 || r.errorCode(t) != "TooManyRequests" || r.header.Get("Retry-After") != "10" {
+		t.Errorf("POST into a full window: %d %s (Retry-After %q)", r.status, r.body, r.header.Get("Retry-After"))
+	}
+	clock.Advance(10 * time.Second)
+	if r, _ := postBatch(t, base, item("1", "GET", direct, "")); r.status != 200 {
+		t.Errorf("after the window: %d", r.status)
+	}
+	if st := s.Stats(); st.Throttled != 1 || st.Reads != 3 {
+		t.Errorf("throttled %d, reads %d; want 1, 3", st.Throttled, st.Reads)
+	}
+	_, lenient := start(t, nil, Options{Lenient: true, ReadLimit: 1, Window: time.Minute, Clock: clock.Now})
+	postBatch(t, lenient, item("1", "GET", direct, ""))
+	if r, br := postBatch(t, lenient, item("1", "GET", direct, "")); r.status != 200 || br.Responses[0].Status != 429 {
+		t.Errorf("lenient: POST %d, item %v; want 200 with a 429 item", r.status, br.statuses())
+	}
+}
+
+func TestBatchEnvelopeServerError(t *testing.T) {
+	s, base := start(t, nil, Options{Seed: 5, Faults: Faults{ServerError: 1}})
+	r, _ := postBatch(t, base, item("1", "PATCH", direct, `{"deviceName":"x"}`))
+	if r.status < 500 {
+		t.Fatalf("POST holding a write under ServerError 1: %d %s", r.status, r.body)
+	}
+	checkErrorShape(t, r)
+	if n := len(s.Stats().WritesApplied); n != 0 {
+		t.Errorf("a failed POST applied %d writes", n)
 	}
 }

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/bulkpatch/bulkpatch/internal/schema"
+	"github.com/bulkpatch/bulkpatch/internal/resource"
 )
 
 // FuzzPatchBody sends arbitrary PATCH bodies: the emulator must never
@@ -30,6 +30,7 @@ func FuzzPatchBody(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body string) {
 		req := httptest.NewRequest("PATCH", "http://graph.test/beta"+direct, strings.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+testToken)
 		rec := httptest.NewRecorder()
 		s.ServeHTTP(rec, req)
 		r := reply{rec.Code, rec.Header(), rec.Body.Bytes()}
@@ -47,7 +48,8 @@ func FuzzPatchBody(f *testing.F) {
 			if err := json.Unmarshal(r.body, &obj); err != nil {
 				t.Fatalf("200 body %q: %v", r.body, err)
 			}
-			for _, p := range schema.Properties {
+			for i := range resource.MobileAppInstallStatus.Properties {
+				p := &resource.MobileAppInstallStatus.Properties[i]
 				v, ok := obj[p.Name]
 				if !ok {
 					t.Fatalf("200 body lacks %s: %s", p.Name, r.body)
@@ -58,6 +60,29 @@ func FuzzPatchBody(f *testing.F) {
 			}
 		default:
 			t.Fatalf("status %d for body %q: %s", r.status, body, r.body)
+		}
+	})
+}
+
+// FuzzAppendString checks the emulator's JSON string writer against
+// encoding/json: what it writes decodes to what json.Marshal's output
+// decodes to, and it never HTML-escapes.
+func FuzzAppendString(f *testing.F) {
+	for _, s := range []string{"", "a&b<c>", "\"\\\n\r\t\x00\x1f", "\u2028\u2029", "é\xffx", "?$select=a&$top=1"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		b := appendString(nil, s)
+		var got, want string
+		if err := json.Unmarshal(b, &got); err != nil {
+			t.Fatalf("appendString(%q) = %s: %v", s, b, err)
+		}
+		std, _ := json.Marshal(s)
+		if err := json.Unmarshal(std, &want); err != nil || got != want {
+			t.Errorf("appendString(%q) decodes to %q, json.Marshal's to %q", s, got, want)
+		}
+		if strings.Contains(string(b), `\u0026`) {
+			t.Errorf("appendString(%q) = %s escapes &", s, b)
 		}
 	})
 }

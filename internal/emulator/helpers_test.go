@@ -2,9 +2,11 @@ package emulator
 
 import (
 	"bytes"
+	"crypto/tls"
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -144,8 +146,13 @@ func checkErrorShape(t testing.TB, r reply) {
 	}
 }
 
+// testToken is the bearer token the helpers send unless told otherwise:
+// the emulator requires one by default.
+const testToken = "test-token"
+
 // do sends one request with a real client; hdr holds extra headers as
-// name, value pairs.
+// name, value pairs; an empty value removes a header the helper would
+// send (Authorization, Content-Type).
 func do(t testing.TB, method, url, body string, hdr ...string) reply {
 	t.Helper()
 	r, err := send(method, url, body, hdr...)
@@ -153,6 +160,40 @@ func do(t testing.TB, method, url, body string, hdr ...string) reply {
 		t.Fatal(err)
 	}
 	return r
+}
+
+// tlsClients holds, by host:port, a client that trusts the certificate
+// of the TLS server listening there (see startTLS).
+var tlsClients sync.Map
+
+// clientFor returns the client for rawURL: the one trusting its TLS
+// server, or http.DefaultClient.
+func clientFor(rawURL string) *http.Client {
+	if u, err := url.Parse(rawURL); err == nil && u.Scheme == "https" {
+		if c, ok := tlsClients.Load(u.Host); ok {
+			return c.(*http.Client)
+		}
+	}
+	return http.DefaultClient
+}
+
+// startTLS is start with Options.TLS, registering a client that trusts
+// the server's certificate for do and send.
+func startTLS(t testing.TB, st *State, opt Options) (*Server, string) {
+	t.Helper()
+	opt.TLS = true
+	s, base := start(t, st, opt)
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: s.CertPool()}, ForceAttemptHTTP2: true}
+	tlsClients.Store(u.Host, &http.Client{Transport: tr})
+	t.Cleanup(func() {
+		tr.CloseIdleConnections()
+		tlsClients.Delete(u.Host)
+	})
+	return s, base
 }
 
 func send(method, url, body string, hdr ...string) (reply, error) {
@@ -164,13 +205,18 @@ func send(method, url, body string, hdr ...string) (reply, error) {
 	if err != nil {
 		return reply{}, err
 	}
+	req.Header.Set("Authorization", "Bearer "+testToken)
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	for i := 0; i+1 < len(hdr); i += 2 {
+		if hdr[i+1] == "" {
+			req.Header.Del(hdr[i])
+			continue
+		}
 		req.Header.Set(hdr[i], hdr[i+1])
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := clientFor(url).Do(req)
 	if err != nil {
 		return reply{}, err
 	}

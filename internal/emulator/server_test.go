@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bulkpatch/bulkpatch/internal/schema"
+	"github.com/bulkpatch/bulkpatch/internal/resource"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -30,7 +30,9 @@ func TestRoutes(t *testing.T) {
 	}{
 		{name: "get direct", method: "GET", path: "/beta" + direct, status: 200, deviceName: "PC-1"},
 		{name: "get nested", method: "GET", path: "/beta" + nested, status: 200, deviceName: "nested"},
-		{name: "get v1.0", method: "GET", path: "/v1.0" + direct, status: 200, deviceName: "PC-1"},
+		{name: "v1.0 lacks install statuses", method: "GET", path: "/v1.0" + direct, status: 400, code: "BadRequest", message: "Resource not found for the segment 'deviceStatuses'."},
+		{name: "v1.0 lacks user statuses", method: "PATCH", path: "/v1.0" + nested, body: `{}`, status: 400, code: "BadRequest", message: "Resource not found for the segment 'userStatuses'."},
+		{name: "v1.0 has mobileApps", method: "GET", path: "/v1.0" + app1, status: 200},
 		{name: "segments ignore case", method: "GET", path: "/beta/DeviceAppManagement/MobileApps/app1/DeviceStatuses/s2", status: 200, deviceName: "PC-2"},
 		{name: "trailing slash", method: "GET", path: "/beta" + app1 + "/deviceStatuses/s2/", status: 200, deviceName: "PC-2"},
 		{name: "patch direct", method: "PATCH", path: "/beta" + direct, body: `{"deviceName":"new"}`, status: 200, deviceName: "new"},
@@ -93,7 +95,7 @@ func TestRoutes(t *testing.T) {
 func checkObject(t *testing.T, m map[string]any) {
 	t.Helper()
 	want := []string{"@odata.context", "id"}
-	for _, p := range schema.Properties {
+	for _, p := range resource.MobileAppInstallStatus.Properties {
 		want = append(want, p.Name)
 	}
 	var got []string
@@ -199,11 +201,14 @@ func TestAuth(t *testing.T) {
 		want   []int
 		code   string // of the last answer when it is an error
 	}{
-		{"no token needed", Options{}, []string{""}, []int{200}, ""},
-		{"token required", Options{RequireToken: true}, []string{"t", ""}, []int{200, 401}, "InvalidAuthenticationToken"},
+		{"token required", Options{}, []string{"t", ""}, []int{200, 401}, "InvalidAuthenticationToken"},
+		{"lenient: no token needed", Options{Lenient: true}, []string{""}, []int{200}, ""},
+		{"lenient: token required", Options{Lenient: true, RequireToken: true}, []string{"t", ""}, []int{200, 401}, "InvalidAuthenticationToken"},
+		{"only given tokens", Options{Tokens: []string{"a", "b"}}, []string{"a", "b", "c"}, []int{200, 200, 401}, "InvalidAuthenticationToken"},
+		{"lenient: only given tokens", Options{Lenient: true, Tokens: []string{"a"}}, []string{"a", "", "c"}, []int{200, 401, 401}, "InvalidAuthenticationToken"},
 		{"expires after uses", Options{TokenUses: 2}, []string{"a", "a", "a", "b"}, []int{200, 200, 401, 200}, ""},
 		{"expired stays expired", Options{TokenUses: 1}, []string{"a", "a", "a"}, []int{200, 401, 401}, "InvalidAuthenticationToken"},
-		{"forbidden", Options{ForbiddenToken: "ro"}, []string{"ok", "ro"}, []int{200, 403}, "Authorization_RequestDenied"},
+		{"forbidden", Options{ForbiddenToken: "ro"}, []string{"ok", "ro"}, []int{200, 403}, "Forbidden"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -211,7 +216,7 @@ func TestAuth(t *testing.T) {
 			var got []int
 			var last reply
 			for _, tok := range tt.tokens {
-				var hdr []string
+				hdr := []string{"Authorization", ""}
 				if tok != "" {
 					hdr = []string{"Authorization", "Bearer " + tok}
 				}
@@ -367,6 +372,7 @@ func TestNextLinkUsesRequestHost(t *testing.T) {
 		t.Fatal(err)
 	}
 	req := httptest.NewRequest("GET", "https://graph.example.test/beta/deviceAppManagement/mobileApps/a/deviceStatuses", nil)
+	req.Header.Set("Authorization", "Bearer "+testToken)
 	rec := httptest.NewRecorder()
 	s.ServeHTTP(rec, req)
 	var page struct {

@@ -11,25 +11,31 @@ import (
 	"strings"
 	"time"
 
-	"github.com/bulkpatch/bulkpatch/internal/schema"
+	"github.com/bulkpatch/bulkpatch/internal/resource"
 )
 
 // The messages below are Graph's own (OData library and .NET) wording, so
 // that a client's error reporting is exercised with realistic text. They
 // are protocol text, hence their capitals.
 
-const entityType = "microsoft.graph.mobileAppInstallStatus"
-
-// update is one property a valid PATCH body sets, in stored form.
+// update is one property a valid write body sets, in stored form.
 type update struct {
 	prop  int
 	value json.RawMessage
 }
 
-// checkPatch checks a PATCH body the way Graph deserialises it, stopping at
+// bodyRules says how a write body is read: as an entity (a PATCH of the
+// object) or as an action's parameters (e.g. updateDeviceProperties).
+type bodyRules struct {
+	sv     *served
+	pathID string // the object's id in the URL
+	action string // the action's name; "" for an entity
+}
+
+// checkBody checks a write body the way Graph deserialises it, stopping at
 // the first problem in document order, and returns the properties to set.
 // The returned error's text is the message for a 400 answer.
-func checkPatch(body []byte, pathID string) ([]update, error) {
+func checkBody(body []byte, rules bodyRules) ([]update, error) {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	tok, err := dec.Token()
 	if errors.Is(err, io.EOF) {
@@ -54,29 +60,15 @@ func checkPatch(body []byte, pathID string) ([]update, error) {
 			return nil, invalidJSON(err)
 		}
 		if seen[key] {
-			return nil, fmt.Errorf("Multiple properties with the name '%s' were detected in an entry or a complex value. In OData, duplicate property names are not allowed.", key)
+			return nil, rules.duplicate(key)
 		}
 		seen[key] = true
-		switch i := schema.PropertyIndex(key); {
-		case i >= 0:
-			v, err := checkValue(schema.Properties[i], raw, true)
-			if err != nil {
-				return nil, err
-			}
-			ups = append(ups, update{i, v})
-		case key == "id":
-			var id string
-			if json.Unmarshal(raw, &id) != nil || id != pathID {
-				return nil, errors.New("The value of the key property 'id' in the request body does not match the key in the request URL; 'id' cannot be changed.")
-			}
-		case key == "@odata.type":
-			if err := checkODataType(raw); err != nil {
-				return nil, err
-			}
-		case strings.Contains(key, "@"):
-			// Instance and property annotations (@odata.context, x@odata.type, ...) are ignored, as Graph does.
-		default:
-			return nil, fmt.Errorf("Property '%s' does not exist on type '%s'. Make sure to only use property names that are defined by the type or mark the type as open type.", key, entityType)
+		up, set, err := rules.member(key, raw)
+		if err != nil {
+			return nil, err
+		}
+		if set {
+			ups = append(ups, up)
 		}
 	}
 	if _, err := dec.Token(); err != nil { // the closing brace
@@ -86,6 +78,38 @@ func checkPatch(body []byte, pathID string) ([]update, error) {
 		return nil, errors.New("Invalid JSON. More than one value was found at the root of the JSON content. JSON content can only have one value at the root level, which is an array, an object or a primitive value.")
 	}
 	return ups, nil
+}
+
+// member checks one member of the body: a property (set is true), the
+// entity's own id, an annotation, or an error.
+func (rules bodyRules) member(key string, raw json.RawMessage) (up update, set bool, err error) {
+	if i := rules.sv.res.PropertyIndex(key); i >= 0 {
+		v, err := checkValue(&rules.sv.res.Properties[i], raw, true)
+		return update{i, v}, err == nil, err
+	}
+	switch {
+	case rules.action == "" && key == "id":
+		var id string
+		if json.Unmarshal(raw, &id) != nil || id != rules.pathID {
+			return up, false, errors.New("The value of the key property 'id' in the request body does not match the key in the request URL; 'id' cannot be changed.")
+		}
+	case rules.action == "" && key == "@odata.type":
+		return up, false, checkODataType(raw, rules.sv.entityType())
+	case strings.Contains(key, "@"):
+		// Instance and property annotations (@odata.context, x@odata.type, ...) are ignored, as Graph does.
+	case rules.action != "":
+		return up, false, fmt.Errorf("The parameter '%s' in the request payload is not a valid parameter for the operation '%s'.", key, rules.action)
+	default:
+		return up, false, fmt.Errorf("Property '%s' does not exist on type '%s'. Make sure to only use property names that are defined by the type or mark the type as open type.", key, rules.sv.entityType())
+	}
+	return up, false, nil
+}
+
+func (rules bodyRules) duplicate(key string) error {
+	if rules.action != "" {
+		return fmt.Errorf("Multiple parameters with the name '%s' were found in the request payload.", key)
+	}
+	return fmt.Errorf("Multiple properties with the name '%s' were detected in an entry or a complex value. In OData, duplicate property names are not allowed.", key)
 }
 
 func invalidJSON(err error) error {
@@ -106,7 +130,7 @@ func nodeName(tok json.Token) string {
 	return "PrimitiveValue"
 }
 
-func checkODataType(raw json.RawMessage) error {
+func checkODataType(raw json.RawMessage, entityType string) error {
 	var t string
 	if err := json.Unmarshal(raw, &t); err != nil {
 		return errors.New("An '@odata.type' annotation must have a string value.")
@@ -121,24 +145,24 @@ func checkODataType(raw json.RawMessage) error {
 	return nil
 }
 
-// edmType is the type name Graph's messages use for a property kind.
-func edmType(k schema.Kind) string {
-	switch k {
-	case schema.String:
+// edmType is the type name Graph's messages use for a property.
+func edmType(p *resource.Property) string {
+	switch p.Kind {
+	case resource.String:
 		return "Edm.String"
-	case schema.DateTime:
+	case resource.DateTime:
 		return "Edm.DateTimeOffset"
-	case schema.Int32:
+	case resource.Int32:
 		return "Edm.Int32"
 	}
-	return "microsoft.graph." + k.String()
+	return "microsoft.graph." + p.Type()
 }
 
 // checkValue checks one property value and returns it in stored form:
 // dates normalised to UTC, numbers and strings re-encoded canonically.
-// strictEnums makes enum values match the schema exactly (a write);
-// without it any string is kept (a seed may hold newer members).
-func checkValue(p schema.Property, raw json.RawMessage, strictEnums bool) (json.RawMessage, error) {
+// strictEnums makes enum values match the enum exactly (a write); without
+// it any string is kept (a seed may hold newer members).
+func checkValue(p *resource.Property, raw json.RawMessage, strictEnums bool) (json.RawMessage, error) {
 	if len(raw) == 0 {
 		return nil, errors.New("Invalid JSON. An unexpected end of input was found in the JSON content.")
 	}
@@ -151,13 +175,13 @@ func checkValue(p schema.Property, raw json.RawMessage, strictEnums bool) (json.
 		return nil, fmt.Errorf("An unexpected '%s' node was found for property named '%s' when reading from the JSON reader. A 'PrimitiveValue' node was expected.", node, p.Name)
 	case 'n':
 		if !p.Nullable {
-			t := edmType(p.Kind)
+			t := edmType(p)
 			return nil, fmt.Errorf("A null value was found for the property named '%s', which has the expected type '%s[Nullable=False]'. The expected type '%s[Nullable=False]' does not allow null values.", p.Name, t, t)
 		}
 		return json.RawMessage(`null`), nil
 	}
-	cannotConvert := fmt.Errorf("Cannot convert a primitive value to the expected type '%s'. See the inner exception for more details.", edmType(p.Kind))
-	if p.Kind == schema.Int32 {
+	cannotConvert := fmt.Errorf("Cannot convert a primitive value to the expected type '%s'. See the inner exception for more details.", edmType(p))
+	if p.Kind == resource.Int32 {
 		n, ok := parseInt32(raw)
 		if !ok {
 			return nil, cannotConvert
@@ -169,14 +193,14 @@ func checkValue(p schema.Property, raw json.RawMessage, strictEnums bool) (json.
 		return nil, cannotConvert
 	}
 	switch p.Kind {
-	case schema.DateTime:
+	case resource.DateTime:
 		t, err := parseDateTime(s)
 		if err != nil {
 			return nil, err
 		}
 		s = t.UTC().Format(graphTime)
-	case schema.AppState, schema.AppStateDetail:
-		if strictEnums && !schema.IsMember(p.Kind, s) {
+	case resource.Enum:
+		if strictEnums && !p.Enum.IsMember(s) {
 			return nil, fmt.Errorf("Requested value '%s' was not found.", s)
 		}
 	}

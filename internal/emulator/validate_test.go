@@ -6,7 +6,19 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/bulkpatch/bulkpatch/internal/resource"
 )
+
+// checkPatch checks a PATCH body of a mobileAppInstallStatus whose id in
+// the URL is pathID.
+func checkPatch(body []byte, pathID string) ([]update, error) {
+	m, err := defaultModel()
+	if err != nil {
+		panic(err)
+	}
+	return checkBody(body, bodyRules{sv: m.served(resource.MobileAppInstallStatus), pathID: pathID})
+}
 
 func TestCheckPatch(t *testing.T) {
 	tests := []struct {
@@ -121,10 +133,14 @@ func TestPatchValidationOverHTTP(t *testing.T) {
 		}
 	}
 	r := do(t, "PATCH", base+direct, `{"deviceName":"x"}`, "Content-Type", "text/plain")
-	if r.status != 415 {
-		t.Errorf("text/plain: status %d, want 415", r.status)
+	if r.status != 400 || r.errorMessage(t) != "A supported MIME type could not be found that matches the content type of the response. None of the supported type(s) 'application/json' matches the content type 'text/plain'." {
+		t.Errorf("text/plain: status %d %s, want 400", r.status, r.body)
 	}
 	checkErrorShape(t, r)
+	r = do(t, "PATCH", base+direct, `{"deviceName":"x"}`, "Content-Type", "")
+	if r.status != 400 || r.errorMessage(t) != "A missing or empty content type header was found when trying to read a message. The content type header is required." {
+		t.Errorf("no Content-Type: status %d %s, want 400", r.status, r.body)
+	}
 	if after, _ := s.Object("app1", "", "s1"); after["deviceName"] != before["deviceName"] {
 		t.Errorf("a rejected PATCH changed the object: %v", after)
 	}
