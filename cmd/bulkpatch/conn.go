@@ -50,6 +50,7 @@ func (e *env) connect(cmd string, c connFlags, p paceFlags, logger *slog.Logger)
 	}
 	client, err := graph.New(graph.Config{
 		BaseURL:        root,
+		HTTPClient:     e.graphHTTP,
 		Tokens:         src,
 		WriteRate:      p.rate,
 		ReadRate:       p.readRate,

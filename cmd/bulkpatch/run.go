@@ -51,6 +51,10 @@ type env struct {
 	// azidentity-based kinds; tests use it to trust a fake token server.
 	// nil (always, in production): azcore's default client.
 	authTransport *http.Client
+	// graphHTTP, when set, sends the requests to Graph; tests use it to
+	// reach an emulator in-process. nil (always, in production): the
+	// graph package's own client.
+	graphHTTP *http.Client
 }
 
 const usage = `bulkpatch: reconcile Intune app install statuses in Microsoft Graph with a CSV file
