@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/spf13/cobra"
+
 	"github.com/bulkpatch/bulkpatch/internal/apply"
 	"github.com/bulkpatch/bulkpatch/internal/csvio"
 	"github.com/bulkpatch/bulkpatch/internal/input"
@@ -24,33 +26,39 @@ type applyOpts struct {
 	results, planPath             string
 }
 
-func (e *env) apply(ctx context.Context, args []string) error {
-	fset := e.newFlagSet("apply")
+func (e *env) applyCmd() *cobra.Command {
 	var o applyOpts
-	o.add(fset, e.getenv)
-	fset.BoolVar(&o.reconcile, "reconcile", false, "read each object first and skip rows already in the desired state")
-	fset.StringVar(&o.results, "results", "", "results CSV path (default: the input's name with .results.csv)")
-	fset.BoolVar(&o.resume, "resume", false, "continue an earlier, interrupted run; refuse to start afresh")
-	fset.BoolVar(&o.fresh, "fresh", false, "start afresh even if an earlier run of this input was interrupted")
-	fset.BoolVar(&o.yes, "yes", false, "apply without asking (needed when there is no terminal, e.g. cron)")
-	fset.StringVar(&o.planPath, "plan", "", "apply a plan saved by `plan --out` exactly as it is")
-	nPos := 1
-	if hasFlag(args, "plan") {
-		nPos = 0
+	c := &cobra.Command{Use: "apply FILE.csv | apply --plan PLAN.json"}
+	fs := c.Flags()
+	o.add(fs, e.getenv)
+	fs.BoolVar(&o.reconcile, "reconcile", false, "read each object first and skip rows already in the desired state")
+	fs.StringVar(&o.results, "results", "", "results CSV path (default: the input's name with .results.csv)")
+	fs.BoolVar(&o.resume, "resume", false, "continue an earlier, interrupted run; refuse to start afresh")
+	fs.BoolVar(&o.fresh, "fresh", false, "start afresh even if an earlier run of this input was interrupted")
+	fs.BoolVar(&o.yes, "yes", false, "apply without asking (needed when there is no terminal, e.g. cron)")
+	fs.StringVar(&o.planPath, "plan", "", "apply a plan saved by plan --out exactly as it is")
+	c.MarkFlagsMutuallyExclusive("resume", "fresh")
+	c.Args = func(c *cobra.Command, pos []string) error {
+		if o.planPath != "" {
+			return args(0, "no FILE.csv with --plan (the plan names its input)")(c, pos)
+		}
+		return args(1, "one FILE.csv (- for standard input)")(c, pos)
 	}
-	pos, opt, err := o.parse(fset, args, nPos)
+	c.RunE = runE(func(ctx context.Context, pos []string) error { return e.apply(ctx, c.CommandPath(), pos, o) })
+	return c
+}
+
+func (e *env) apply(ctx context.Context, cmd string, pos []string, o applyOpts) error {
+	opt, err := o.options(cmd)
 	if err != nil {
 		return err
-	}
-	if o.resume && o.fresh {
-		return usagef(fset.Name(), "--resume and --fresh contradict each other")
 	}
 	src, err := e.applySource(o, pos, opt)
 	if err != nil {
 		return err
 	}
 	defer src.Close()
-	results, err := resultsPath(fset.Name(), o, src)
+	results, err := resultsPath(cmd, o, src)
 	if err != nil {
 		return err
 	}
@@ -76,7 +84,7 @@ func (e *env) apply(ctx context.Context, args []string) error {
 func (e *env) applySource(o applyOpts, pos []string, opt input.Options) (*input.Source, error) {
 	path, open := o.planPath, input.OpenPlan
 	if path == "" {
-		path, open = pos[0], func(p string) (*input.Source, error) { return input.Open(p, opt) }
+		path, open = pos[0], func(p string) (*input.Source, error) { return e.open(p, opt) }
 	}
 	src, err := open(path)
 	if err != nil {

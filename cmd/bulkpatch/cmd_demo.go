@@ -9,6 +9,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/bulkpatch/bulkpatch/internal/emulator"
 	"github.com/bulkpatch/bulkpatch/samples"
 )
@@ -16,14 +18,17 @@ import (
 // demo runs the whole job against the embedded emulator: validate a bad
 // file, validate and plan the sample, apply it under Intune-like
 // throttling, then reconcile to show that nothing is left to do.
-func (e *env) demo(ctx context.Context, args []string) error {
-	fset := e.newFlagSet("demo")
-	dir := fset.String("dir", "", "where to write the demo's files (default: a new temporary directory)")
-	if _, err := parse(fset, args, 0); err != nil {
-		return err
-	}
+func (e *env) demoCmd() *cobra.Command {
+	var dir string
+	c := &cobra.Command{Use: "demo", Args: args(0, "no arguments")}
+	c.Flags().StringVar(&dir, "dir", "", "where to write the demo's files (default: a new temporary directory)")
+	c.RunE = runE(func(ctx context.Context, _ []string) error { return e.demo(ctx, c.CommandPath(), &dir) })
+	return c
+}
+
+func (e *env) demo(ctx context.Context, cmd string, dir *string) error {
 	if err := demoDir(dir); err != nil {
-		return &usageError{cmd: fset.Name(), err: err}
+		return &usageError{cmd: cmd, err: err}
 	}
 	st, err := emulator.LoadStateFile(filepath.Join(*dir, "seed.json"))
 	if err != nil {

@@ -3,10 +3,12 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"flag"
-	"fmt"
+		"fmt"
 	"os"
 	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/bulkpatch/bulkpatch/internal/emulator"
 )
@@ -21,7 +23,7 @@ type emulatorFlags struct {
 }
 
 // bind binds the emulator's flags to f.
-func (f *emulatorFlags) bind(fs *flag.FlagSet) {
+func (f *emulatorFlags) bind(fs *pflag.FlagSet) {
 	fs.StringVar(&f.listen, "listen", "127.0.0.1:8089", "loopback address to serve on")
 	fs.StringVar(&f.seed, "seed", "", "state to start from (JSON: {\"mobileApps\":[...], \"resources\":{...}}); default: empty")
 	fs.StringVar(&f.dump, "dump", "", "write the final state here on exit")
@@ -59,30 +61,32 @@ func (f *emulatorFlags) bind(fs *flag.FlagSet) {
 	fs.BoolVar(&o.Lenient, "lenient", false, "accept what Graph refuses, as the emulator used to: no token, /v1.0 like /beta, no Content-Type, unknown query options, sequential $batch")
 }
 
-func (e *env) emulator(ctx context.Context, args []string) error {
-	fset := e.newFlagSet("emulator")
+func (e *env) emulatorCmd() *cobra.Command {
 	var f emulatorFlags
-	f.bind(fset)
-	if _, err := parse(fset, args, 0); err != nil {
-		return err
-	}
+	c := &cobra.Command{Use: "emulator", Args: args(0, "no arguments")}
+	f.bind(c.Flags())
+	c.RunE = runE(func(ctx context.Context, _ []string) error { return e.emulator(ctx, c.CommandPath(), f) })
+	return c
+}
+
+func (e *env) emulator(ctx context.Context, cmd string, f emulatorFlags) error {
 	f.opt.ReadFaults.HangFor = f.opt.Faults.HangFor // --fault-hang-for bounds hanging reads too
 	switch {
 	case f.certOut != "" && !f.opt.TLS:
-		return usagef(fset.Name(), "--tls-cert-out needs --tls")
+		return usagef(cmd, "--tls-cert-out needs --tls")
 	case !emulator.IsLoopback(f.listen):
-		return usagef(fset.Name(), "--listen %s: the emulator serves loopback addresses only", f.listen)
+		return usagef(cmd, "--listen %s: the emulator serves loopback addresses only", f.listen)
 	}
 	st := &emulator.State{}
 	if f.seed != "" {
 		var err error
 		if st, err = emulator.LoadStateFile(f.seed); err != nil {
-			return &usageError{cmd: fset.Name(), err: err}
+			return &usageError{cmd: cmd, err: err}
 		}
 	}
 	srv, err := emulator.New(st, f.opt)
 	if err != nil {
-		return &usageError{cmd: fset.Name(), err: err}
+		return &usageError{cmd: cmd, err: err}
 	}
 	if f.certOut != "" {
 		if err := os.WriteFile(f.certOut, srv.CertPEM(), 0o644); err != nil {
@@ -91,7 +95,7 @@ func (e *env) emulator(ctx context.Context, args []string) error {
 	}
 	url, err := srv.Start(f.listen)
 	if err != nil {
-		return &usageError{cmd: fset.Name(), err: err}
+		return &usageError{cmd: cmd, err: err}
 	}
 	fmt.Fprintf(e.stdout, "emulator serving %s (use --graph-url %s%s); Ctrl-C stops it\n", url, url, emulatorHints(f))
 	<-ctx.Done()

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/spf13/cobra"
+
 	"github.com/bulkpatch/bulkpatch/internal/apply"
 	"github.com/bulkpatch/bulkpatch/internal/csvio"
 	"github.com/bulkpatch/bulkpatch/internal/export"
@@ -24,25 +26,28 @@ type exportOpts struct {
 
 // export writes the current objects of one collection as an input CSV, so
 // that export -> edit -> plan --reconcile shows exactly the edits.
-func (e *env) export(ctx context.Context, args []string) error {
-	fset := e.newFlagSet("export")
+func (e *env) exportCmd() *cobra.Command {
 	var o exportOpts
-	o.conn.add(fset, e.getenv)
-	o.pace.add(fset)
-	fset.StringVar(&o.app, "app", "", "mobileAppId whose statuses to export (required)")
-	fset.StringVar(&o.userStatus, "user-status", "", "export the deviceStatuses under this userAppInstallStatusId")
-	fset.StringVar(&o.out, "out", "", "output CSV (default: stdout)")
-	fset.BoolVar(&o.excel, "excel", false, "write for Excel: a UTF-8 BOM and CRLF line ends")
-	if _, err := parse(fset, args, 0); err != nil {
-		return err
-	}
+	c := &cobra.Command{Use: "export --app APP_ID", Args: args(0, "no arguments (--app names what to export)")}
+	fs := c.Flags()
+	o.conn.add(fs, e.getenv)
+	o.pace.add(fs)
+	fs.StringVar(&o.app, "app", "", "mobileAppId whose statuses to export (required)")
+	fs.StringVar(&o.userStatus, "user-status", "", "export the deviceStatuses under this userAppInstallStatusId")
+	fs.StringVar(&o.out, "out", "", "output CSV (default: stdout)")
+	fs.BoolVar(&o.excel, "excel", false, "write for Excel: a UTF-8 BOM and CRLF line ends")
+	c.RunE = runE(func(ctx context.Context, _ []string) error { return e.export(ctx, c.CommandPath(), o) })
+	return c
+}
+
+func (e *env) export(ctx context.Context, cmd string, o exportOpts) error {
 	res := resource.MobileAppInstallStatus
-	coll, err := exportCollection(fset.Name(), res, o)
+	coll, err := exportCollection(cmd, res, o)
 	if err != nil {
 		return err
 	}
 	if err := o.pace.check(); err != nil {
-		return &usageError{cmd: fset.Name(), err: err}
+		return &usageError{cmd: cmd, err: err}
 	}
 	var out *safefile.File
 	if o.out != "" {
@@ -50,12 +55,12 @@ func (e *env) export(ctx context.Context, args []string) error {
 			return err
 		}
 		if out, err = safefile.Create(o.out); err != nil {
-			return &usageError{cmd: fset.Name(), err: err}
+			return &usageError{cmd: cmd, err: err}
 		}
 		defer out.Abort()
 	}
 	logger := newLogger(e.stderr, o.pace.logFormat, e.getenv)
-	conn, err := e.connect(fset.Name(), o.conn, o.pace, logger)
+	conn, err := e.connect(cmd, o.conn, o.pace, logger)
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/spf13/cobra"
+
 	"github.com/bulkpatch/bulkpatch/internal/apply"
 	"github.com/bulkpatch/bulkpatch/internal/auth"
 	"github.com/bulkpatch/bulkpatch/internal/graph"
@@ -20,32 +22,38 @@ type planOpts struct {
 	out                 string
 }
 
-func (e *env) plan(ctx context.Context, args []string) error {
-	fset := e.newFlagSet("plan")
+func (e *env) planCmd() *cobra.Command {
 	var o planOpts
-	o.add(fset, e.getenv)
-	fset.BoolVar(&o.reconcile, "reconcile", false, "read the live objects and plan only what differs (needs sign-in)")
-	fset.StringVar(&o.out, "out", "", "save the plan as JSON for `apply --plan`")
-	fset.BoolVar(&o.detailed, "detailed-exitcode", false, "exit 8 when changes are pending, 0 when none")
-	pos, opt, err := o.parse(fset, args, 1)
+	c := &cobra.Command{Use: "plan FILE.csv", Args: args(1, "one FILE.csv (- for standard input)")}
+	fs := c.Flags()
+	o.add(fs, e.getenv)
+	fs.BoolVar(&o.reconcile, "reconcile", false, "read the live objects and plan only what differs (needs sign-in)")
+	fs.StringVar(&o.out, "out", "", "save the plan as JSON for apply --plan")
+	fs.BoolVar(&o.detailed, "detailed-exitcode", false, "exit 8 when changes are pending, 0 when none")
+	c.RunE = runE(func(ctx context.Context, pos []string) error { return e.plan(ctx, c.CommandPath(), pos[0], o) })
+	return c
+}
+
+func (e *env) plan(ctx context.Context, cmd, path string, o planOpts) error {
+	opt, err := o.options(cmd)
 	if err != nil {
 		return err
 	}
 	root, err := graphRoot(o.conn)
 	if err != nil {
-		return &usageError{cmd: fset.Name(), err: err}
+		return &usageError{cmd: cmd, err: err}
 	}
 	out := &plan.Output{W: e.stdout}
 	if o.out != "" {
-		if err := safefile.Check(o.out, "--out", pos[0]); err != nil {
+		if err := safefile.Check(o.out, "--out", path); err != nil {
 			return err
 		}
 		if out.File, err = plan.CreateFile(o.out); err != nil {
-			return &usageError{cmd: fset.Name(), err: err}
+			return &usageError{cmd: cmd, err: err}
 		}
 		defer out.File.Abort()
 	}
-	src, st, err := e.openChecked(pos[0], opt)
+	src, st, err := e.openChecked(path, opt)
 	if err != nil {
 		if src != nil {
 			src.Close()

@@ -6,36 +6,49 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/spf13/cobra"
+
 	"github.com/bulkpatch/bulkpatch/internal/input"
 )
 
-// validate checks every row offline and sends nothing.
-func (e *env) validate(ctx context.Context, args []string) error {
-	fset := e.newFlagSet("validate")
+func (e *env) validateCmd() *cobra.Command {
 	var inf inputFlags
-	inf.add(fset)
-	pos, err := parse(fset, args, 1)
-	if err != nil {
-		return err
-	}
-	opt, err := inf.options()
-	if err != nil {
-		return &usageError{cmd: fset.Name(), err: err}
-	}
-	src, st, err := e.openChecked(pos[0], opt)
+	c := &cobra.Command{Use: "validate FILE.csv", Args: args(1, "one FILE.csv (- for standard input)")}
+	inf.add(c.Flags())
+	c.RunE = runE(func(ctx context.Context, pos []string) error {
+		opt, err := inf.options()
+		if err != nil {
+			return &usageError{cmd: c.CommandPath(), err: err}
+		}
+		return e.validate(pos[0], opt)
+	})
+	return c
+}
+
+// validate checks every row offline and sends nothing.
+func (e *env) validate(path string, opt input.Options) error {
+	src, st, err := e.openChecked(path, opt)
 	if err != nil {
 		return err
 	}
 	defer src.Close()
-	fmt.Fprintf(e.stdout, "%s: %d rows, all valid\n", pos[0], st.Rows)
+	fmt.Fprintf(e.stdout, "%s: %d rows, all valid\n", path, st.Rows)
 	return nil
+}
+
+// open opens the CSV input at path, or standard input for "-".
+func (e *env) open(path string, opt input.Options) (*input.Source, error) {
+	if path == "-" {
+		return input.OpenReader("-", e.stdin, opt)
+	}
+	return input.Open(path, opt)
 }
 
 // openChecked opens a CSV input and checks every row (see check). On
 // success the caller closes the source; an invalid input comes back open
 // too, with its *input.InvalidError.
 func (e *env) openChecked(path string, opt input.Options) (*input.Source, input.Stats, error) {
-	src, err := input.Open(path, opt)
+	src, err := e.open(path, opt)
 	if err != nil {
 		return nil, input.Stats{}, e.inputError(path, err)
 	}

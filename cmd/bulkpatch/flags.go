@@ -1,11 +1,12 @@
 package main
 
 import (
-	"flag"
-	"fmt"
+		"fmt"
 	"io"
 	"log/slog"
 	"time"
+
+	"github.com/spf13/pflag"
 
 	"github.com/bulkpatch/bulkpatch/internal/input"
 )
@@ -16,7 +17,7 @@ type inputFlags struct {
 	maxRows   int
 }
 
-func (f *inputFlags) add(fs *flag.FlagSet) {
+func (f *inputFlags) add(fs *pflag.FlagSet) {
 	fs.StringVar(&f.delimiter, "delimiter", "", "input delimiter: , ; or tab (default: detected from the header, or an Excel sep= line)")
 	fs.IntVar(&f.maxRows, "max-rows", 0, "refuse an input with more data rows than this (0: no limit); guards against feeding the wrong file")
 }
@@ -51,7 +52,7 @@ type connFlags struct {
 	authorityHost string
 }
 
-func (c *connFlags) add(fs *flag.FlagSet, getenv func(string) string) {
+func (c *connFlags) add(fs *pflag.FlagSet, getenv func(string) string) {
 	fs.StringVar(&c.graphURL, "graph-url", getenv("BULKPATCH_GRAPH_URL"), "Graph API root (default: the cloud's, e.g. https://graph.microsoft.com/beta); http:// only for loopback")
 	fs.StringVar(&c.cloud, "cloud", envOr(getenv, "BULKPATCH_CLOUD", "global"), "national cloud: global, usgov, dod or china")
 	fs.StringVar(&c.auth, "auth", envOr(getenv, "BULKPATCH_AUTH", "auto"), "sign-in: token, token-command, environment, azure-cli, device-code or auto")
@@ -81,7 +82,7 @@ type paceFlags struct {
 	progress       string
 }
 
-func (p *paceFlags) add(fs *flag.FlagSet) {
+func (p *paceFlags) add(fs *pflag.FlagSet) {
 	fs.Float64Var(&p.rate, "rate", 5, "writes per second for the whole run (Intune allows 100 per 20 s per app registration)")
 	fs.Float64Var(&p.readRate, "read-rate", 50, "reads per second (reconcile, export)")
 	fs.IntVar(&p.concurrency, "concurrency", 4, "requests in flight at most")
@@ -144,24 +145,21 @@ type runFlags struct {
 	pace paceFlags
 }
 
-func (f *runFlags) add(fs *flag.FlagSet, getenv func(string) string) {
+func (f *runFlags) add(fs *pflag.FlagSet, getenv func(string) string) {
 	f.in.add(fs)
 	f.conn.add(fs, getenv)
 	f.pace.add(fs)
 }
 
-// parse parses args and checks the input and pace flags.
-func (f *runFlags) parse(fs *flag.FlagSet, args []string, nPos int) ([]string, input.Options, error) {
-	pos, err := parse(fs, args, nPos)
-	if err != nil {
-		return nil, input.Options{}, err
-	}
+// options checks the input and pace flags and returns how to read the
+// input.
+func (f *runFlags) options(cmd string) (input.Options, error) {
 	opt, err := f.in.options()
 	if err == nil {
 		err = f.pace.check()
 	}
 	if err != nil {
-		return nil, opt, &usageError{cmd: fs.Name(), err: err}
+		return opt, &usageError{cmd: cmd, err: err}
 	}
-	return pos, opt, nil
+	return opt, nil
 }

@@ -3,20 +3,21 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
-	"fmt"
+		"fmt"
 	"io"
 	"net/http"
 	"os"
 	"strings"
 	"unicode/utf8"
 
+	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
 	"github.com/bulkpatch/bulkpatch/internal/apply"
 	"github.com/bulkpatch/bulkpatch/internal/export"
 	"github.com/bulkpatch/bulkpatch/internal/input"
 	"github.com/bulkpatch/bulkpatch/internal/journal"
+	"github.com/bulkpatch/bulkpatch/internal/report"
 	"github.com/bulkpatch/bulkpatch/internal/safefile"
 )
 
@@ -57,24 +58,6 @@ type env struct {
 	graphHTTP *http.Client
 }
 
-const usage = `bulkpatch: reconcile Intune app install statuses in Microsoft Graph with a CSV file
-
-Usage:
-  bulkpatch validate FILE.csv
-  bulkpatch plan     FILE.csv [--reconcile] [--out PLAN.json] [--detailed-exitcode]
-  bulkpatch apply    FILE.csv [--reconcile] [--results RESULTS.csv] [--resume | --fresh] [--yes]
-  bulkpatch apply    --plan PLAN.json [--results RESULTS.csv] [--resume | --fresh]
-  bulkpatch export   --app APP_ID [--user-status ID] [--out FILE.csv] [--excel]
-  bulkpatch emulator [--listen 127.0.0.1:8089] [--seed STATE.json] [limits and faults]
-  bulkpatch demo
-  bulkpatch version
-
-Run "bulkpatch COMMAND -h" for a command's flags. Exit codes: 0 ok, 1 some rows
-failed, 2 usage, 3 invalid input, 4 auth, 5 Graph unreachable or unavailable,
-6 --max-duration, 7 journal not writable, 8 changes pending (plan
---detailed-exitcode), 130 interrupted.
-`
-
 // run is the whole program; main only wires the process to it.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, getenv: os.Getenv,
@@ -82,54 +65,66 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	return e.run(ctx, args)
 }
 
-// command returns the function of the command name, or nil.
-func (e *env) command(name string) func(context.Context, []string) error {
-	switch name {
-	case "validate":
-		return e.validate
-	case "plan":
-		return e.plan
-	case "apply":
-		return e.apply
-	case "export":
-		return e.export
-	case "emulator":
-		return e.emulator
-	case "demo":
-		return e.demo
-	}
-	return nil
-}
-
 func (e *env) run(ctx context.Context, args []string) int {
-	if len(args) == 0 {
-		fmt.Fprint(e.stderr, usage)
-		return exitUsage
-	}
-	cmd, rest := args[0], args[1:]
-	switch cmd {
-	case "version", "--version":
-		fmt.Fprintf(e.stdout, "bulkpatch %s\n", version)
-		return exitOK
-	case "help", "-h", "--help":
-		fmt.Fprint(e.stdout, usage)
-		return exitOK
-	}
-	f := e.command(cmd)
-	if f == nil {
-		fmt.Fprintf(e.stderr, "bulkpatch: unknown command %q\n\n%s", cmd, usage)
-		return exitUsage
-	}
-	err := f(ctx, rest)
+	root := e.newRoot()
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
 	e.report(err)
 	return exitCode(err)
+}
+
+// newRoot returns the command tree. Every command's RunE returns an
+// error, mapped to the exit code by exitCode; cobra's own errors (an
+// unknown command or flag, a wrong number of arguments) are usage errors.
+func (e *env) newRoot() *cobra.Command {
+	root := &cobra.Command{
+		Use:           "bulkpatch",
+		Version:       version,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		RunE: func(c *cobra.Command, args []string) error {
+			c.SetOut(e.stderr)
+			c.Usage()
+			return reported{usagef("bulkpatch", "a command is needed")}
+		},
+	}
+	describe(root, "bulkpatch")
+	root.SetIn(e.stdin)
+	root.SetOut(e.stdout)
+	root.SetErr(e.stderr)
+	root.SetVersionTemplate("bulkpatch {{.Version}}\n")
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return &usageError{cmd: c.CommandPath(), err: err} })
+	root.AddCommand(e.validateCmd(), e.planCmd(), e.applyCmd(), e.exportCmd(), e.emulatorCmd(), e.demoCmd(), e.versionCmd())
+	for _, c := range root.Commands() {
+		c.SilenceUsage, c.SilenceErrors = true, true
+		describe(c, c.Name())
+	}
+	return root
+}
+
+func (e *env) versionCmd() *cobra.Command {
+	return &cobra.Command{Use: "version", Args: cobra.NoArgs, RunE: func(c *cobra.Command, _ []string) error {
+		fmt.Fprintf(e.stdout, "bulkpatch %s\n", version)
+		return nil
+	}}
+}
+
+// args accepts exactly n positional arguments, named what in the message
+// when there are not.
+func args(n int, what string) cobra.PositionalArgs {
+	return func(c *cobra.Command, args []string) error {
+		if len(args) != n {
+			return usagef(c.CommandPath(), "want %s, got %d argument(s): %s", what, len(args), strings.Join(args, " "))
+		}
+		return nil
+	}
 }
 
 // report prints a command's error once, unless it was reported already.
 func (e *env) report(err error) {
 	var r reported
 	switch {
-	case err == nil, errors.As(err, &r), errors.Is(err, flag.ErrHelp), errors.Is(err, errChangesPending):
+	case err == nil, errors.As(err, &r), errors.Is(err, errChangesPending):
 	default:
 		fmt.Fprintf(e.stderr, "bulkpatch: %v\n", err)
 	}
@@ -145,7 +140,7 @@ func exitCode(err error) int {
 		ae *authError
 	)
 	switch {
-	case err == nil, errors.Is(err, flag.ErrHelp):
+	case err == nil:
 		return exitOK
 	case errors.Is(err, errChangesPending):
 		return exitChanges
@@ -166,8 +161,12 @@ func exitCode(err error) int {
 		return exitAuth
 	case errors.Is(err, context.Canceled):
 		return exitInterrupted
+	case errors.Is(err, report.ErrRowsFailed):
+		return exitRowsFailed
+	case !errors.As(err, new(ranError)):
+		return exitUsage // cobra refused the command line before any command ran
 	}
-	return exitRowsFailed // report.ErrRowsFailed, and anything that went wrong after rows were sent
+	return exitRowsFailed // anything that went wrong after rows were sent
 }
 
 // stopCode is the exit code of a run that stopped early. A stop is never
@@ -207,6 +206,22 @@ type authError struct{ err error }
 func (e *authError) Error() string { return e.err.Error() }
 func (e *authError) Unwrap() error { return e.err }
 
+// ranError marks an error a command returned, as against one cobra
+// returned before running any (an unknown command, a stray argument).
+type ranError struct{ error }
+
+func (r ranError) Unwrap() error { return r.error }
+
+// runE adapts a command's function to cobra, marking its errors.
+func runE(f func(ctx context.Context, args []string) error) func(*cobra.Command, []string) error {
+	return func(c *cobra.Command, args []string) error {
+		if err := f(c.Context(), args); err != nil {
+			return ranError{err}
+		}
+		return nil
+	}
+}
+
 // reported wraps an error the command has already told the user about.
 type reported struct{ error }
 
@@ -218,55 +233,6 @@ var errChangesPending = errors.New("changes are pending")
 func isTerminal(f any) bool {
 	file, ok := f.(*os.File)
 	return ok && term.IsTerminal(int(file.Fd()))
-}
-
-// newFlagSet returns a flag set whose errors go to stderr and do not exit.
-func (e *env) newFlagSet(name string) *flag.FlagSet {
-	fs := flag.NewFlagSet("bulkpatch "+name, flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
-	return fs
-}
-
-// parse parses args into fs, wanting exactly nPos positional arguments
-// (-1: any). Flags may come before or after the arguments ("plan
-// FILE.csv --reconcile" as well as "plan --reconcile FILE.csv"), as the
-// contract's examples are written. -h returns flag.ErrHelp.
-func parse(fs *flag.FlagSet, args []string, nPos int) ([]string, error) {
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return nil, err
-			}
-			return nil, reported{&usageError{cmd: fs.Name(), err: err}} // the flag package printed it
-		}
-		args = fs.Args()
-		if len(args) == 0 {
-			break
-		}
-		if args[0] == "--" {
-			pos = append(pos, args[1:]...)
-			break
-		}
-		pos = append(pos, args[0])
-		args = args[1:]
-	}
-	if nPos >= 0 && len(pos) != nPos {
-		return nil, usagef(fs.Name(), "want %d argument(s), got %d: %s", nPos, len(pos), strings.Join(pos, " "))
-	}
-	return pos, nil
-}
-
-// hasFlag reports whether args set the flag name (as -name, --name,
-// -name=... or --name=...).
-func hasFlag(args []string, name string) bool {
-	for _, a := range args {
-		a = strings.TrimLeft(a, "-")
-		if a == name || strings.HasPrefix(a, name+"=") {
-			return true
-		}
-	}
-	return false
 }
 
 // truncate shortens s for messages, at a rune boundary.

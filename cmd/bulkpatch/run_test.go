@@ -1,57 +1,80 @@
 package main
 
 import (
-	"flag"
-	"io"
-	"slices"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
+
+	"github.com/bulkpatch/bulkpatch/internal/apply"
+	"github.com/bulkpatch/bulkpatch/internal/input"
+	"github.com/bulkpatch/bulkpatch/internal/report"
 )
 
-func TestParseFlagsInterspersed(t *testing.T) {
-	tests := []struct {
-		args    []string
-		wantPos []string
-		wantRec bool
-		wantOut string
+// TestCommandLine: flags go before or after the arguments, as the
+// contract's examples are written; what cobra refuses is a usage error.
+func TestCommandLine(t *testing.T) {
+	dir := t.TempDir()
+	in := writeFile(t, dir, "in.csv", "mobileAppId,mobileAppInstallStatusId,installState\na,s,installed\n")
+	for _, tt := range []struct {
+		args []string
+		want int
 	}{
-		{[]string{"a.csv", "--reconcile", "--out", "p.json"}, []string{"a.csv"}, true, "p.json"},
-		{[]string{"--reconcile", "a.csv"}, []string{"a.csv"}, true, ""},
-		{[]string{"--out=p.json", "a.csv", "b.csv"}, []string{"a.csv", "b.csv"}, false, "p.json"},
-		{[]string{"--", "--reconcile"}, []string{"--reconcile"}, false, ""},
-	}
-	for _, tt := range tests {
-		fs := flag.NewFlagSet("t", flag.ContinueOnError)
-		fs.SetOutput(io.Discard)
-		rec := fs.Bool("reconcile", false, "")
-		out := fs.String("out", "", "")
-		pos, err := parse(fs, tt.args, -1)
-		if err != nil {
-			t.Fatalf("parseFlags(%q): %v", tt.args, err)
+		{[]string{"validate", in, "--max-rows", "5"}, exitOK},
+		{[]string{"validate", "--max-rows", "5", in}, exitOK},
+		{[]string{"validate", "--max-rows=5", in}, exitOK},
+		{[]string{"validate", in, "--nope"}, exitUsage},
+		{[]string{"validate"}, exitUsage},
+		{[]string{"validate", in, in}, exitUsage},
+		{[]string{"frobnicate"}, exitUsage},
+		{[]string{}, exitUsage},
+		{[]string{"apply", "--plan", "p.json", in}, exitUsage},
+		{[]string{"apply", in, "--resume", "--fresh"}, exitUsage},
+		{[]string{"validate", "-h"}, exitOK},
+		{[]string{"help", "apply"}, exitOK},
+		{[]string{"--version"}, exitOK},
+		{[]string{"version"}, exitOK},
+	} {
+		if r := cli(t, context.Background(), nil, tt.args...); r.code != tt.want {
+			t.Errorf("%q: exit %d, want %d\n%s%s", tt.args, r.code, tt.want, r.stdout, r.stderr)
 		}
-		if !slices.Equal(pos, tt.wantPos) || *rec != tt.wantRec || *out != tt.wantOut {
-			t.Errorf("parseFlags(%q) = %q, reconcile=%v, out=%q; want %q, %v, %q", tt.args, pos, *rec, *out, tt.wantPos, tt.wantRec, tt.wantOut)
-		}
-	}
-	fs := flag.NewFlagSet("t", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	if _, err := parse(fs, []string{"a.csv", "--nope"}, -1); err == nil {
-		t.Error("an unknown flag after a positional argument was accepted")
 	}
 }
 
-func TestHasFlag(t *testing.T) {
-	tests := []struct {
-		args []string
-		want bool
+// TestExitCodes pins the one table from errors to exit codes.
+func TestExitCodes(t *testing.T) {
+	for _, tt := range []struct {
+		err  error
+		want int
 	}{
-		{[]string{"--plan", "p.json"}, true},
-		{[]string{"-plan=p.json"}, true},
-		{[]string{"plan.csv"}, false},
-		{[]string{"--planet"}, false},
-	}
-	for _, tt := range tests {
-		if got := hasFlag(tt.args, "plan"); got != tt.want {
-			t.Errorf("hasFlag(%q) = %v, want %v", tt.args, got, tt.want)
+		{nil, exitOK},
+		{ranError{fmt.Errorf("x: %w", report.ErrRowsFailed)}, exitRowsFailed},
+		{ranError{usagef("bulkpatch apply", "bad")}, exitUsage},
+		{ranError{&input.InvalidError{}}, exitInvalid},
+		{ranError{&authError{errors.New("no")}}, exitAuth},
+		{ranError{&apply.StopError{Reason: apply.Systemic}}, exitUnavailable},
+		{ranError{&apply.StopError{Reason: apply.ApprovalRequired}}, exitAuth},
+		{ranError{&apply.StopError{Reason: apply.TimeUp}}, exitTimeUp},
+		{ranError{&apply.StopError{Reason: apply.JournalFailed}}, exitJournal},
+		{ranError{&apply.StopError{Reason: apply.Interrupted}}, exitInterrupted},
+		{ranError{fmt.Errorf("interrupted: %w", context.Canceled)}, exitInterrupted},
+		{ranError{errChangesPending}, exitChanges},
+		{errors.New(`unknown command "x" for "bulkpatch"`), exitUsage}, // cobra's own
+		{ranError{errors.New("writing results: disk full")}, exitRowsFailed},
+	} {
+		if got := exitCode(tt.err); got != tt.want {
+			t.Errorf("exitCode(%v) = %d, want %d", tt.err, got, tt.want)
 		}
 	}
+}
+
+func writeFile(t *testing.T, dir, name, content string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }

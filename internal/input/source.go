@@ -112,6 +112,20 @@ func (s *Source) Verify() error {
 	return p.end(p.r)
 }
 
+// OpenReader is Open for an input that can be read only once (standard
+// input): it is copied to a private temporary file first, removed on
+// Close. name names it in messages.
+func OpenReader(name string, r io.Reader, opt Options) (*Source, error) {
+	if opt.Resource == nil {
+		opt.Resource = resource.Default()
+	}
+	h, err := spool(name, r)
+	if err != nil {
+		return nil, err
+	}
+	return &Source{Path: name, Res: opt.Resource, opt: opt, file: h}, nil
+}
+
 // Close releases the input.
 func (s *Source) Close() error { return s.file.Close() }
 
