@@ -8,9 +8,32 @@
 //   - seed.json: the emulator state statuses.csv was written against.
 package samples
 
-import "embed"
+import (
+	"embed"
+	"io/fs"
+	"os"
+	"path/filepath"
+)
 
 // FS holds statuses.csv, invalid.csv and seed.json.
 //
 //go:embed statuses.csv invalid.csv seed.json
 var FS embed.FS
+
+// WriteTo copies the samples into dir, which it makes (mode 0700) when
+// it does not exist.
+func WriteTo(dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	return fs.WalkDir(FS, ".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := FS.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dir, path), b, 0o600)
+	})
+}

@@ -6,13 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/bulkpatch/bulkpatch/internal/apply"
+	"github.com/bulkpatch/bulkpatch/internal/auth"
 	"github.com/bulkpatch/bulkpatch/internal/csvio"
 	"github.com/bulkpatch/bulkpatch/internal/input"
 	"github.com/bulkpatch/bulkpatch/internal/journal"
@@ -58,9 +57,11 @@ func (e *env) apply(ctx context.Context, cmd string, pos []string, o applyOpts) 
 		return err
 	}
 	defer src.Close()
-	results, err := resultsPath(cmd, o, src)
-	if err != nil {
-		return err
+	results := o.results
+	if results == "" {
+		if results = apply.ResultsFor(src.Path); results == "" {
+			return usagef(cmd, "the input %s is not a regular file, so there is no default results path: pass --results", src.Path)
+		}
 	}
 	// The results lock is taken before the input is read: a second apply
 	// of a huge file stops at once, not after validating it.
@@ -91,18 +92,6 @@ func (e *env) applySource(o applyOpts, pos []string, opt input.Options) (*input.
 		return nil, e.inputError(path, err)
 	}
 	return src, nil
-}
-
-// resultsPath is where the results go: --results, or the input's name
-// with .results.csv.
-func resultsPath(cmd string, o applyOpts, src *input.Source) (string, error) {
-	if o.results != "" {
-		return o.results, nil
-	}
-	if fi, err := os.Stat(src.Path); err == nil && !fi.Mode().IsRegular() {
-		return "", usagef(cmd, "the input %s is not a regular file, so there is no default results path: pass --results", src.Path)
-	}
-	return strings.TrimSuffix(src.Path, filepath.Ext(src.Path)) + ".results.csv", nil
 }
 
 // writeInvalid writes the results file of an input that did not
@@ -151,13 +140,7 @@ func (e *env) applyRun(ctx context.Context, o applyOpts, src *input.Source, st i
 			}
 			return conn.signIn(ctx)
 		},
-		OnRow: func(r report.Row) {
-			prog.Row(r)
-			if r.Outcome == report.Failed {
-				logger.Warn("row failed", "line", r.Line, "http_status", r.HTTPStatus, "error_code", r.ErrorCode,
-					"error_message", truncate(r.ErrorMessage, 300), "attempts", r.Attempts, "request_id", r.RequestID)
-			}
-		},
+		OnRow: prog.Row,
 	}
 	sum, err := job.Run(ctx)
 	prog.Finish()
@@ -219,7 +202,7 @@ func planTarget(c *connFlags, src *input.Source) error {
 		c.graphURL = src.Plan.GraphRoot
 		return nil
 	}
-	root, err := graphRoot(*c)
+	root, err := auth.GraphRoot(c.cloud, c.graphURL)
 	if err != nil {
 		return usagef("bulkpatch apply", "%v", err)
 	}

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -90,7 +89,7 @@ func (e *env) demo(ctx context.Context, cmd string, dir *string) error {
 	}
 	stats := srv.Stats()
 	fmt.Fprintf(e.stdout, "\nThe emulator answered %d requests; %d writes were throttled (429) and retried after their Retry-After.\n",
-		sumValues(stats.ByStatus), stats.Throttled)
+		stats.Requests, stats.Throttled)
 	fmt.Fprintf(e.stdout, "Demo files, results and journal are in %s\nResults: %s\n", *dir, results)
 	return nil
 }
@@ -104,30 +103,6 @@ func demoDir(dir *string) error {
 			return err
 		}
 		*dir = d
-	} else if err := os.MkdirAll(*dir, 0o700); err != nil {
-		return err
 	}
-	return copySamples(*dir)
-}
-
-func sumValues(m map[int]int) int {
-	n := 0
-	for _, v := range m {
-		n += v
-	}
-	return n
-}
-
-// copySamples writes the embedded samples into dir.
-func copySamples(dir string) error {
-	return fs.WalkDir(samples.FS, ".", func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		b, err := samples.FS.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(filepath.Join(dir, path), b, 0o600)
-	})
+	return samples.WriteTo(*dir)
 }

@@ -97,7 +97,7 @@ func (e *env) emulator(ctx context.Context, cmd string, f emulatorFlags) error {
 	if err != nil {
 		return &usageError{cmd: cmd, err: err}
 	}
-	fmt.Fprintf(e.stdout, "emulator serving %s (use --graph-url %s%s); Ctrl-C stops it\n", url, url, emulatorHints(f))
+	fmt.Fprintf(e.stdout, "emulator serving %s (use --graph-url %s%s); Ctrl-C stops it\n", url, url, f.opt.Hints(f.certOut))
 	<-ctx.Done()
 	srv.Close()
 	stats, _ := json.Marshal(srv.Stats())
@@ -105,30 +105,5 @@ func (e *env) emulator(ctx context.Context, cmd string, f emulatorFlags) error {
 	if f.dump == "" {
 		return nil
 	}
-	b, err := json.MarshalIndent(srv.Snapshot(), "", "  ")
-	if err == nil {
-		err = os.WriteFile(f.dump, b, 0o600)
-	}
-	if err != nil {
-		return fmt.Errorf("dumping state: %w", err)
-	}
-	return nil
-}
-
-// emulatorHints completes the start-up line: which token to send and which
-// certificate to trust.
-func emulatorHints(f emulatorFlags) string {
-	h := " and any BULKPATCH_TOKEN"
-	switch {
-	case len(f.opt.Tokens) > 0:
-		h = " and a BULKPATCH_TOKEN given with --token"
-	case f.opt.Lenient && !f.opt.RequireToken:
-		h = ", with or without BULKPATCH_TOKEN"
-	}
-	if f.certOut != "" {
-		h += ", trusting the certificate in " + f.certOut
-	} else if f.opt.TLS {
-		h += ", trusting its certificate (--tls-cert-out FILE writes it)"
-	}
-	return h
+	return srv.Dump(f.dump)
 }

@@ -42,9 +42,12 @@ func (e *env) exportCmd() *cobra.Command {
 
 func (e *env) export(ctx context.Context, cmd string, o exportOpts) error {
 	res := resource.MobileAppInstallStatus
-	coll, err := exportCollection(cmd, res, o)
+	if o.app == "" {
+		return usagef(cmd, "--app is required")
+	}
+	coll, err := export.Collection(res, o.app, o.userStatus)
 	if err != nil {
-		return err
+		return &usageError{cmd: cmd, err: err}
 	}
 	if err := o.pace.check(); err != nil {
 		return &usageError{cmd: cmd, err: err}
@@ -83,24 +86,6 @@ func (e *env) export(ctx context.Context, cmd string, o exportOpts) error {
 		fmt.Fprintf(e.stderr, "exported %d objects to %s\n", n, o.out)
 	}
 	return nil
-}
-
-// exportCollection is the collection the flags name. The ids follow the
-// rules of the id columns: one that could leave the intended route is
-// refused before anything is sent.
-func exportCollection(cmd string, res *resource.Resource, o exportOpts) (resource.Key, error) {
-	if o.app == "" {
-		return resource.Key{}, usagef(cmd, "--app is required")
-	}
-	for _, id := range []struct{ flag, value string }{{"--app", o.app}, {"--user-status", o.userStatus}} {
-		if id.value == "" {
-			continue
-		}
-		if msg := resource.CheckID(id.value); msg != "" {
-			return resource.Key{}, usagef(cmd, "%s %q: %s", id.flag, truncate(id.value, 80), msg)
-		}
-	}
-	return resource.Key{o.app, o.userStatus, ""}, nil
 }
 
 // exportError says why an export failed, with the exit code it means: an

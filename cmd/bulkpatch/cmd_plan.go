@@ -39,7 +39,7 @@ func (e *env) plan(ctx context.Context, cmd, path string, o planOpts) error {
 	if err != nil {
 		return err
 	}
-	root, err := graphRoot(o.conn)
+	root, err := auth.GraphRoot(o.conn.cloud, o.conn.graphURL) // recorded even when the plan is made offline
 	if err != nil {
 		return &usageError{cmd: cmd, err: err}
 	}
@@ -79,19 +79,6 @@ func (e *env) plan(ctx context.Context, cmd, path string, o planOpts) error {
 		return errChangesPending
 	}
 	return nil
-}
-
-// graphRoot is the Graph root the connection flags name, without signing
-// in: a plan records it even when made offline.
-func graphRoot(c connFlags) (string, error) {
-	if c.graphURL != "" {
-		return c.graphURL, nil
-	}
-	cloud, err := auth.LookupCloud(c.cloud)
-	if err != nil {
-		return "", err
-	}
-	return cloud.GraphRoot(), nil
 }
 
 // planOffline plans a valid input without the network: the plan is

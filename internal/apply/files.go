@@ -38,6 +38,16 @@ func OpenFiles(results string, inputs ...string) (*Files, error) {
 	return &Files{Results: results, lock: lock}, nil
 }
 
+// ResultsFor returns the default results path of an input: its name
+// with .results.csv (in.csv -> in.results.csv). An input that is not a
+// regular file (standard input, a pipe) has none: "".
+func ResultsFor(input string) string {
+	if fi, err := os.Stat(input); err != nil || !fi.Mode().IsRegular() {
+		return ""
+	}
+	return strings.TrimSuffix(input, filepath.Ext(input)) + ".results.csv"
+}
+
 // Journal returns the journal's path.
 func (f *Files) Journal() string { return f.Results + ".journal" }
 

@@ -38,7 +38,9 @@ type Job struct {
 	// finished: it asks for confirmation and signs in. Its error ends the
 	// job. nil: go ahead.
 	Ready func(ctx context.Context, done int) error
-	OnRow func(report.Row) // called as each row settles, from any goroutine
+	// OnRow is called as each row settles, from any goroutine; a failed
+	// row is also logged ("row failed").
+	OnRow func(report.Row)
 }
 
 // Run runs the job and returns the results' summary (the caller sets its
@@ -66,7 +68,7 @@ func (j *Job) Run(ctx context.Context) (*report.Summary, error) {
 	j.Logger.Info("run starting", append([]any{"input", j.Source.Path, "rows", j.Rows, "results", j.Files.Results,
 		"concurrency", j.Options.Concurrency, "batch", j.Options.Batch, "reconcile", j.Reconcile,
 		"resume", opened.Resumed, "resumed_rows", opened.Done}, j.LogAttrs...)...)
-	r := &Runner{Graph: j.Graph, Recorder: jr, OnRow: j.OnRow, Options: j.Options}
+	r := &Runner{Graph: j.Graph, Recorder: jr, OnRow: j.onRow, Options: j.Options}
 	if j.Reconcile {
 		r.Options.Reconcile = NewLive(j.Graph, j.Collections.Collections)
 	}
@@ -94,6 +96,17 @@ func (j *Job) Run(ctx context.Context) (*report.Summary, error) {
 		return sum, fmt.Errorf("marking the journal complete: %w", err)
 	}
 	return sum, nil
+}
+
+// onRow logs a failed row and passes every row on to OnRow.
+func (j *Job) onRow(r report.Row) {
+	if r.Outcome == report.Failed {
+		j.Logger.Warn("row failed", "line", r.Line, "http_status", r.HTTPStatus, "error_code", r.ErrorCode,
+			"error_message", report.OneLine(r.ErrorMessage, report.MaxErrorMessage), "attempts", r.Attempts, "request_id", r.RequestID)
+	}
+	if j.OnRow != nil {
+		j.OnRow(r)
+	}
 }
 
 // logJournal says whether this run continues an earlier one, and keeps

@@ -49,3 +49,16 @@ func LookupCloud(name string) (Cloud, error) {
 	}
 	return Cloud{}, fmt.Errorf("%w %q: use one of %s", ErrUnknownCloud, name, strings.Join(CloudNames(), ", "))
 }
+
+// GraphRoot returns the Graph root to use: override when set, else the
+// root of the cloud named cloud.
+func GraphRoot(cloud, override string) (string, error) {
+	if override != "" {
+		return override, nil
+	}
+	c, err := LookupCloud(cloud)
+	if err != nil {
+		return "", err
+	}
+	return c.GraphRoot(), nil
+}

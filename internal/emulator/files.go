@@ -1,6 +1,7 @@
 package emulator
 
 import (
+	"encoding/json"
 	"fmt"
 	"net"
 	"os"
@@ -32,4 +33,35 @@ func IsLoopback(addr string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// Dump writes the current state to path as a seed file (mode 0600).
+func (s *Server) Dump(path string) error {
+	b, err := json.MarshalIndent(s.Snapshot(), "", "  ")
+	if err == nil {
+		err = os.WriteFile(path, b, 0o600)
+	}
+	if err != nil {
+		return fmt.Errorf("dumping state: %w", err)
+	}
+	return nil
+}
+
+// Hints completes the start-up line of a server with these options:
+// which token to send and which certificate to trust (certOut: where its
+// certificate was written, if it was).
+func (o Options) Hints(certOut string) string {
+	h := " and any BULKPATCH_TOKEN"
+	switch {
+	case len(o.Tokens) > 0:
+		h = " and a BULKPATCH_TOKEN given with --token"
+	case o.Lenient && !o.RequireToken:
+		h = ", with or without BULKPATCH_TOKEN"
+	}
+	if certOut != "" {
+		h += ", trusting the certificate in " + certOut
+	} else if o.TLS {
+		h += ", trusting its certificate (--tls-cert-out FILE writes it)"
+	}
+	return h
 }

@@ -37,6 +37,31 @@ type Exporter struct {
 	skipped         int
 }
 
+// Collection returns the key of the collection of res that the given ids
+// name, in the order of res.Keys without the object's own id (for
+// mobileAppInstallStatus: the app and, optionally, a user status). Each id
+// follows the rules of the id columns: one that could leave the intended
+// route is a *resource.IDError, before anything is sent.
+func Collection(res *resource.Resource, ids ...string) (resource.Key, error) {
+	var k resource.Key
+	i := 0
+	for c := range res.Keys {
+		if c == res.IDKey() || i >= len(ids) {
+			continue
+		}
+		id := ids[i]
+		i++
+		if id == "" {
+			continue
+		}
+		if msg := resource.CheckID(id); msg != "" {
+			return k, &resource.IDError{Column: res.Keys[c].Name, Value: id, Reason: msg}
+		}
+		k[c] = id
+	}
+	return k, nil
+}
+
 // New returns an Exporter of the collection coll of res (a key whose
 // object id is empty, e.g. {app, "", ""}); warn receives each warning.
 func New(res *resource.Resource, coll resource.Key, warn func(msg string)) *Exporter {

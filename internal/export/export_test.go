@@ -60,3 +60,28 @@ func TestNestedCollectionHeader(t *testing.T) {
 		t.Errorf("Row = %q, %v", cells, err)
 	}
 }
+
+func TestCollection(t *testing.T) {
+	res := resource.MobileAppInstallStatus
+	for _, tt := range []struct {
+		app, user string
+		want      resource.Key
+		wantErr   string
+	}{
+		{"a", "", resource.Key{"a", "", ""}, ""},
+		{"a", "u", resource.Key{"a", "u", ""}, ""},
+		{"a/b", "", resource.Key{}, `mobileAppId "a/b" contains '/'`},
+		{"a", "..", resource.Key{}, `userAppInstallStatusId ".."`},
+	} {
+		got, err := Collection(res, tt.app, tt.user)
+		if tt.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("Collection(%q, %q) = %v, want %q", tt.app, tt.user, err, tt.wantErr)
+			}
+			continue
+		}
+		if err != nil || got != tt.want {
+			t.Errorf("Collection(%q, %q) = %q, %v", tt.app, tt.user, got, err)
+		}
+	}
+}

@@ -98,7 +98,7 @@ func (w *Writer) Write(r Row) error {
 		text(string(r.Outcome)),
 		number(r.HTTPStatus),
 		text(r.ErrorCode),
-		oneLine(r.ErrorMessage, MaxErrorMessage),
+		OneLine(r.ErrorMessage, MaxErrorMessage),
 		number(r.Attempts),
 		text(r.RequestID),
 		text(r.ClientRequestID),
@@ -183,10 +183,10 @@ func text(s string) string {
 	return strings.ToValidUTF8(s, "\uFFFD")
 }
 
-// oneLine turns s into one line of at most max runes: line breaks and other
+// OneLine turns s into one line of at most max runes: line breaks and other
 // control characters become spaces (CRLF one space), and a cut is marked
 // with a final "…".
-func oneLine(s string, max int) string {
+func OneLine(s string, max int) string {
 	if len(s) <= max && !strings.ContainsFunc(s, needsCleaning) {
 		return s // the common case: nothing to do, nothing to allocate
 	}

@@ -252,12 +252,12 @@ func TestOneLine(t *testing.T) {
 		{"nine run\r\n", "nine run ", 10},
 	}
 	for _, tt := range tests {
-		got := oneLine(tt.in, tt.max)
+		got := OneLine(tt.in, tt.max)
 		if got != tt.want {
-			t.Errorf("oneLine(%q, %d) = %q, want %q", tt.in, tt.max, got, tt.want)
+			t.Errorf("OneLine(%q, %d) = %q, want %q", tt.in, tt.max, got, tt.want)
 		}
 		if n := utf8.RuneCountInString(got); n > tt.max {
-			t.Errorf("oneLine(%q, %d) has %d runes", tt.in, tt.max, n)
+			t.Errorf("OneLine(%q, %d) has %d runes", tt.in, tt.max, n)
 		}
 	}
 }
