@@ -111,7 +111,7 @@ func (e *env) writeInvalid(files *apply.Files, src *input.Source, ie *input.Inva
 
 // applyRun confirms, signs in, runs and reports.
 func (e *env) applyRun(ctx context.Context, o applyOpts, src *input.Source, st input.Stats, files *apply.Files) error {
-	logger := newLogger(e.stderr, o.pace.logFormat, e.getenv)
+	logger := e.logger(o.pace)
 	if err := planTarget(&o.conn, src); err != nil {
 		return err
 	}

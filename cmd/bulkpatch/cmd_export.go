@@ -62,7 +62,7 @@ func (e *env) export(ctx context.Context, cmd string, o exportOpts) error {
 		}
 		defer out.Abort()
 	}
-	logger := newLogger(e.stderr, o.pace.logFormat, e.getenv)
+	logger := e.logger(o.pace)
 	conn, err := e.connect(cmd, o.conn, o.pace, logger)
 	if err != nil {
 		return err

@@ -101,7 +101,7 @@ func planOffline(src *input.Source, root string, out *plan.Output) error {
 // planReconcile reads the live objects of a valid input and plans only
 // what differs.
 func (e *env) planReconcile(ctx context.Context, src *input.Source, st input.Stats, o planOpts, out *plan.Output) error {
-	logger := newLogger(e.stderr, o.pace.logFormat, e.getenv)
+	logger := e.logger(o.pace)
 	conn, err := e.connect("bulkpatch plan", o.conn, o.pace, logger)
 	if err != nil {
 		return err

@@ -7,7 +7,14 @@ import (
 
 	"github.com/bulkpatch/bulkpatch/internal/auth"
 	"github.com/bulkpatch/bulkpatch/internal/graph"
+	"github.com/bulkpatch/bulkpatch/internal/report"
 )
+
+// logger is the stderr logger for --log-format; BULKPATCH_DEBUG=1 adds
+// the debug events.
+func (e *env) logger(p paceFlags) *slog.Logger {
+	return report.NewLogger(e.stderr, p.logFormat == "json", e.getenv("BULKPATCH_DEBUG") != "")
+}
 
 // connection is a Graph client and the sign-in behind it.
 type connection struct {

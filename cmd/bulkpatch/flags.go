@@ -2,8 +2,6 @@ package main
 
 import (
 	"fmt"
-	"io"
-	"log/slog"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -116,25 +114,6 @@ func (p *paceFlags) check() error {
 		return fmt.Errorf("--progress must be auto, always or never")
 	}
 	return nil
-}
-
-// newLogger returns the stderr logger for --log-format. Text logs are
-// short lines for people; JSON logs are one event per line for machines.
-func newLogger(w io.Writer, format string, getenv func(string) string) *slog.Logger {
-	level := slog.LevelInfo
-	if getenv("BULKPATCH_DEBUG") != "" {
-		level = slog.LevelDebug
-	}
-	if format == "json" {
-		return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level}))
-	}
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level,
-		ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
-			if len(groups) == 0 && a.Key == slog.TimeKey {
-				return slog.Attr{} // people read these live; cron adds its own time
-			}
-			return a
-		}}))
 }
 
 // runFlags are the flags of a command that reads an input and may talk
