@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
@@ -65,6 +66,11 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 }
 
 func (e *env) run(ctx context.Context, args []string) int {
+	// Logs, the progress display and messages all go to stderr, from
+	// several goroutines: one lock keeps their lines whole.
+	if _, ok := e.stderr.(*lockedWriter); !ok {
+		e.stderr = &lockedWriter{w: e.stderr}
+	}
 	root := e.newRoot()
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
@@ -228,6 +234,18 @@ func (r reported) Unwrap() error { return r.error }
 
 // errChangesPending is plan --detailed-exitcode's "there is work to do".
 var errChangesPending = errors.New("changes are pending")
+
+// lockedWriter serialises writes to w.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
 
 func isTerminal(f any) bool {
 	file, ok := f.(*os.File)
