@@ -126,7 +126,7 @@ func decodeError(status int, header http.Header, body []byte) *APIError {
 	var env errorEnvelope
 	if json.Unmarshal(body, &env) == nil && env.Error != nil {
 		e.Code = jsonText(env.Error.Code)
-		e.Message = jsonText(env.Error.Message)
+		e.Message = unwrapMessage(jsonText(env.Error.Message))
 		if in := env.Error.InnerError; in != nil {
 			e.Date = jsonText(in.Date)
 			e.RequestID = jsonText(in.RequestID)
@@ -153,6 +153,31 @@ func decodeError(status int, header http.Header, body []byte) *APIError {
 	}
 	e.RetryAfter, _ = retryAfter(header, time.Time{})
 	return e
+}
+
+// unwrapMessage returns the text of an Intune message that carries its
+// own JSON inside Graph's error.message, as Intune's services answer:
+// {"_version": 3, "Message": "Resource Not Found - Operation ID …", …}.
+// The inner message is what says what went wrong (with the operation id
+// support asks for); the wrapper is noise that hides it. Any other
+// message is returned as it is.
+func unwrapMessage(m string) string {
+	t := strings.TrimSpace(m)
+	if !strings.HasPrefix(t, "{") {
+		return m
+	}
+	var inner struct {
+		Message json.RawMessage `json:"Message"`
+	}
+	if json.Unmarshal([]byte(t), &inner) != nil {
+		return m
+	}
+	if b := bytes.TrimSpace(inner.Message); len(b) > 0 && b[0] == '"' {
+		if s := jsonText(b); s != "" {
+			return s
+		}
+	}
+	return m
 }
 
 // jsonText returns a JSON string's value, a scalar's literal text, the

@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -122,6 +123,23 @@ func TestIsSegmentRemoved(t *testing.T) {
 	for _, tt := range tests {
 		if got := IsSegmentRemoved(tt.err); got != tt.want {
 			t.Errorf("%s: IsSegmentRemoved = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}
+
+// TestIntuneMessageUnwrapped: Intune's JSON inside error.message is
+// decoded to its text, operation id included.
+func TestIntuneMessageUnwrapped(t *testing.T) {
+	inner := `{"_version": 3, "Message": "Resource Not Found - Operation ID (for customer support): 0f1e2d3c-0000-0000-0000-000000000000 - Activity ID: 858f9c72 - Url: https://fef.msua06.manage.microsoft.com/x", "CustomApiErrorPhrase": "", "RetryAfter": null, "ErrorSourceService": "", "HttpHeaders": "{}"}`
+	body, _ := json.Marshal(map[string]any{"error": map[string]any{"code": "ResourceNotFound", "message": inner}})
+	e := decodeError(404, http.Header{}, body)
+	if !strings.HasPrefix(e.Message, "Resource Not Found - Operation ID (for customer support): 0f1e2d3c") || strings.Contains(e.Message, "_version") {
+		t.Errorf("Message = %q", e.Message)
+	}
+	for _, m := range []string{"plain text", `{"not":"intune"}`, `{"Message": 5}`, "{broken"} {
+		body, _ := json.Marshal(map[string]any{"error": map[string]any{"code": "X", "message": m}})
+		if got := decodeError(400, http.Header{}, body).Message; got != m {
+			t.Errorf("message %q became %q", m, got)
 		}
 	}
 }
