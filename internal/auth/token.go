@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode"
 	"time"
 )
 
@@ -38,23 +39,98 @@ func cleanToken(s string) (string, error) {
 	return s, nil
 }
 
+// jwtClaims decodes the unverified claims of a JWT-shaped token into v,
+// and reports whether it could.
+func jwtClaims(tok string, v any) bool {
+	parts := strings.Split(tok, ".")
+	if len(parts) != 3 {
+		return false
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
+	return err == nil && json.Unmarshal(payload, v) == nil
+}
+
+// Identity is who a token says it is, for display only: nothing about it
+// is verified (Graph verifies the token).
+type Identity struct {
+	Tenant string // the tid claim
+	// Who is the user (upn, unique_name or preferred_username) or, for an
+	// app-only token, the application's name and id.
+	Who string
+}
+
+// String reads "user@contoso.com in tenant 7c1…" or "unknown identity".
+func (id Identity) String() string {
+	switch {
+	case id.Who == "" && id.Tenant == "":
+		return "an identity the token does not name"
+	case id.Tenant == "":
+		return id.Who
+	}
+	return id.Who + " in tenant " + id.Tenant
+}
+
+// IdentityOf reads the identity claims of a JWT access token; a token that
+// is not a JWT (an emulator's, a test's) has an empty Identity.
+func IdentityOf(tok string) Identity {
+	var c struct {
+		Tid               string `json:"tid"`
+		Upn               string `json:"upn"`
+		UniqueName        string `json:"unique_name"`
+		PreferredUsername string `json:"preferred_username"`
+		Appid             string `json:"appid"`
+		Azp               string `json:"azp"`
+		AppDisplayname    string `json:"app_displayname"`
+	}
+	if !jwtClaims(tok, &c) {
+		return Identity{}
+	}
+	id := Identity{Tenant: printableClaim(c.Tid)}
+	for _, who := range []string{c.Upn, c.UniqueName, c.PreferredUsername} {
+		if who != "" {
+			id.Who = printableClaim(who)
+			return id
+		}
+	}
+	app := c.Appid
+	if app == "" {
+		app = c.Azp
+	}
+	switch {
+	case c.AppDisplayname != "" && app != "":
+		id.Who = "app " + printableClaim(c.AppDisplayname) + " (" + printableClaim(app) + ")"
+	case app != "":
+		id.Who = "app " + printableClaim(app)
+	}
+	return id
+}
+
+// printableClaim keeps a claim to what a terminal shows safely: printable
+// ASCII and letters, at most 100 characters.
+func printableClaim(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if b.Len() >= 100 {
+			b.WriteString("…")
+			break
+		}
+		if r < ' ' || r == 0x7f || unicode.Is(unicode.Cf, r) || unicode.IsControl(r) {
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
 // jwtExpiry returns the unverified exp claim of a JWT-shaped token. Entra
 // ID access tokens are JWTs, so this lets a static token or a bare
 // token-command output be refreshed (or refused) on time; anything that
 // does not look like a JWT with a sane exp simply has no known expiry.
 func jwtExpiry(tok string) (time.Time, bool) {
-	parts := strings.Split(tok, ".")
-	if len(parts) != 3 {
-		return time.Time{}, false
-	}
-	payload, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
-	if err != nil {
-		return time.Time{}, false
-	}
 	var claims struct {
 		Exp json.Number `json:"exp"`
 	}
-	if json.Unmarshal(payload, &claims) != nil {
+	if !jwtClaims(tok, &claims) {
 		return time.Time{}, false
 	}
 	return unixSeconds(claims.Exp.String())

@@ -152,3 +152,24 @@ func FuzzParseCommandOutput(f *testing.F) {
 		}
 	})
 }
+
+func TestIdentityOf(t *testing.T) {
+	jwt := func(claims string) string {
+		return "eyJhbGciOiJub25lIn0." + base64.RawURLEncoding.EncodeToString([]byte(claims)) + ".sig"
+	}
+	for _, tt := range []struct {
+		tok  string
+		want string
+	}{
+		{jwt(`{"tid":"t-1","upn":"zoe@contoso.com","appid":"a"}`), "zoe@contoso.com in tenant t-1"},
+		{jwt(`{"tid":"t-1","preferred_username":"max@contoso.com"}`), "max@contoso.com in tenant t-1"},
+		{jwt(`{"tid":"t-1","appid":"11111111","app_displayname":"Intune sync"}`), "app Intune sync (11111111) in tenant t-1"},
+		{jwt(`{"tid":"t-1","azp":"22222222"}`), "app 22222222 in tenant t-1"},
+		{jwt(`{"upn":"a\u202eb\u001b[31m"}`), "ab[31m"},
+		{"not-a-jwt", "an identity the token does not name"},
+	} {
+		if got := IdentityOf(tt.tok).String(); got != tt.want {
+			t.Errorf("IdentityOf(%q) = %q, want %q", tt.tok, got, tt.want)
+		}
+	}
+}
