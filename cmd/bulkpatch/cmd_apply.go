@@ -21,8 +21,8 @@ import (
 // applyOpts are apply's flags.
 type applyOpts struct {
 	runFlags
-	reconcile, resume, fresh, yes bool
-	results, planPath             string
+	reconcile, noReconcile, resume, fresh, yes bool
+	results, planPath                          string
 }
 
 func (e *env) applyCmd() *cobra.Command {
@@ -30,13 +30,15 @@ func (e *env) applyCmd() *cobra.Command {
 	c := &cobra.Command{Use: "apply FILE.csv | apply --plan PLAN.json"}
 	fs := c.Flags()
 	o.add(fs, e.getenv)
-	fs.BoolVar(&o.reconcile, "reconcile", false, "read each object first and skip rows already in the desired state")
+	fs.BoolVar(&o.reconcile, "reconcile", false, "read each object first and write only the rows that differ (the default; with --plan: re-check an offline plan)")
+	fs.BoolVar(&o.noReconcile, "no-reconcile", false, "write every row without reading first (reads refused, or a forced rewrite)")
 	fs.StringVar(&o.results, "results", "", "results CSV path (default: the input's name with .results.csv)")
 	fs.BoolVar(&o.resume, "resume", false, "continue an earlier, interrupted run; refuse to start afresh")
 	fs.BoolVar(&o.fresh, "fresh", false, "start afresh even if an earlier run of this input was interrupted")
 	fs.BoolVar(&o.yes, "yes", false, "apply without asking (needed when there is no terminal, e.g. cron)")
 	fs.StringVar(&o.planPath, "plan", "", "apply a plan saved by plan --out exactly as it is")
 	c.MarkFlagsMutuallyExclusive("resume", "fresh")
+	c.MarkFlagsMutuallyExclusive("reconcile", "no-reconcile")
 	c.Args = func(c *cobra.Command, pos []string) error {
 		if o.planPath != "" {
 			return args(0, "no FILE.csv with --plan (the plan names its input)")(c, pos)
@@ -127,20 +129,25 @@ func (e *env) applyRun(ctx context.Context, o applyOpts, src *input.Source, st i
 		s := conn.client.Stats()
 		return report.Live{Throttled: s.Throttled, WriteRate: s.WriteRate}
 	}, events)
+	ask := src.Plan == nil && !o.yes
+	if ask && !e.stdinTTY {
+		return usagef("bulkpatch apply", "refusing to write without confirmation: there is no terminal to ask on; pass --yes (cron) or review with `bulkpatch plan` first")
+	}
 	job := &apply.Job{
 		Source: src, Rows: st.Rows, Files: files, Graph: conn.client, Mode: journalMode(o),
-		Reconcile: o.reconcile, Collections: st, Logger: logger,
-		Options:  apply.Options{Concurrency: o.pace.concurrency, Batch: o.pace.batch, MaxDuration: o.pace.maxDuration},
-		LogAttrs: []any{"graph", conn.root, "auth", conn.tokens.Kind(), "version", version, "rate", o.pace.rate},
-		Ready: func(ctx context.Context, done int) error {
-			if src.Plan == nil && !o.yes {
-				if err := e.confirm(src, st.Rows, done, conn.root); err != nil {
-					return err
-				}
-			}
-			return conn.signIn(ctx)
-		},
-		OnRow: prog.Row,
+		Reconcile: reconciles(o, src), Collections: st, Logger: logger,
+		Options: apply.Options{Concurrency: o.pace.concurrency, Batch: o.pace.batch, MaxDuration: o.pace.maxDuration},
+		OnRow:   prog.Row,
+	}
+	var who string
+	job.Ready = func(ctx context.Context) error {
+		id, err := conn.signIn(ctx)
+		who = id.String()
+		job.LogAttrs = []any{"graph", conn.root, "identity", who, "auth", conn.tokens.Kind(), "version", version, "rate", o.pace.rate}
+		return err
+	}
+	if ask {
+		job.Confirm = func(_ context.Context, a apply.Ahead) error { return e.confirm(src, a, conn.root, who) }
 	}
 	sum, err := job.Run(ctx)
 	prog.Finish()
@@ -179,6 +186,19 @@ func (e *env) progressMode(flag string) report.ProgressMode {
 	return report.ProgressLines
 }
 
+// reconciles says whether apply reads before it writes: by default for a
+// CSV; for a saved plan, as the plan was made (a reconciled plan is
+// checked again), unless a flag says otherwise.
+func reconciles(o applyOpts, src *input.Source) bool {
+	switch {
+	case o.noReconcile:
+		return false
+	case o.reconcile || src.Plan == nil:
+		return true
+	}
+	return src.Plan.Reconcile
+}
+
 // journalMode is what apply does with an earlier run's journal.
 func journalMode(o applyOpts) journal.Mode {
 	switch {
@@ -212,19 +232,19 @@ func planTarget(c *connFlags, src *input.Source) error {
 	return nil
 }
 
-// confirm shows what apply is about to do and asks.
-func (e *env) confirm(src *input.Source, rows, done int, root string) error {
-	if !e.stdinTTY {
-		return usagef("bulkpatch apply", "refusing to write without confirmation: there is no terminal to ask on; pass --yes (cron) or review with `bulkpatch plan` first")
+// confirm shows what apply is about to do, where and as whom, and asks.
+func (e *env) confirm(src *input.Source, a apply.Ahead, root, who string) error {
+	what := fmt.Sprintf("%d rows", a.Rows)
+	if r := a.Reads; r != nil {
+		what = fmt.Sprintf("%d rows that differ (%d already as asked; %d could not be read and will fail unwritten)", r.Update, r.Unchanged, r.Failed)
 	}
-	what := fmt.Sprintf("%d rows", rows)
-	if done > 0 {
-		what += fmt.Sprintf(" (%d already done by an earlier run will be skipped)", done)
+	if a.Done > 0 {
+		what += fmt.Sprintf(", skipping %d an earlier run finished", a.Done)
 	}
-	fmt.Fprintf(e.stderr, "About to write %s from %s to %s.\nType yes to apply: ", what, src.Path, root)
+	fmt.Fprintf(e.stderr, "About to write %s from %s\nto %s as %s.\nType yes to apply: ", what, src.Path, root, who)
 	answer, _ := bufio.NewReader(e.stdin).ReadString('\n')
 	if strings.TrimSpace(strings.ToLower(answer)) != "yes" {
-		return usagef("bulkpatch apply", "not confirmed; nothing was sent")
+		return usagef("bulkpatch apply", "not confirmed; nothing was written")
 	}
 	return nil
 }

@@ -67,7 +67,7 @@ func (e *env) export(ctx context.Context, cmd string, o exportOpts) error {
 	if err != nil {
 		return err
 	}
-	if err := conn.signIn(ctx); err != nil {
+	if _, err := conn.signIn(ctx); err != nil {
 		return err
 	}
 	var w io.Writer = e.stdout

@@ -106,7 +106,7 @@ func (e *env) planReconcile(ctx context.Context, src *input.Source, st input.Sta
 	if err != nil {
 		return err
 	}
-	if err := conn.signIn(ctx); err != nil {
+	if _, err := conn.signIn(ctx); err != nil {
 		return err
 	}
 	if err := out.Start(src.PlanHeader("bulkpatch "+version, conn.root, true)); err != nil {

@@ -74,13 +74,15 @@ func (e *env) connect(cmd string, c connFlags, p paceFlags, logger *slog.Logger)
 
 // signIn fetches the first token before any row is dispatched, so that a
 // device-code prompt or a broken sign-in shows up at once rather than in
-// every worker. A sign-in that was tried and failed is an *authError.
-func (c *connection) signIn(ctx context.Context) error {
-	if _, err := c.tokens.Token(ctx); err != nil {
+// every worker, and says who the token names (for display only). A
+// sign-in that was tried and failed is an *authError.
+func (c *connection) signIn(ctx context.Context) (auth.Identity, error) {
+	tok, err := c.tokens.Token(ctx)
+	if err != nil {
 		if ctx.Err() != nil {
-			return ctx.Err()
+			return auth.Identity{}, ctx.Err()
 		}
-		return &authError{fmt.Errorf("signing in (%s): %w", c.tokens.Kind(), err)}
+		return auth.Identity{}, &authError{fmt.Errorf("signing in (%s): %w", c.tokens.Kind(), err)}
 	}
-	return nil
+	return auth.IdentityOf(tok), nil
 }

@@ -62,9 +62,12 @@ type Options struct {
 	// (refused, no such host, TLS failure, timeouts) for this long, while
 	// requests kept trying. 0 means 20 s; negative disables the check.
 	// It needs a Graph that implements Reachability.
-	NoAnswer  time.Duration
-	Reconcile *Live            // when set, rows already in the desired state are not written
-	Clock     func() time.Time // nil: time.Now
+	NoAnswer time.Duration
+	// Reads, when set, is what a reconcile pass (ReadAll) found: rows
+	// already in the desired state are settled unchanged and rows whose
+	// read failed are settled failed, none of them written.
+	Reads *Reads
+	Clock func() time.Time // nil: time.Now
 }
 
 // Reachability is implemented by a Graph that can tell whether it is
@@ -175,16 +178,18 @@ func (r *Runner) dispatch(ctx context.Context, s *settler, rows iter.Seq2[input.
 				s.notAttempted()
 				return nil
 			}
-			s.send(ctx, s.reconcile(ctx, batch))
+			s.send(ctx, batch)
 			return nil
 		})
 	}
 	var rowsErr error
+	i := -1 // the row's position in rows, as Reads numbers them
 	for row, err := range rows {
 		if err != nil {
 			rowsErr = err
 			break
 		}
+		i++
 		if len(row.Problems) > 0 {
 			continue
 		}
@@ -199,6 +204,14 @@ func (r *Runner) dispatch(ctx context.Context, s *settler, rows iter.Seq2[input.
 		if halted() {
 			s.notAttempted()
 			break
+		}
+		switch o.Reads.at(i) {
+		case unchanged:
+			s.settle(s.row(it, report.Unchanged, graph.Result{Status: 200}), it.id)
+			continue
+		case readFailed:
+			s.settleResult(it, o.Reads.failed[i])
+			continue
 		}
 		if it.Action == plan.ActionUnchanged {
 			s.settle(s.row(it, report.Unchanged, graph.Result{}), it.id)

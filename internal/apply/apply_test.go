@@ -598,8 +598,19 @@ func TestReconcile(t *testing.T) {
 		t.Run(fmt.Sprint(counts), func(t *testing.T) {
 			fg := &fakeGraph{objects: objects}
 			live := NewLive(fg, map[resource.Key]int{{"app", "", ""}: counts})
-			r := &Runner{Graph: fg, Options: Options{Reconcile: live, Concurrency: 3, Batch: 2}}
+			reads, err := ReadAll(t.Context(), live, seq(items), 3, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if reads.Update != 4 || reads.Unchanged != 7 || reads.Failed != 1 {
+				t.Errorf("reads counted %d to update, %d unchanged, %d failed; want 4, 7, 1", reads.Update, reads.Unchanged, reads.Failed)
+			}
+			readsBefore := fg.reads
+			r := &Runner{Graph: fg, Options: Options{Reads: reads, Concurrency: 3, Batch: 2}}
 			rows, err := run(t, t.Context(), r, items)
+			if fg.reads != readsBefore {
+				t.Errorf("the run read %d objects again", fg.reads-readsBefore)
+			}
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -629,20 +640,53 @@ func TestReconcile(t *testing.T) {
 	}
 }
 
-func TestReconcileReadFailureStopsTheRun(t *testing.T) {
-	fg := &fakeGraph{getErr: &graph.APIError{Status: 400, Code: "BadRequest", Message: "Resource not found for the segment 'deviceStatuses'."}}
-	live := NewLive(fg, map[resource.Key]int{{"app", "", ""}: 5})
-	r := &Runner{Graph: fg, Options: Options{Reconcile: live}}
-	rows, err := run(t, t.Context(), r, makeRows(5))
-	var se *StopError
-	if !errors.As(err, &se) || se.Reason != Systemic {
-		t.Fatalf("Run error = %v, want Systemic", err)
+// TestReadFailureStopsBeforeAnyWrite: a run-fatal answer to a read (a
+// removed route, 403) stops the reads with nothing written.
+func TestReadFailureStopsBeforeAnyWrite(t *testing.T) {
+	for _, fatal := range []error{
+		&graph.APIError{Status: 400, Code: "BadRequest", Message: "Resource not found for the segment 'deviceStatuses'."},
+		&graph.APIError{Status: 403, Code: "Forbidden", Message: "no"},
+	} {
+		fg := &fakeGraph{getErr: fatal}
+		live := NewLive(fg, map[resource.Key]int{{"app", "", ""}: 5})
+		_, err := ReadAll(t.Context(), live, seq(makeRows(5)), 1, nil)
+		var se *StopError
+		if !errors.As(err, &se) || se.Reason != Systemic && se.Reason != AuthFailed {
+			t.Fatalf("ReadAll = %v, want a run-fatal stop", err)
+		}
+		if fg.reads != 1 || len(fg.sent()) != 0 {
+			t.Errorf("%d reads and %d writes, want 1 read and no write", fg.reads, len(fg.sent()))
+		}
 	}
-	if fg.reads != 1 || len(fg.sent()) != 0 {
-		t.Errorf("%d reads and %d writes, want 1 read and no write", fg.reads, len(fg.sent()))
+}
+
+// TestReadsPositions: verdicts are kept by the row's position, across
+// invalid rows and rows a saved plan marked unchanged.
+func TestReadsPositions(t *testing.T) {
+	rows := makeRows(6)
+	rows[1].Problems = []string{"line 3: bad"}
+	rows[3].Action = "unchanged"
+	objects := map[string]json.RawMessage{}
+	for i, r := range rows {
+		state := "installed"
+		if i == 4 {
+			state = "failed"
+		}
+		objects[r.Key[2]] = json.RawMessage(fmt.Sprintf(`{"id":%q,"installState":%q}`, r.Key[2], state))
 	}
-	if len(rows) != 1 || rows[2].Outcome != report.Failed {
-		t.Errorf("rows = %v, want line 2 failed only", rows)
+	fg := &fakeGraph{objects: objects}
+	reads, err := ReadAll(t.Context(), NewLive(fg, nil), seq(rows), 2, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []verdict{unchanged, notRead, unchanged, notRead, toUpdate, unchanged}
+	for i, w := range want {
+		if got := reads.at(i); got != w {
+			t.Errorf("row %d: verdict %d, want %d", i, got, w)
+		}
+	}
+	if fg.reads != 4 {
+		t.Errorf("%d reads, want 4 (not the invalid row, not the planned-unchanged one)", fg.reads)
 	}
 }
 

@@ -82,6 +82,9 @@ func (f *fakeGraph) SendBatch(ctx context.Context, ws []graph.Write) []graph.Res
 }
 
 func (f *fakeGraph) Get(ctx context.Context, p string) graph.Result {
+	if ctx.Err() != nil { // as the client: nothing is sent once ctx is done
+		return graph.Result{Err: ctx.Err()}
+	}
 	f.mu.Lock()
 	f.reads++
 	f.mu.Unlock()

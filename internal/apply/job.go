@@ -33,14 +33,37 @@ type Job struct {
 	// LogAttrs are added to the "run starting" event (the Graph root, the
 	// kind of sign-in, the rate…).
 	LogAttrs []any
-	// Ready is called once the journal has been looked at and before
-	// anything is written or sent, with how many rows an earlier run
-	// finished: it asks for confirmation and signs in. Its error ends the
-	// job. nil: go ahead.
-	Ready func(ctx context.Context, done int) error
+	// Ready is called once the journal has been looked at, before
+	// anything is read or written: it signs in. Its error ends the job.
+	// nil: go ahead.
+	Ready func(ctx context.Context) error
+	// Confirm is called once the live objects have been read (when
+	// reconciling) and before anything is written, with what the run is
+	// about to do: it asks on a terminal. Its error ends the job. nil: go
+	// ahead.
+	Confirm func(ctx context.Context, a Ahead) error
 	// OnRow is called as each row settles, from any goroutine; a failed
 	// row is also logged ("row failed").
 	OnRow func(report.Row)
+}
+
+// Ahead is what a run is about to do, for its confirmation and its "run
+// starting" event.
+type Ahead struct {
+	Rows int // the input's rows
+	Done int // rows an earlier run finished, skipped
+	// Reads, when the run reconciles, counts the rows to update, already
+	// unchanged and unreadable (those fail, unwritten); nil otherwise.
+	Reads *Reads
+}
+
+// attrs are the counts as log attributes.
+func (a Ahead) attrs() []any {
+	at := []any{"rows", a.Rows, "resumed_rows", a.Done}
+	if a.Reads != nil {
+		at = append(at, "to_update", a.Reads.Update, "unchanged", a.Reads.Unchanged, "unreadable", a.Reads.Failed)
+	}
+	return at
 }
 
 // Run runs the job and returns the results' summary (the caller sets its
@@ -55,7 +78,27 @@ func (j *Job) Run(ctx context.Context) (*report.Summary, error) {
 		return nil, JournalError(err)
 	}
 	if j.Ready != nil {
-		if err := j.Ready(ctx, peek.Done); err != nil {
+		if err := j.Ready(ctx); err != nil {
+			return nil, err
+		}
+	}
+	ahead := Ahead{Rows: j.Rows, Done: peek.Done}
+	started := time.Now()
+	var runErr error
+	if j.Reconcile {
+		// Every row is read before any is written: a run-fatal read
+		// answer stops the job with nothing written (its results still
+		// list every row), and the confirmation and the log can say how
+		// much really differs.
+		live := NewLive(j.Graph, j.Collections.Collections)
+		ahead.Reads, runErr = ReadAll(ctx, live, j.Source.Rows(), j.Options.Concurrency, nil)
+		var se *StopError
+		if runErr != nil && !errors.As(runErr, &se) {
+			return nil, runErr
+		}
+	}
+	if j.Confirm != nil && runErr == nil {
+		if err := j.Confirm(ctx, ahead); err != nil {
 			return nil, err
 		}
 	}
@@ -65,26 +108,18 @@ func (j *Job) Run(ctx context.Context) (*report.Summary, error) {
 	}
 	defer jr.Close()
 	j.logJournal(opened)
-	j.Logger.Info("run starting", append([]any{"input", j.Source.Path, "rows", j.Rows, "results", j.Files.Results,
-		"concurrency", j.Options.Concurrency, "batch", j.Options.Batch, "reconcile", j.Reconcile,
-		"resume", opened.Resumed, "resumed_rows", opened.Done}, j.LogAttrs...)...)
 	r := &Runner{Graph: j.Graph, Recorder: jr, OnRow: j.onRow, Options: j.Options}
-	if j.Reconcile {
-		r.Options.Reconcile = NewLive(j.Graph, j.Collections.Collections)
+	if runErr == nil {
+		ahead.Done = opened.Done
+		j.Logger.Info("run starting", append(append([]any{"input", j.Source.Path, "results", j.Files.Results,
+			"concurrency", j.Options.Concurrency, "batch", j.Options.Batch, "reconcile", j.Reconcile, "resume", opened.Resumed},
+			ahead.attrs()...), j.LogAttrs...)...)
+		r.Options.Reads = ahead.Reads
+		runErr = r.Run(ctx, j.Source.Rows())
 	}
-	started := time.Now()
-	runErr := r.Run(ctx, j.Source.Rows())
-	sum := &report.Summary{}
-	err = j.Files.WriteResults(j.Source, j.Dialect, func(w Results) error {
-		return r.WriteResults(w, j.Source.Rows(), sum)
-	})
-	sum.Elapsed = time.Since(started)
+	sum, err := j.results(r, started)
 	if err != nil {
-		if verr := j.Source.Verify(); verr != nil {
-			return sum, verr // the input changed in place: that is why its rows no longer match
-		}
-		return sum, fmt.Errorf("writing %s: %w (the journal %s keeps what was recorded; run the same command again to write the results)",
-			j.Files.Results, err, path)
+		return sum, err
 	}
 	if runErr != nil {
 		return sum, runErr
@@ -94,6 +129,24 @@ func (j *Job) Run(ctx context.Context) (*report.Summary, error) {
 	}
 	if err := jr.Complete(); err != nil {
 		return sum, fmt.Errorf("marking the journal complete: %w", err)
+	}
+	return sum, nil
+}
+
+// results writes the results file from the journal, and returns its
+// summary.
+func (j *Job) results(r *Runner, started time.Time) (*report.Summary, error) {
+	sum := &report.Summary{}
+	err := j.Files.WriteResults(j.Source, j.Dialect, func(w Results) error {
+		return r.WriteResults(w, j.Source.Rows(), sum)
+	})
+	sum.Elapsed = time.Since(started)
+	if err != nil {
+		if verr := j.Source.Verify(); verr != nil {
+			return sum, verr // the input changed in place: that is why its rows no longer match
+		}
+		return sum, fmt.Errorf("writing %s: %w (the journal %s keeps what was recorded; run the same command again to write the results)",
+			j.Files.Results, err, j.Files.Journal())
 	}
 	return sum, nil
 }

@@ -131,7 +131,9 @@ func (l *Live) Check(ctx context.Context, op *plan.Op) ([]plan.Change, graph.Res
 // Reconcile reads the live object of every row, up to concurrency at a
 // time, and calls fn in input order with what differs, or with the read's
 // failure in the Result. fn's error ends the pass and is returned; so is
-// the error of rows, or ctx's once it is done.
+// the error of rows, or ctx's once it is done. A run-fatal answer
+// (RunFatal) cancels the reads still waiting and ends the pass with its
+// *StopError: every other read would meet it too.
 func Reconcile(ctx context.Context, live *Live, rows iter.Seq2[input.Row, error], concurrency int,
 	fn func(input.Row, []plan.Change, graph.Result) error) error {
 	type slot struct {
@@ -142,16 +144,21 @@ func Reconcile(ctx context.Context, live *Live, rows iter.Seq2[input.Row, error]
 	window := max(concurrency*8, 16)
 	var batch []slot
 	run := func() error {
-		g := new(errgroup.Group)
+		g, gctx := errgroup.WithContext(ctx)
 		g.SetLimit(max(concurrency, 1))
 		for i := range batch {
 			s := &batch[i]
 			g.Go(func() error {
-				s.changes, s.res = live.Check(ctx, &s.row.Op)
+				s.changes, s.res = live.Check(gctx, &s.row.Op)
+				if stop := RunFatal(s.row.Op.Res, s.res.Err); stop != nil {
+					return stop
+				}
 				return nil
 			})
 		}
-		g.Wait()
+		if err := g.Wait(); err != nil {
+			return err
+		}
 		for _, s := range batch {
 			if err := fn(s.row, s.changes, s.res); err != nil {
 				return err

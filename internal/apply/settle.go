@@ -49,35 +49,6 @@ func (s *settler) done(it item) (bool, error) {
 // notAttempted notes that a row was left unsent because the run halted.
 func (s *settler) notAttempted() { s.left.Store(true) }
 
-// reconcile reads the live object of each item, when the run reconciles,
-// and returns the items that still need writing; the others are settled
-// as unchanged, or as failed when the read failed: a row whose state
-// cannot be read is never written blind. Workers do this, not the
-// dispatcher, so reads run as concurrently as writes.
-func (s *settler) reconcile(ctx context.Context, items []item) []item {
-	live := s.runner.Options.Reconcile
-	if live == nil {
-		return items
-	}
-	var todo []item
-	for _, it := range items {
-		// Reading first costs a tenth of a write in quota; a row that
-		// already matches is never written.
-		changes, res := live.Check(ctx, &it.Op)
-		switch {
-		case res.Err != nil && res.Attempts == 0 && ctx.Err() != nil:
-			s.notAttempted() // stopped before its read was sent
-		case res.Err != nil:
-			s.settleResult(it, res)
-		case len(changes) == 0:
-			s.settle(s.row(it, report.Unchanged, res), it.id)
-		default:
-			todo = append(todo, it)
-		}
-	}
-	return todo
-}
-
 // send writes items: one request, or one $batch for several.
 func (s *settler) send(ctx context.Context, items []item) {
 	ws := make([]graph.Write, 0, len(items))
