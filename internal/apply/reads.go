@@ -13,10 +13,10 @@ import (
 type verdict uint8
 
 const (
-	notRead   verdict = iota // invalid, or not read
-	toUpdate                 // the live object differs: write the row
-	unchanged                // already as asked: nothing to write
-	readFailed               // the read failed: the row fails, unwritten
+	notRead    verdict = iota // invalid, or not read
+	toUpdate                  // the live object differs: write the row
+	unchanged                 // already as asked: nothing to write
+	readFailed                // the read failed: the row fails, unwritten
 )
 
 // Reads is what a reconcile pass found for every row of an input, by the
