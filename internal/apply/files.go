@@ -16,14 +16,22 @@ import (
 // it (RESULTS.journal) and its lock (RESULTS.lock).
 type Files struct {
 	Results string
-	lock    *journal.Lock
+	locks   []*journal.Lock
 }
 
 // OpenFiles checks, before anything is sent, that the results, journal
 // and lock can be written and are none of inputs (a *safefile.TargetError
-// otherwise), and takes the lock: one apply per results file, since cron
-// runs overlap when a job runs long (a *journal.LockedError).
+// otherwise), and takes the locks: one apply per results file and one
+// per input file (the first of inputs), since cron runs overlap when a
+// job runs long (a *journal.LockedError naming the other process). A
+// results path that is a symbolic link names its target: the link's
+// target is locked and replaced, not the link.
 func OpenFiles(results string, inputs ...string) (*Files, error) {
+	if fi, err := os.Lstat(results); err == nil && fi.Mode()&os.ModeSymlink != 0 {
+		if target, err := filepath.EvalSymlinks(results); err == nil {
+			results = target
+		}
+	}
 	for _, out := range []struct{ path, what string }{
 		{results, "--results"}, {results + ".journal", "the journal"}, {results + ".lock", "the lock"},
 	} {
@@ -31,11 +39,23 @@ func OpenFiles(results string, inputs ...string) (*Files, error) {
 			return nil, err
 		}
 	}
+	f := &Files{Results: results}
 	lock, err := journal.Acquire(results + ".lock")
 	if err != nil {
 		return nil, err
 	}
-	return &Files{Results: results, lock: lock}, nil
+	f.locks = append(f.locks, lock)
+	if len(inputs) > 0 && inputs[0] != "" {
+		if fi, err := os.Stat(inputs[0]); err == nil && fi.Mode().IsRegular() {
+			lock, err := journal.AcquireInput(inputs[0])
+			if err != nil {
+				f.Close()
+				return nil, err
+			}
+			f.locks = append(f.locks, lock)
+		}
+	}
+	return f, nil
 }
 
 // ResultsFor returns the default results path of an input: its name
@@ -51,8 +71,16 @@ func ResultsFor(input string) string {
 // Journal returns the journal's path.
 func (f *Files) Journal() string { return f.Results + ".journal" }
 
-// Close releases the lock.
-func (f *Files) Close() error { return f.lock.Release() }
+// Close releases the locks.
+func (f *Files) Close() error {
+	var err error
+	for _, l := range f.locks {
+		if rerr := l.Release(); err == nil {
+			err = rerr
+		}
+	}
+	return err
+}
 
 // KeepPrevious keeps an earlier run's results file before a fresh start
 // replaces it: it is renamed beside itself with the time it was written

@@ -14,11 +14,19 @@ import (
 // run is writing the same results file.
 type LockedError struct {
 	Path  string    // the lock file
+	Input string    // for AcquireInput: the input another process applies
 	PID   int       // the holder's process id; 0 when it could not be read
 	Since time.Time // when the holder took the lock; zero when unknown
 }
 
 func (e *LockedError) Error() string {
+	if e.Input != "" {
+		who := "another process"
+		if e.PID != 0 {
+			who = fmt.Sprintf("process %d", e.PID)
+		}
+		return fmt.Sprintf("the input %s is being applied by %s (lock file %s); one apply per input at a time, whatever its results file", e.Input, who, e.Path)
+	}
 	if e.PID == 0 {
 		return fmt.Sprintf("results file is being written by another process (lock file %s)", e.Path)
 	}

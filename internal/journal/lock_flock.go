@@ -4,6 +4,7 @@ package journal
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"syscall"
 )
@@ -47,4 +48,13 @@ func unlockFile(f *os.File, path string) error {
 		err = cerr
 	}
 	return err
+}
+
+// fileKey is the device and inode of the file fi describes.
+func fileKey(fi os.FileInfo) (string, bool) {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return "", false
+	}
+	return fmt.Sprintf("dev %d ino %d", st.Dev, st.Ino), true
 }

@@ -17,3 +17,7 @@ func lockFile(f *os.File) error {
 func unlockFile(f *os.File, path string) error {
 	return f.Close()
 }
+
+// fileKey: no inode to name the file by here; fileID falls back to its
+// resolved path.
+func fileKey(os.FileInfo) (string, bool) { return "", false }

@@ -173,3 +173,34 @@ func TestLockTakenOverAfterKill(t *testing.T) {
 		t.Errorf("lock file names pid %d, want ours (%d)", got, os.Getpid())
 	}
 }
+
+// TestAcquireInput: the same input through another name is the same lock.
+func TestAcquireInput(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in.csv")
+	if err := os.WriteFile(in, []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "link.csv")
+	hard := filepath.Join(dir, "hard.csv")
+	if os.Symlink(in, link) != nil || os.Link(in, hard) != nil {
+		t.Skip("no links here")
+	}
+	l, err := AcquireInput(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, other := range []string{in, link, hard} {
+		_, err := AcquireInput(other)
+		var le *LockedError
+		if !errors.As(err, &le) || le.Input != other || !strings.Contains(err.Error(), "is being applied by process") {
+			t.Errorf("AcquireInput(%s) = %v, want a LockedError naming the holder", other, err)
+		}
+	}
+	l.Release()
+	l2, err := AcquireInput(link)
+	if err != nil {
+		t.Fatalf("after Release: %v", err)
+	}
+	l2.Release()
+}

@@ -64,3 +64,7 @@ func unlockFile(f *os.File, path string) error {
 	os.Remove(path) // best effort: another run may have it open
 	return err
 }
+
+// fileKey: no inode to name the file by here; fileID falls back to its
+// resolved path.
+func fileKey(os.FileInfo) (string, bool) { return "", false }

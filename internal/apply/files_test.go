@@ -1,0 +1,61 @@
+package apply
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/bulkpatch/bulkpatch/internal/journal"
+	"github.com/bulkpatch/bulkpatch/internal/safefile"
+)
+
+func TestOpenFiles(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in.csv")
+	os.WriteFile(in, []byte("x"), 0o600)
+	results := filepath.Join(dir, "in.results.csv")
+	f, err := OpenFiles(results, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var le *journal.LockedError
+	// The same results file: refused.
+	if _, err := OpenFiles(results, filepath.Join(dir, "other.csv")); !errors.As(err, &le) {
+		t.Errorf("a second apply on the same results = %v, want a LockedError", err)
+	}
+	// The same input with other results: refused too, naming the input.
+	if _, err := OpenFiles(filepath.Join(dir, "elsewhere.csv"), in); !errors.As(err, &le) || le.Input != in {
+		t.Errorf("a second apply of the same input = %v, want a LockedError naming it", err)
+	}
+	// The results through a symbolic link: the target's lock.
+	link := filepath.Join(dir, "link.csv")
+	if err := os.WriteFile(results, []byte("r"), 0o600); err == nil && os.Symlink(results, link) == nil {
+		if _, err := OpenFiles(link, filepath.Join(dir, "third.csv")); !errors.As(err, &le) {
+			t.Errorf("results through a link = %v, want the target's lock", err)
+		}
+	}
+	// Results onto the input: refused before any lock.
+	var te *safefile.TargetError
+	if _, err := OpenFiles(in, in); !errors.As(err, &te) {
+		t.Errorf("results onto the input = %v, want a TargetError", err)
+	}
+	f.Close()
+	g, err := OpenFiles(results, in)
+	if err != nil {
+		t.Fatalf("after Close: %v", err)
+	}
+	g.Close()
+}
+
+func TestResultsFor(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "statuses.csv")
+	os.WriteFile(in, nil, 0o600)
+	if got := ResultsFor(in); got != filepath.Join(dir, "statuses.results.csv") {
+		t.Errorf("ResultsFor = %s", got)
+	}
+	if got := ResultsFor(dir); got != "" {
+		t.Errorf("ResultsFor(a directory) = %q, want none", got)
+	}
+}
