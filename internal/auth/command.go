@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os/exec"
 	"strings"
+	"unicode"
 	"time"
 	"unicode/utf8"
 )
@@ -73,20 +74,51 @@ func withStderr(msg, line string) error {
 	return fmt.Errorf("%s: %s", msg, line)
 }
 
+// redactTokens replaces every run of 32 or more characters that could be
+// part of a token (letters, digits, . _ - + / =) with [redacted]: a
+// failing token command may print the token it was about to hand over,
+// and its stderr goes into error messages.
+func redactTokens(s string) string {
+	isTok := func(r rune) bool {
+		return r < utf8.RuneSelf && (unicode.IsLetter(r) || unicode.IsDigit(r) || strings.ContainsRune("._-+/=", r))
+	}
+	var b strings.Builder
+	run := 0 // length of the current run of token characters, in bytes
+	for i, r := range s {
+		if isTok(r) {
+			run++
+			continue
+		}
+		b.WriteString(redactRun(s[i-run : i]))
+		run = 0
+		b.WriteRune(r)
+	}
+	b.WriteString(redactRun(s[len(s)-run:]))
+	return b.String()
+}
+
+func redactRun(s string) string {
+	if len(s) >= 32 {
+		return "[redacted]"
+	}
+	return s
+}
+
 // firstLine returns the first non-blank line of b, trimmed, with control
-// characters replaced and cut to maxStderrLine bytes on a rune boundary.
+// and format characters replaced, anything that looks like a token
+// redacted, and cut to maxStderrLine bytes on a rune boundary.
 func firstLine(b []byte) string {
 	for _, l := range strings.Split(string(b), "\n") {
 		l = strings.TrimSpace(l)
 		if l == "" {
 			continue
 		}
-		l = strings.Map(func(r rune) rune {
-			if r < 0x20 || r == 0x7f || r == utf8.RuneError {
+		l = redactTokens(strings.Map(func(r rune) rune {
+			if r < 0x20 || r == 0x7f || r == utf8.RuneError || unicode.Is(unicode.Cf, r) || unicode.IsControl(r) {
 				return '?'
 			}
 			return r
-		}, l)
+		}, l))
 		if len(l) > maxStderrLine {
 			cut := maxStderrLine
 			for cut > 0 && !utf8.RuneStart(l[cut]) {
