@@ -125,7 +125,7 @@ func (e *env) applyRun(ctx context.Context, o applyOpts, src *input.Source, st i
 	if o.pace.logFormat == "json" {
 		events = logger
 	}
-	prog := report.NewProgress(e.stderr, e.progressMode(o.pace.progress), st.Rows, func() report.Live {
+	prog := report.NewProgress(e.barOut, e.progressMode(o.pace.progress), st.Rows, func() report.Live {
 		s := conn.client.Stats()
 		return report.Live{Throttled: s.Throttled, WriteRate: s.WriteRate}
 	}, events)

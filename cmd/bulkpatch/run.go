@@ -56,6 +56,10 @@ type env struct {
 	// reach an emulator in-process. nil (always, in production): the
 	// graph package's own client.
 	graphHTTP *http.Client
+	// barOut is stderr for the progress bar, which draws with control
+	// characters that stderr, on a terminal, does not let through. It
+	// shares stderr's lock. Set by run.
+	barOut io.Writer
 }
 
 // run is the whole program; main only wires the process to it.
@@ -66,11 +70,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 }
 
 func (e *env) run(ctx context.Context, args []string) int {
-	// Logs, the progress display and messages all go to stderr, from
-	// several goroutines: one lock keeps their lines whole.
-	if _, ok := e.stderr.(*lockedWriter); !ok {
-		e.stderr = &lockedWriter{w: e.stderr}
-	}
+	e.guardOutputs()
 	root := e.newRoot()
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
@@ -235,9 +235,29 @@ func (r reported) Unwrap() error { return r.error }
 // errChangesPending is plan --detailed-exitcode's "there is work to do".
 var errChangesPending = errors.New("changes are pending")
 
-// lockedWriter serialises writes to w.
+// guardOutputs makes stdout and stderr safe: on a terminal, nothing that
+// a server or a file supplied may reach it as a control or
+// bidirectional-text character (report.NewTerminalWriter); and logs, the
+// progress display and messages, written to stderr from several
+// goroutines, go through one lock so their lines stay whole.
+func (e *env) guardOutputs() {
+	if _, done := e.stderr.(*lockedWriter); done {
+		return
+	}
+	mu := new(sync.Mutex)
+	raw := e.stderr
+	if e.stderrTTY {
+		e.stderr = report.NewTerminalWriter(raw)
+	}
+	e.stderr, e.barOut = &lockedWriter{mu: mu, w: e.stderr}, &lockedWriter{mu: mu, w: raw}
+	if isTerminal(e.stdout) {
+		e.stdout = report.NewTerminalWriter(e.stdout)
+	}
+}
+
+// lockedWriter serialises writes to w under mu.
 type lockedWriter struct {
-	mu sync.Mutex
+	mu *sync.Mutex
 	w  io.Writer
 }
 

@@ -87,3 +87,28 @@ func TestNoAnswerCause(t *testing.T) {
 		}
 	}
 }
+
+// TestEchoedTokenRedacted: a server that echoes the request's token back
+// in its error body never gets it into the error.
+func TestEchoedTokenRedacted(t *testing.T) {
+	const tok = "eyJ.secret-token-value.sig"
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(400)
+		fmt.Fprintf(w, `{"error":{"code":"BadRequest","message":"bad header %s"}}`, r.Header.Get("Authorization"))
+	}))
+	defer ts.Close()
+	c, err := New(Config{BaseURL: ts.URL + "/beta", Tokens: staticTokens(tok)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := c.Get(context.Background(), "/x")
+	var ae *APIError
+	if !errors.As(res.Err, &ae) || strings.Contains(ae.Message, "secret") || !strings.Contains(ae.Message, "[redacted]") {
+		t.Errorf("error = %v", res.Err)
+	}
+}
+
+type staticTokens string
+
+func (s staticTokens) Token(context.Context) (string, error)           { return string(s), nil }
+func (s staticTokens) Refresh(context.Context, string) (string, error) { return string(s), nil }

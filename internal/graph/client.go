@@ -478,6 +478,11 @@ func (c *Client) roundTrip(ctx context.Context, method, rawURL string, body []by
 	case int64(len(b)) > c.maxBody:
 		a.err = fmt.Errorf("%w (more than %d bytes)", errBodyTooLarge, c.maxBody)
 	default:
+		// A server (or a proxy) that echoes the request back would put the
+		// token into error messages, results, journal and logs.
+		if tok != "" && bytes.Contains(b, []byte(tok)) {
+			b = bytes.ReplaceAll(b, []byte(tok), []byte("[redacted]"))
+		}
 		a.body = b
 	}
 	return a

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/bulkpatch/bulkpatch/internal/safefile"
@@ -16,7 +18,23 @@ func ShowOp(w io.Writer, op *Op, body []byte) {
 	if err != nil {
 		p = "(" + err.Error() + ")"
 	}
-	fmt.Fprintf(w, "  line %d: %s %s\n      %s\n", op.Line, method, p, body)
+	fmt.Fprintf(w, "  line %d: %s %s\n      %s\n", op.Line, method, p, displayJSON(body))
+}
+
+// displayJSON returns JSON text for display: a control, format or
+// bidirectional-text character inside a string (which JSON allows raw) is
+// written as its \u escape, which means the same to a JSON reader and
+// cannot disguise the text on a screen ("evil\u202etxt.exe").
+func displayJSON(b []byte) string {
+	var out strings.Builder
+	for _, r := range string(b) {
+		if r < 0x20 || r == 0x7f || unicode.Is(unicode.Cf, r) || unicode.Is(unicode.Cc, r) {
+			fmt.Fprintf(&out, "\\u%04x", r)
+			continue
+		}
+		out.WriteRune(r)
+	}
+	return out.String()
 }
 
 // ShowChanges writes a reconciled update: the object and each property
@@ -37,12 +55,12 @@ func shownValue(v json.RawMessage) string {
 	}
 	n := 200
 	if len(v) <= n {
-		return string(v)
+		return displayJSON(v)
 	}
 	for n > 0 && !utf8.RuneStart(v[n]) {
 		n--
 	}
-	return string(v[:n]) + "…"
+	return displayJSON(v[:n]) + "…"
 }
 
 // File is a plan file being written: beside its final path, and renamed
