@@ -7,8 +7,8 @@ import (
 	"fmt"
 	"os/exec"
 	"strings"
-	"unicode"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 

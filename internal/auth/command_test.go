@@ -310,9 +310,9 @@ func TestFirstLineRedactsTokens(t *testing.T) {
 	jwt := "eyJhbGciOiJSUzI1NiJ9.eyJ0aWQiOiJ0In0.c2lnbmF0dXJlc2lnbmF0dXJl"
 	for in, want := range map[string]string{
 		"error: token " + jwt + " rejected\nsecond line": "error: token [redacted] rejected",
-		"az: login required":                              "az: login required",
-		"key: " + strings.Repeat("A", 40):                 "key: [redacted]",
-		"bidi \u202eevil":                                 "bidi ?evil",
+		"az: login required":                             "az: login required",
+		"key: " + strings.Repeat("A", 40):                "key: [redacted]",
+		"bidi \u202eevil":                                "bidi ?evil",
 	} {
 		if got := firstLine([]byte(in)); got != want {
 			t.Errorf("firstLine(%q) = %q, want %q", in, got, want)
