@@ -161,8 +161,10 @@ func (e *env) applyRun(ctx context.Context, o applyOpts, src *input.Source, st i
 func (e *env) finishRun(sum *report.Summary, err error, files *apply.Files, conn *connection, logger, events *slog.Logger) error {
 	stats := conn.client.Stats()
 	sum.Writes, sum.Reads, sum.Throttled, sum.Unanswered = stats.Writes, stats.Reads, stats.Throttled, stats.Unanswered
-	sum.WriteText(e.stdout)
-	fmt.Fprintf(e.stdout, "Results: %s\n", files.Results)
+	if !e.quiet || err != nil {
+		sum.WriteText(e.stdout)
+		fmt.Fprintf(e.stdout, "Results: %s\n", files.Results)
+	}
 	if errors.Is(err, report.ErrRowsFailed) {
 		err = reported{err} // the summary said which rows and why
 	}
@@ -178,7 +180,7 @@ func (e *env) finishRun(sum *report.Summary, err error, files *apply.Files, conn
 // progressMode is how --progress shows a run here.
 func (e *env) progressMode(flag string) report.ProgressMode {
 	switch {
-	case flag == "never":
+	case flag == "never", e.quiet && flag != "always":
 		return report.NoProgress
 	case flag == "always" || e.stderrTTY:
 		return report.ProgressBar

@@ -83,7 +83,9 @@ func (e *env) export(ctx context.Context, cmd string, o exportOpts) error {
 		if err := out.Commit(); err != nil {
 			return fmt.Errorf("writing %s: %w", o.out, err)
 		}
-		fmt.Fprintf(e.stderr, "exported %d objects to %s\n", n, o.out)
+		if !e.quiet {
+			fmt.Fprintf(e.stderr, "exported %d objects to %s\n", n, o.out)
+		}
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 
 	"github.com/spf13/cobra"
 
@@ -44,6 +45,9 @@ func (e *env) plan(ctx context.Context, cmd, path string, o planOpts) error {
 		return &usageError{cmd: cmd, err: err}
 	}
 	out := &plan.Output{W: e.stdout}
+	if e.quiet {
+		out.W = io.Discard
+	}
 	if o.out != "" {
 		if err := safefile.Check(o.out, "--out", path); err != nil {
 			return err

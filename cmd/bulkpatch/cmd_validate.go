@@ -32,7 +32,9 @@ func (e *env) validate(path string, opt input.Options) error {
 		return err
 	}
 	defer src.Close()
-	fmt.Fprintf(e.stdout, "%s: %d rows, all valid\n", path, st.Rows)
+	if !e.quiet {
+		fmt.Fprintf(e.stdout, "%s: %d rows, all valid\n", path, st.Rows)
+	}
 	return nil
 }
 

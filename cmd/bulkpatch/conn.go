@@ -13,7 +13,18 @@ import (
 // logger is the stderr logger for --log-format; BULKPATCH_DEBUG=1 adds
 // the debug events.
 func (e *env) logger(p paceFlags) *slog.Logger {
-	return report.NewLogger(e.stderr, p.logFormat == "json", e.getenv("BULKPATCH_DEBUG") != "")
+	l := report.NewLogger(e.stderr, p.logFormat == "json", e.getenv("BULKPATCH_DEBUG") != "")
+	if e.quiet {
+		l = slog.New(quietHandler{l.Handler()})
+	}
+	return l
+}
+
+// quietHandler passes on warnings and errors only (--quiet).
+type quietHandler struct{ slog.Handler }
+
+func (h quietHandler) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= slog.LevelWarn && h.Handler.Enabled(ctx, l)
 }
 
 // connection is a Graph client and the sign-in behind it.

@@ -56,6 +56,9 @@ type env struct {
 	// reach an emulator in-process. nil (always, in production): the
 	// graph package's own client.
 	graphHTTP *http.Client
+	// quiet (--quiet): nothing on stdout or stderr when all is well;
+	// problems and the summary of a failure still print.
+	quiet bool
 	// barOut is stderr for the progress bar, which draws with control
 	// characters that stderr, on a terminal, does not let through. It
 	// shares stderr's lock. Set by run.
@@ -94,6 +97,7 @@ func (e *env) newRoot() *cobra.Command {
 		},
 	}
 	describe(root, "bulkpatch")
+	root.PersistentFlags().BoolVarP(&e.quiet, "quiet", "q", false, "print nothing when all is well (cron); problems and a failed run's summary still print")
 	root.SetIn(e.stdin)
 	root.SetOut(e.stdout)
 	root.SetErr(e.stderr)
