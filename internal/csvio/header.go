@@ -22,12 +22,13 @@ import (
 // columnSet is the known columns of a Reader, with the folded form of
 // every name and alias. It is built once per Reader and only read.
 type columnSet struct {
-	cols  []Column
-	byKey map[string]int // folded name or alias -> index in cols
+	cols    []Column
+	byKey   map[string]int // folded name or alias -> index in cols
+	suggest func(cell string) string
 }
 
-func newColumnSet(cols []Column) (*columnSet, error) {
-	s := &columnSet{cols: cols, byKey: make(map[string]int, 2*len(cols))}
+func newColumnSet(cols []Column, suggest func(string) string) (*columnSet, error) {
+	s := &columnSet{cols: cols, byKey: make(map[string]int, 2*len(cols)), suggest: suggest}
 	for i, c := range cols {
 		for _, name := range append([]string{c.Name}, c.Aliases...) {
 			k := foldKey(name)
@@ -179,62 +180,18 @@ func (s *columnSet) requiredNames() string {
 	return strings.Join(names, " and ")
 }
 
-// unknownColumnError names the closest known column, or all of them when
-// none is close.
+// unknownColumnError names the known column cell was probably meant to
+// be (ReaderOptions.Suggest), or all of them.
 func (s *columnSet) unknownColumnError(cell string) error {
-	if c, ok := s.closest(cell); ok {
-		return fmt.Errorf("%w %q; did you mean %q?", ErrUnknownColumn, clip(cell), s.cols[c].Name)
+	if s.suggest != nil {
+		if c := s.suggest(cell); c != "" {
+			return fmt.Errorf("%w %q; did you mean %q?", ErrUnknownColumn, clip(cell), c)
+		}
 	}
 	return fmt.Errorf("%w %q; known columns are %s (a header starting with # marks a comment column)",
 		ErrUnknownColumn, clip(cell), strings.Join(s.names(), ", "))
 }
 
-// closest returns the known column whose name or alias is nearest to s by
-// edit distance (after folding), if it is near enough to be a typo: at most
-// a third of the longer name's length plus one.
-func (s *columnSet) closest(cell string) (int, bool) {
-	k := foldKey(cell)
-	if len(k) > 64 { // hostile lengths: not worth the quadratic work
-		return 0, false
-	}
-	best, bestD := 0, -1
-	consider := func(name string, c int) {
-		d := distance(k, name)
-		limit := max(len(k), len(name))/3 + 1
-		if d <= limit && (bestD < 0 || d < bestD || d == bestD && c < best) {
-			best, bestD = c, d
-		}
-	}
-	for c, col := range s.cols {
-		consider(foldKey(col.Name), c)
-		for _, a := range col.Aliases {
-			if a := foldKey(a); len(a) >= 4 { // "id" is one typo away from too many words
-				consider(a, c)
-			}
-		}
-	}
-	return best, bestD >= 0
-}
-
-// distance is the Levenshtein distance between a and b, over bytes. (csvio
-// imports no other package of bulkpatch, so it keeps its own copy of
-// resource.Distance.)
-func distance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
-}
+// FoldHeader is the form header cells are compared in: lower case,
+// without white space, '_' and '-'. A Suggest function compares in it too.
+func FoldHeader(s string) string { return foldKey(s) }

@@ -36,6 +36,9 @@ type ReaderOptions struct {
 	// Columns are the known columns; at least one is needed. Their names
 	// and aliases must stay distinct after folding.
 	Columns []Column
+	// Suggest, when set, names the known column a header cell that names
+	// none was probably meant to be ("did you mean …?"), or returns "".
+	Suggest func(cell string) string
 	// Comma is the field delimiter. 0 detects it: an Excel "sep=X" first
 	// line wins, otherwise the header is tried with ',', ';' and tab and the
 	// split that yields the most known columns is taken (ties: most cells,
@@ -133,7 +136,7 @@ func NewReader(r io.Reader, opt ReaderOptions) (*Reader, error) {
 	if len(opt.Columns) == 0 {
 		return nil, errors.New("csvio: no columns to read")
 	}
-	cols, err := newColumnSet(opt.Columns)
+	cols, err := newColumnSet(opt.Columns, opt.Suggest)
 	if err != nil {
 		return nil, err
 	}

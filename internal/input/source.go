@@ -193,7 +193,7 @@ func (s *Source) csvRows() iter.Seq2[Row, error] {
 		p := s.file.pass()
 		br := bufio.NewReader(p.r)
 		cr, err := csvio.NewReader(br, csvio.ReaderOptions{
-			Columns: plan.Columns(s.Res), Comma: s.opt.Comma,
+			Columns: plan.Columns(s.Res), Suggest: plan.SuggestColumn(s.Res), Comma: s.opt.Comma,
 			MaxRecordBytes: s.opt.MaxRecordBytes, MaxColumns: s.opt.MaxColumns,
 		})
 		if err != nil {

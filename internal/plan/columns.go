@@ -27,6 +27,38 @@ func Columns(res *resource.Resource) []csvio.Column {
 	return cols
 }
 
+// SuggestColumn returns the csvio Suggest function for res: the column
+// whose name or alias is nearest to a header cell by edit distance, after
+// folding as csvio matches headers, when it is near enough to be a typo
+// (at most a third of the longer name plus one edit). Aliases shorter
+// than four letters ("id") are one typo away from too many words and are
+// not suggested.
+func SuggestColumn(res *resource.Resource) func(cell string) string {
+	return func(cell string) string {
+		k := csvio.FoldHeader(cell)
+		if len(k) > 64 { // hostile lengths: not worth the quadratic work
+			return ""
+		}
+		best, bestD := "", -1
+		consider := func(name, canonical string) {
+			name = csvio.FoldHeader(name)
+			d := resource.Distance(k, name)
+			if d <= max(len(k), len(name))/3+1 && (bestD < 0 || d < bestD) {
+				best, bestD = canonical, d
+			}
+		}
+		for _, c := range Columns(res) {
+			consider(c.Name, c.Name)
+			for _, a := range c.Aliases {
+				if len(csvio.FoldHeader(a)) >= 4 {
+					consider(a, c.Name)
+				}
+			}
+		}
+		return best
+	}
+}
+
 // KeyCells returns the key cells of rec, a record read with
 // Columns(res), indexed like res.Keys.
 func KeyCells(res *resource.Resource, rec *csvio.Record) resource.Key {
