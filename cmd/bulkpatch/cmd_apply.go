@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -21,8 +22,9 @@ import (
 // applyOpts are apply's flags.
 type applyOpts struct {
 	runFlags
-	reconcile, noReconcile, resume, fresh, yes bool
-	results, planPath                          string
+	reconcile, noReconcile, resume, fresh, yes, verify bool
+	verifyDelay                                        time.Duration
+	results, planPath                                  string
 }
 
 func (e *env) applyCmd() *cobra.Command {
@@ -37,6 +39,8 @@ func (e *env) applyCmd() *cobra.Command {
 	fs.BoolVar(&o.fresh, "fresh", false, "start afresh even if an earlier run of this input was interrupted")
 	fs.BoolVar(&o.yes, "yes", false, "apply without asking (needed when there is no terminal, e.g. cron)")
 	fs.StringVar(&o.planPath, "plan", "", "apply a plan saved by plan --out exactly as it is")
+	fs.BoolVar(&o.verify, "verify", false, "after writing, read every written object back and fail the rows whose values did not stick (notApplied)")
+	fs.DurationVar(&o.verifyDelay, "verify-delay", 0, "wait this long before --verify reads back (Graph can show the old value for a moment)")
 	c.MarkFlagsMutuallyExclusive("resume", "fresh")
 	c.MarkFlagsMutuallyExclusive("reconcile", "no-reconcile")
 	c.Args = func(c *cobra.Command, pos []string) error {
@@ -45,7 +49,10 @@ func (e *env) applyCmd() *cobra.Command {
 		}
 		return args(1, "one FILE.csv (- for standard input)")(c, pos)
 	}
-	c.RunE = runE(func(ctx context.Context, pos []string) error { return e.apply(ctx, c.CommandPath(), pos, o) })
+	c.RunE = runE(func(ctx context.Context, pos []string) error {
+		o.pace.rateSet = c.Flags().Changed("rate")
+		return e.apply(ctx, c.CommandPath(), pos, o)
+	})
 	return c
 }
 
@@ -114,6 +121,9 @@ func (e *env) writeInvalid(files *apply.Files, src *input.Source, ie *input.Inva
 // applyRun confirms, signs in, runs and reports.
 func (e *env) applyRun(ctx context.Context, o applyOpts, src *input.Source, st input.Stats, files *apply.Files) error {
 	logger := e.logger(o.pace)
+	if !o.pace.rateSet {
+		o.pace.rate = src.Res.DefaultRate // the resource's Intune throttling bucket
+	}
 	if err := planTarget(&o.conn, src); err != nil {
 		return err
 	}
@@ -137,7 +147,7 @@ func (e *env) applyRun(ctx context.Context, o applyOpts, src *input.Source, st i
 		Source: src, Rows: st.Rows, Files: files, Graph: conn.client, Mode: journalMode(o),
 		Reconcile: reconciles(o, src), Collections: st, Logger: logger,
 		Options: apply.Options{Concurrency: o.pace.concurrency, Batch: o.pace.batch, MaxDuration: o.pace.maxDuration},
-		OnRow:   prog.Row,
+		OnRow:   prog.Row, Verify: o.verify, VerifyDelay: o.verifyDelay,
 	}
 	var who string
 	job.Ready = func(ctx context.Context) error {

@@ -17,22 +17,25 @@ import (
 
 // exportOpts are export's flags.
 type exportOpts struct {
-	conn            connFlags
-	pace            paceFlags
-	app, userStatus string
-	out             string
-	excel           bool
+	conn             connFlags
+	pace             paceFlags
+	resource, filter string
+	app, userStatus  string
+	out              string
+	excel            bool
 }
 
 // export writes the current objects of one collection as an input CSV, so
 // that export -> edit -> plan --reconcile shows exactly the edits.
 func (e *env) exportCmd() *cobra.Command {
 	var o exportOpts
-	c := &cobra.Command{Use: "export --app APP_ID", Args: args(0, "no arguments (--app names what to export)")}
+	c := &cobra.Command{Use: "export --app APP_ID | export --resource NAME", Args: args(0, "no arguments (--app or --resource names what to export)")}
 	fs := c.Flags()
 	o.conn.add(fs, e.getenv)
-	o.pace.add(fs)
-	fs.StringVar(&o.app, "app", "", "mobileAppId whose statuses to export (required)")
+	o.pace.addRead(fs)
+	fs.StringVar(&o.resource, "resource", "", "what to export (see bulkpatch resources; default: mobileAppInstallStatus, with --app)")
+	fs.StringVar(&o.filter, "filter", "", "only the objects this OData $filter expression selects, e.g. \"startswith(managedDeviceName,'LAB-')\"")
+	fs.StringVar(&o.app, "app", "", "mobileAppId whose statuses to export")
 	fs.StringVar(&o.userStatus, "user-status", "", "export the deviceStatuses under this userAppInstallStatusId")
 	fs.StringVar(&o.out, "out", "", "output CSV (default: stdout)")
 	fs.BoolVar(&o.excel, "excel", false, "write for Excel: a UTF-8 BOM and CRLF line ends")
@@ -41,9 +44,15 @@ func (e *env) exportCmd() *cobra.Command {
 }
 
 func (e *env) export(ctx context.Context, cmd string, o exportOpts) error {
-	res := resource.MobileAppInstallStatus
-	if o.app == "" {
-		return usagef(cmd, "--app is required")
+	res, err := lookupResource(o.resource)
+	switch {
+	case err != nil:
+		return &usageError{cmd: cmd, err: err}
+	case res == nil:
+		res = resource.MobileAppInstallStatus
+	}
+	if res == resource.MobileAppInstallStatus && o.app == "" {
+		return usagef(cmd, "--app is required: it names the app whose statuses to export")
 	}
 	coll, err := export.Collection(res, o.app, o.userStatus)
 	if err != nil {
@@ -74,7 +83,7 @@ func (e *env) export(ctx context.Context, cmd string, o exportOpts) error {
 	if out != nil {
 		w = out
 	}
-	n, err := export.Write(ctx, conn.client, res, coll, w, csvio.WriterOptions{UseCRLF: o.excel, BOM: o.excel},
+	n, err := export.Write(ctx, conn.client, res, coll, o.filter, w, csvio.WriterOptions{UseCRLF: o.excel, BOM: o.excel},
 		func(msg string) { fmt.Fprintf(e.stderr, "bulkpatch: export: %s\n", msg) })
 	if err != nil {
 		return exportError(ctx, res, err)

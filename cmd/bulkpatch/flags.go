@@ -2,20 +2,24 @@ package main
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
 
 	"github.com/bulkpatch/bulkpatch/internal/input"
+	"github.com/bulkpatch/bulkpatch/internal/resource"
 )
 
 // inputFlags say how to read the input CSV.
 type inputFlags struct {
 	delimiter string
 	maxRows   int
+	resource  string
 }
 
 func (f *inputFlags) add(fs *pflag.FlagSet) {
+	fs.StringVar(&f.resource, "resource", "", "what the rows describe (see bulkpatch resources; default: inferred from the header)")
 	fs.StringVar(&f.delimiter, "delimiter", "", "input delimiter: , ; or tab (default: detected from the header, or an Excel sep= line)")
 	fs.IntVar(&f.maxRows, "max-rows", 0, "refuse an input with more data rows than this (0: no limit); guards against feeding the wrong file")
 }
@@ -35,7 +39,24 @@ func (f *inputFlags) options() (input.Options, error) {
 	if f.maxRows < 0 {
 		return o, fmt.Errorf("--max-rows must not be negative")
 	}
-	return o, nil
+	var err error
+	o.Resource, err = lookupResource(f.resource)
+	return o, err
+}
+
+// lookupResource returns the resource --resource names, nil when empty.
+func lookupResource(name string) (*resource.Resource, error) {
+	if name == "" {
+		return nil, nil
+	}
+	if r, ok := resource.Lookup(name); ok {
+		return r, nil
+	}
+	var names []string
+	for _, r := range resource.All() {
+		names = append(names, r.Name)
+	}
+	return nil, fmt.Errorf("--resource %q: bulkpatch writes %s", name, strings.Join(names, ", "))
 }
 
 // connFlags say where Graph is and how to sign in (plan --reconcile,
@@ -69,6 +90,7 @@ func envOr(getenv func(string) string, key, def string) string {
 
 // paceFlags say how fast and how stubbornly to talk to Graph.
 type paceFlags struct {
+	rateSet        bool // --rate was given; otherwise the resource's default applies
 	rate           float64
 	readRate       float64
 	concurrency    int
@@ -81,15 +103,21 @@ type paceFlags struct {
 }
 
 func (p *paceFlags) add(fs *pflag.FlagSet) {
-	fs.Float64Var(&p.rate, "rate", 5, "writes per second for the whole run (Intune allows 100 per 20 s per app registration)")
-	fs.Float64Var(&p.readRate, "read-rate", 50, "reads per second (reconcile, export)")
+	p.addRead(fs)
+	fs.Float64Var(&p.rate, "rate", 5, "writes per second for the whole run (default: the resource's Intune bucket, e.g. 5 for apps, 10 for devices)")
 	fs.IntVar(&p.concurrency, "concurrency", 4, "requests in flight at most")
 	fs.IntVar(&p.batch, "batch", 0, "0: one request per row; 1-20: rows per JSON $batch request")
-	fs.IntVar(&p.maxRetries, "max-retries", 10, "retries per row for transient failures (429, 5xx, timeouts, resets)")
-	fs.DurationVar(&p.requestTimeout, "request-timeout", 60*time.Second, "timeout of each HTTP attempt")
 	fs.DurationVar(&p.maxDuration, "max-duration", 0, "stop dispatching new rows after this long, finish rows in flight, exit 6 (0: no limit)")
-	fs.StringVar(&p.logFormat, "log-format", "text", "stderr log format: text or json (one event per line)")
 	fs.StringVar(&p.progress, "progress", "auto", "progress display: auto, always or never")
+}
+
+// addRead adds the flags of a command that only reads (export).
+func (p *paceFlags) addRead(fs *pflag.FlagSet) {
+	p.rate, p.concurrency, p.progress = 5, 4, "never" // what check wants of flags it does not have
+	fs.Float64Var(&p.readRate, "read-rate", 50, "reads per second (reconcile, export)")
+	fs.IntVar(&p.maxRetries, "max-retries", 10, "retries per request for transient failures (429, 5xx, timeouts, resets)")
+	fs.DurationVar(&p.requestTimeout, "request-timeout", 60*time.Second, "timeout of each HTTP attempt")
+	fs.StringVar(&p.logFormat, "log-format", "text", "stderr log format: text or json (one event per line)")
 }
 
 func (p *paceFlags) check() error {

@@ -28,6 +28,10 @@ type Job struct {
 	Reconcile   bool
 	Collections input.Stats
 	Options     Options
+	// Verify reads every row this run applied back, after VerifyDelay, and
+	// marks a row whose values did not stick failed (NotApplied).
+	Verify      bool
+	VerifyDelay time.Duration
 	Dialect     csvio.WriterOptions // of the results file
 	Logger      *slog.Logger
 	// LogAttrs are added to the "run starting" event (the Graph root, the
@@ -97,6 +101,9 @@ func (j *Job) Run(ctx context.Context) (*report.Summary, error) {
 			return nil, runErr
 		}
 	}
+	if !j.Reconcile {
+		runErr = j.preflight(ctx)
+	}
 	if j.Confirm != nil && runErr == nil {
 		if err := j.Confirm(ctx, ahead); err != nil {
 			return nil, err
@@ -116,6 +123,13 @@ func (j *Job) Run(ctx context.Context) (*report.Summary, error) {
 			ahead.attrs()...), j.LogAttrs...)...)
 		r.Options.Reads = ahead.Reads
 		runErr = r.Run(ctx, j.Source.Rows())
+		if runErr == nil && j.Verify {
+			if n, err := j.verify(ctx, jr, j.VerifyDelay); err != nil {
+				runErr = err
+			} else if n > 0 {
+				j.Logger.Warn("writes accepted but not applied", "rows", n)
+			}
+		}
 	}
 	sum, err := j.results(r, started)
 	if err != nil {
@@ -131,6 +145,28 @@ func (j *Job) Run(ctx context.Context) (*report.Summary, error) {
 		return sum, fmt.Errorf("marking the journal complete: %w", err)
 	}
 	return sum, nil
+}
+
+// preflight reads the first valid row's object once before anything is
+// written, when the run does not reconcile (which reads every row first):
+// a removed route, a refused sign-in or a missing permission then stops
+// the run before its first write, with the right exit code. (Multi Admin
+// Approval lets reads through; the first write meets it.)
+func (j *Job) preflight(ctx context.Context) error {
+	for row, err := range j.Source.Rows() {
+		if err != nil {
+			return err
+		}
+		if len(row.Problems) > 0 {
+			continue
+		}
+		_, res := NewLive(j.Graph, nil).Fetch(ctx, &row.Op)
+		if stop := RunFatal(row.Op.Res, res.Err); stop != nil {
+			return stop
+		}
+		return nil
+	}
+	return nil
 }
 
 // results writes the results file from the journal, and returns its
@@ -154,12 +190,16 @@ func (j *Job) results(r *Runner, started time.Time) (*report.Summary, error) {
 // onRow logs a failed row and passes every row on to OnRow.
 func (j *Job) onRow(r report.Row) {
 	if r.Outcome == report.Failed {
-		j.Logger.Warn("row failed", "line", r.Line, "http_status", r.HTTPStatus, "error_code", r.ErrorCode,
-			"error_message", report.OneLine(r.ErrorMessage, report.MaxErrorMessage), "attempts", r.Attempts, "request_id", r.RequestID)
+		j.logFailed(r)
 	}
 	if j.OnRow != nil {
 		j.OnRow(r)
 	}
+}
+
+func (j *Job) logFailed(r report.Row) {
+	j.Logger.Warn("row failed", "line", r.Line, "http_status", r.HTTPStatus, "error_code", r.ErrorCode,
+		"error_message", report.OneLine(r.ErrorMessage, report.MaxErrorMessage), "attempts", r.Attempts, "request_id", r.RequestID)
 }
 
 // logJournal says whether this run continues an earlier one, and keeps

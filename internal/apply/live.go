@@ -16,10 +16,15 @@ import (
 	"github.com/bulkpatch/bulkpatch/internal/resource"
 )
 
-// ListThreshold is how many input rows a collection needs before Live
-// lists it instead of reading each object: listing costs one read per
-// page (Graph pages hold dozens of objects), a GET one read per row.
-const ListThreshold = 10
+// How many input rows a collection needs before Live lists it instead of
+// reading each object: listing costs one read per page (Graph pages hold
+// dozens to hundreds of objects), a GET one read per row. A nested
+// collection (an app's statuses) is small; a top-level one (the tenant's
+// managed devices) may hold far more objects than the input has rows.
+const (
+	ListThreshold         = 10
+	TopLevelListThreshold = 500
+)
 
 // Live reads the current objects for reconciliation, choosing per
 // collection between listing it (many rows share it) and one GET per
@@ -57,7 +62,11 @@ func (l *Live) Fetch(ctx context.Context, op *plan.Op) (json.RawMessage, graph.R
 	l.mu.Lock()
 	n := l.counts[coll]
 	ls := l.listings[coll]
-	if ls == nil && n >= ListThreshold {
+	threshold := ListThreshold
+	if coll == (resource.Key{}) {
+		threshold = TopLevelListThreshold
+	}
+	if ls == nil && n >= threshold {
 		ls = &listing{}
 		l.listings[coll] = ls
 	}
@@ -87,7 +96,7 @@ func (l *Live) get(ctx context.Context, op *plan.Op) (json.RawMessage, graph.Res
 	if err != nil {
 		return nil, graph.Result{Err: err}
 	}
-	res := l.g.Get(ctx, p)
+	res := l.g.Get(ctx, p+op.Res.Query())
 	return res.Body, res
 }
 
@@ -98,7 +107,7 @@ func (l *Live) list(ctx context.Context, op *plan.Op) (map[string]json.RawMessag
 		return nil, err
 	}
 	objects := make(map[string]json.RawMessage)
-	err = l.g.List(ctx, p, func(obj json.RawMessage) error {
+	err = l.g.List(ctx, p+op.Res.Query(), func(obj json.RawMessage) error {
 		var head struct {
 			ID string `json:"id"`
 		}

@@ -28,16 +28,18 @@ type NotFoundError struct {
 func (e *NotFoundError) Error() string { return "exporting: " + e.What + " (" + e.Err.Error() + ")" }
 func (e *NotFoundError) Unwrap() error { return e.Err }
 
-// Write lists the collection coll of res through g and writes it to w as
-// an input CSV in dialect, returning how many objects it wrote; warn
+// Write lists the collection coll of res through g (only the objects
+// filter, an OData $filter expression, selects, when set) and writes it to
+// w as an input CSV in dialect, returning how many objects it wrote; warn
 // receives each warning. A 404 for the collection is a *NotFoundError;
 // other errors come back as the lister gave them.
-func Write(ctx context.Context, g Lister, res *resource.Resource, coll resource.Key, w io.Writer,
+func Write(ctx context.Context, g Lister, res *resource.Resource, coll resource.Key, filter string, w io.Writer,
 	dialect csvio.WriterOptions, warn func(string)) (int, error) {
 	path, err := res.CollectionPath(coll)
 	if err != nil {
 		return 0, err
 	}
+	path += res.ListQuery(filter)
 	cw := csvio.NewWriter(w, dialect)
 	x := New(res, coll, warn)
 	if err := cw.Write(x.Header()); err != nil {

@@ -112,3 +112,16 @@ type staticTokens string
 
 func (s staticTokens) Token(context.Context) (string, error)           { return string(s), nil }
 func (s staticTokens) Refresh(context.Context, string) (string, error) { return string(s), nil }
+
+// TestShortTokenNotRedacted: a token too short to be a secret does not
+// mangle the answers it happens to occur in.
+func TestShortTokenNotRedacted(t *testing.T) {
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, `{"id":"d-1","notes":"text"}`)
+	}))
+	defer ts.Close()
+	c, _ := New(Config{BaseURL: ts.URL + "/beta", Tokens: staticTokens("t")})
+	if res := c.Get(context.Background(), "/x"); string(res.Body) != `{"id":"d-1","notes":"text"}` {
+		t.Errorf("body = %s", res.Body)
+	}
+}

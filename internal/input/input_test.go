@@ -236,3 +236,37 @@ func TestPlanSource(t *testing.T) {
 		t.Errorf("OpenPlan after the input changed = %v, want a *StalePlanError", err)
 	}
 }
+
+// TestInferResource: without --resource, the header says which resource
+// the rows describe, when exactly one fits.
+func TestInferResource(t *testing.T) {
+	for _, tt := range []struct {
+		header, want, wantErr string
+	}{
+		{"mobileAppId,mobileAppInstallStatusId,installState", "mobileAppInstallStatus", ""},
+		{"appId,id,errorCode", "mobileAppInstallStatus", ""},
+		{"id,notes,ownerType", "managedDevice", ""},
+		{"managedDeviceId,managedDeviceName", "managedDevice", ""},
+		{"id,groupTag", "windowsAutopilotDeviceIdentity", ""},
+		{"id,description", "deviceCategory", ""},
+		{"mobileAppId,instalState", "mobileAppInstallStatus", ""}, // its own problems follow
+		{"id,displayName", "", "fits more than one resource (windowsAutopilotDeviceIdentity, deviceCategory)"},
+		{"serial,owner", "", "names the key columns of no resource"},
+	} {
+		s, err := Open(write(t, "in.csv", tt.header+"\n"), Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = s.Check(func(string) {})
+		s.Close()
+		var ae *AmbiguousError
+		switch {
+		case tt.wantErr != "":
+			if !errors.As(err, &ae) || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("%s: Check = %v, want %q", tt.header, err, tt.wantErr)
+			}
+		case s.Res == nil || s.Res.Name != tt.want:
+			t.Errorf("%s: resource %v (%v), want %s", tt.header, s.Res, err, tt.want)
+		}
+	}
+}

@@ -23,7 +23,8 @@ import (
 // Options says how to read a CSV input. The zero value reads the default
 // resource with the delimiter detected and csvio's limits.
 type Options struct {
-	// Resource is what the rows describe; nil means resource.Default().
+	// Resource is what the rows describe; nil infers it from the header:
+	// the one resource whose columns it fits (see Source.Check).
 	Resource *resource.Resource
 	// Comma is the delimiter; 0 detects it (see csvio.ReaderOptions).
 	Comma rune
@@ -94,9 +95,6 @@ type Stats struct {
 // copied to a private temporary file first, since every pass reads from
 // the start. It reads nothing yet but to check that the file exists.
 func Open(path string, opt Options) (*Source, error) {
-	if opt.Resource == nil {
-		opt.Resource = resource.Default()
-	}
 	h, err := openHeld(path)
 	if err != nil {
 		return nil, err
@@ -116,9 +114,6 @@ func (s *Source) Verify() error {
 // input): it is copied to a private temporary file first, removed on
 // Close. name names it in messages.
 func OpenReader(name string, r io.Reader, opt Options) (*Source, error) {
-	if opt.Resource == nil {
-		opt.Resource = resource.Default()
-	}
 	h, err := spool(name, r)
 	if err != nil {
 		return nil, err
@@ -132,9 +127,18 @@ func (s *Source) Close() error { return s.file.Close() }
 // Check reads the whole input once, checking every row, and hands each
 // problem to problem as one message. It returns the counts, and an
 // *InvalidError when any row has a problem, a *FileError when the input
-// cannot be used at all, or a *ChangedError. It must be the first pass.
+// cannot be used at all, a *ChangedError, or, when no resource was given,
+// an *AmbiguousError for a header that fits none or several. It must be
+// the first pass; after it, Res is known.
 func (s *Source) Check(problem func(msg string)) (Stats, error) {
 	st := Stats{Collections: make(map[resource.Key]int)}
+	if s.Res == nil {
+		res, err := s.infer()
+		if err != nil {
+			return st, err
+		}
+		s.Res = res
+	}
 	for r, err := range s.Rows() {
 		if err != nil {
 			return st, err

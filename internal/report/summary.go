@@ -81,12 +81,14 @@ func (s *Summary) Rows() int {
 }
 
 // Rate returns the achieved writes per second over Elapsed, or 0 when
-// Elapsed is not set.
+// Elapsed is not set or there were fewer than two writes. It counts the
+// gaps between writes (n writes paced at r per second take at least
+// (n-1)/r seconds), so a paced run never shows more than its --rate.
 func (s *Summary) Rate() float64 {
-	if s.Elapsed <= 0 {
+	if s.Elapsed <= 0 || s.Writes < 2 {
 		return 0
 	}
-	return float64(s.Writes) / s.Elapsed.Seconds()
+	return float64(s.Writes-1) / s.Elapsed.Seconds()
 }
 
 // TopErrors returns at most n error codes, most frequent first (ties by
@@ -167,7 +169,10 @@ func (s *Summary) WriteText(w io.Writer) {
 		fmt.Fprintf(&b, " (%d got no answer)", s.Unanswered)
 	}
 	if s.Elapsed > 0 {
-		fmt.Fprintf(&b, " in %s (%.2f writes/s over the run)", roundElapsed(s.Elapsed), s.Rate())
+		fmt.Fprintf(&b, " in %s", roundElapsed(s.Elapsed))
+		if r := s.Rate(); r > 0 {
+			fmt.Fprintf(&b, " (%.2f writes/s over the run)", r)
+		}
 	}
 	fmt.Fprintf(&b, ", %d throttled (429)\n", s.Throttled)
 	io.WriteString(w, b.String())

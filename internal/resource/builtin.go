@@ -58,4 +58,59 @@ var MobileAppInstallStatus = prepare(&Resource{
 	DefaultRate: 5, // Intune apps: 100 writes per 20 s per app registration
 })
 
-var builtins = []*Resource{MobileAppInstallStatus}
+// ManagedDeviceOwnerType is managedDevice's ownerType.
+var ManagedDeviceOwnerType = newEnum("managedDeviceOwnerType", "unknown", "company", "personal")
+
+// ManagedDevice is a device Intune manages. Of its properties, only these
+// three are writable by PATCH: deviceName is read-only (a PATCH of it
+// answers 500; managedDeviceName is the writable name), and notes comes
+// back only when a read selects it.
+var ManagedDevice = prepare(&Resource{
+	Name: "managedDevice",
+	Keys: []KeyColumn{{Name: "id", Noun: "managed device", Aliases: []string{"managedDeviceId"}}},
+	Properties: []Property{
+		{Name: "managedDeviceName", Kind: String},
+		{Name: "notes", Kind: String, Nullable: true},
+		{Name: "ownerType", Kind: Enum, Enum: ManagedDeviceOwnerType},
+	},
+	Routes:      []Route{{Name: "by id", Object: "/deviceManagement/managedDevices/{id}"}},
+	Method:      http.MethodPatch,
+	Select:      true,
+	Permission:  "DeviceManagementManagedDevices.ReadWrite.All",
+	DefaultRate: 10, // Intune devices: 200 writes per 20 s per app registration
+})
+
+// WindowsAutopilotDeviceIdentity is a device registered for Windows
+// Autopilot. It is not PATCHed: the updateDeviceProperties action takes
+// the properties and answers 204.
+var WindowsAutopilotDeviceIdentity = prepare(&Resource{
+	Name: "windowsAutopilotDeviceIdentity",
+	Keys: []KeyColumn{{Name: "id", Noun: "Autopilot device", Aliases: []string{"windowsAutopilotDeviceIdentityId", "autopilotId"}}},
+	Properties: []Property{
+		{Name: "groupTag", Kind: String, Nullable: true},
+		{Name: "displayName", Kind: String, Nullable: true},
+		{Name: "userPrincipalName", Kind: String, Nullable: true},
+		{Name: "addressableUserName", Kind: String, Nullable: true},
+	},
+	Routes: []Route{{Name: "by id", Object: "/deviceManagement/windowsAutopilotDeviceIdentities/{id}",
+		Write: "/deviceManagement/windowsAutopilotDeviceIdentities/{id}/updateDeviceProperties"}},
+	Method:      http.MethodPost,
+	Permission:  "DeviceManagementServiceConfig.ReadWrite.All",
+	DefaultRate: 5, // not published; taken as Intune enrollment: 100 writes per 20 s per app
+})
+
+// DeviceCategory is a category devices are put in.
+var DeviceCategory = prepare(&Resource{
+	Name: "deviceCategory",
+	Keys: []KeyColumn{{Name: "id", Noun: "device category", Aliases: []string{"deviceCategoryId", "categoryId"}}},
+	Properties: []Property{
+		{Name: "displayName", Kind: String},
+		{Name: "description", Kind: String, Nullable: true},
+	},
+	Routes:      []Route{{Name: "by id", Object: "/deviceManagement/deviceCategories/{id}"}},
+	Method:      http.MethodPatch,
+	Permission:  "DeviceManagementManagedDevices.ReadWrite.All",
+	DefaultRate: 5, // Intune enrollment: 100 writes per 20 s per app registration
+})
+
+var builtins = []*Resource{MobileAppInstallStatus, ManagedDevice, WindowsAutopilotDeviceIdentity, DeviceCategory}

@@ -102,6 +102,10 @@ type Resource struct {
 	Routes []Route
 	// Method is the write's HTTP method: PATCH, or POST for an action.
 	Method string
+	// Select makes reads ask for exactly the key and the properties
+	// ($select): some properties (managedDevice's notes) come back only
+	// when selected.
+	Select bool
 	// Permission is what the signed-in identity needs, for messages.
 	Permission string
 	// DefaultRate is the writes per second the resource's Intune
@@ -225,6 +229,30 @@ func (r *Resource) WritePath(k Key) (method, path string, err error) {
 	}
 	path, err = t.expand(r, k)
 	return r.Method, path, err
+}
+
+// Query returns the query reads of res add to a path ("" or
+// "?$select=…"), so that the properties compared come back.
+func (r *Resource) Query() string { return r.ListQuery("") }
+
+// ListQuery is Query with an OData $filter expression for a collection
+// (export --filter); filter "" adds none.
+func (r *Resource) ListQuery(filter string) string {
+	q := url.Values{}
+	if r.Select {
+		names := []string{r.Keys[r.id].Name}
+		for _, p := range r.Properties {
+			names = append(names, p.Name)
+		}
+		q.Set("$select", strings.Join(names, ","))
+	}
+	if filter != "" {
+		q.Set("$filter", filter)
+	}
+	if len(q) == 0 {
+		return ""
+	}
+	return "?" + q.Encode()
 }
 
 // CollectionPath returns the escaped path of the collection that k's

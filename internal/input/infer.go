@@ -1,0 +1,101 @@
+package input
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/bulkpatch/bulkpatch/internal/csvio"
+	"github.com/bulkpatch/bulkpatch/internal/plan"
+	"github.com/bulkpatch/bulkpatch/internal/resource"
+)
+
+// AmbiguousError reports a header that more than one resource fits, or
+// none: the caller must say which with --resource.
+type AmbiguousError struct {
+	Path       string
+	Candidates []string // the resources that fit; none when none does
+}
+
+func (e *AmbiguousError) Error() string {
+	if len(e.Candidates) == 0 {
+		var keys []string
+		for _, r := range resource.All() {
+			var req []string
+			for i, k := range r.Keys {
+				if r.Required(i) {
+					req = append(req, k.Name)
+				}
+			}
+			keys = append(keys, strings.Join(req, " and ")+" ("+r.Name+")")
+		}
+		return fmt.Sprintf("%s: the header names the key columns of no resource bulkpatch writes; it needs %s, or name the resource with --resource",
+			e.Path, strings.Join(keys, ", or "))
+	}
+	return fmt.Sprintf("%s: the header fits more than one resource (%s); name the one you mean with --resource",
+		e.Path, strings.Join(e.Candidates, ", "))
+}
+
+// missingKeys counts the required columns err says are missing.
+func missingKeys(err error) int {
+	var errs []error
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		errs = j.Unwrap()
+	} else {
+		errs = []error{err}
+	}
+	n := 0
+	for _, e := range errs {
+		if errors.Is(e, csvio.ErrMissingColumn) {
+			n++
+		}
+	}
+	return n
+}
+
+func requiredKeys(r *resource.Resource) int {
+	n := 0
+	for i := range r.Keys {
+		if r.Required(i) {
+			n++
+		}
+	}
+	return n
+}
+
+// infer picks the resource the header of s describes: the one whose
+// columns the header fits exactly; else the only one of whose required
+// key columns it has at least one (its other header problems are then
+// reported as usual). Several candidates, or none, is an *AmbiguousError.
+func (s *Source) infer() (*resource.Resource, error) {
+	var fits, keyed []*resource.Resource
+	for _, r := range resource.All() {
+		p := s.file.pass()
+		_, err := csvio.NewReader(bufio.NewReader(p.r), csvio.ReaderOptions{Columns: plan.Columns(r), Comma: s.opt.Comma,
+			MaxRecordBytes: s.opt.MaxRecordBytes, MaxColumns: s.opt.MaxColumns})
+		switch {
+		case err == nil:
+			fits = append(fits, r)
+		case missingKeys(err) < requiredKeys(r):
+			keyed = append(keyed, r)
+		}
+	}
+	switch {
+	case len(fits) == 1:
+		return fits[0], nil
+	case len(fits) == 0 && len(keyed) == 1:
+		return keyed[0], nil
+	case len(fits) == 0 && len(keyed) == 0:
+		return nil, &AmbiguousError{Path: s.Path}
+	}
+	cands := fits
+	if len(cands) == 0 {
+		cands = keyed
+	}
+	e := &AmbiguousError{Path: s.Path}
+	for _, r := range cands {
+		e.Candidates = append(e.Candidates, r.Name)
+	}
+	return nil, e
+}
