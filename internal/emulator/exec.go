@@ -218,6 +218,15 @@ func (s *Server) parentEntity(d *decision) answer {
 // page answers one page of a collection. Callers hold s.mu.
 func (s *Server) page(d *decision) answer {
 	list := s.store.lists[entity{node: d.t.n.key, ids: d.t.ids}]
+	if d.q.filter != nil {
+		var kept []*object
+		for _, o := range list {
+			if d.q.filter.match(o) {
+				kept = append(kept, o)
+			}
+		}
+		list = kept
+	}
 	size := s.opt.PageSize
 	if d.q.top >= 0 {
 		size = d.q.top

@@ -17,8 +17,9 @@ const maxTop = 999
 
 // systemOptions are OData's system query options, by lower-cased name,
 // with the name Graph's "not allowed" message gives each. The emulator
-// serves $select, $top and $skiptoken; the others are refused as Graph
-// refuses an option a route does not allow.
+// serves $select, $top, $skiptoken and a simple $filter on collections
+// (filter.go); the others are refused as Graph refuses an option a route
+// does not allow.
 var systemOptions = map[string]string{
 	"$select": "Select", "$top": "Top", "$skiptoken": "SkipToken",
 	"$filter": "Filter", "$expand": "Expand", "$orderby": "OrderBy", "$skip": "Skip",
@@ -32,6 +33,8 @@ type query struct {
 	selText string // the selection as @odata.context and nextLinks carry it; "" when none
 	top     int    // page size asked for; -1: none
 	off     int    // offset from $skiptoken
+	filter  filter // from $filter; nil: every object
+	filText string // the $filter as given, for nextLinks
 }
 
 // parseQuery checks c's query options against what t serves, as Graph's
@@ -81,6 +84,12 @@ func (q *query) option(t *target, name, value string) string {
 		return fmt.Sprintf("The '%s' option cannot be applied to the query path. '%s' can only be applied to a collection of entities.", name, name)
 	case name == "$select":
 		return q.selectOption(t, value)
+	case name == "$filter" && t.kind == collection:
+		f, msg := parseFilter(t.sv, value)
+		if msg != "" {
+			return msg
+		}
+		q.filter, q.filText = f, value
 	case name == "$top":
 		n, err := strconv.Atoi(value)
 		if err != nil || n < 0 || strings.HasPrefix(value, "+") {
@@ -167,6 +176,9 @@ func (q *query) nextLink(self string, off int) string {
 	}
 	if q.top >= 0 {
 		b.WriteString("$top=" + strconv.Itoa(q.top) + "&")
+	}
+	if q.filText != "" {
+		b.WriteString("$filter=" + url.QueryEscape(q.filText) + "&")
 	}
 	b.WriteString("$skiptoken=" + encodeSkipToken(off))
 	return b.String()
