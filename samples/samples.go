@@ -5,7 +5,9 @@
 //     Graph rejects (404) and one already in the desired state;
 //   - invalid.csv: an Excel-dialect file (BOM, sep=;) full of mistakes, to
 //     show the validation messages;
-//   - seed.json: the emulator state statuses.csv was written against.
+//   - devices.csv: managed devices (the demo's second act): renamed,
+//     notes cleared, owner types set, some rows already as asked;
+//   - seed.json: the emulator state both files were written against.
 package samples
 
 import (
@@ -15,9 +17,9 @@ import (
 	"path/filepath"
 )
 
-// FS holds statuses.csv, invalid.csv and seed.json.
+// FS holds statuses.csv, invalid.csv, devices.csv and seed.json.
 //
-//go:embed statuses.csv invalid.csv seed.json
+//go:embed statuses.csv invalid.csv devices.csv seed.json
 var FS embed.FS
 
 // WriteTo copies the samples into dir, which it makes (mode 0700) when
