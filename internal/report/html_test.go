@@ -602,3 +602,19 @@ func FuzzHTML(f *testing.F) {
 		checkPageSafe(t, page.Bytes())
 	})
 }
+
+// utf16le encodes s as UTF-16LE without a BOM, by hand: the test must not
+// share the encoder it checks.
+func utf16le(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if r >= 0x10000 {
+			r -= 0x10000
+			hi, lo := 0xD800+(r>>10), 0xDC00+(r&0x3FF)
+			b.WriteString(string([]byte{byte(hi), byte(hi >> 8), byte(lo), byte(lo >> 8)}))
+			continue
+		}
+		b.WriteString(string([]byte{byte(r), byte(r >> 8)}))
+	}
+	return b.String()
+}
