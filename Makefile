@@ -42,5 +42,10 @@ bench:
 libreoffice-check:
 	./scripts/libreoffice-check.sh
 
+## browser-check: open run reports made from hostile and realistic results in headless Chromium, screenshot them, check nothing ran (installs chromium if needed)
+.PHONY: browser-check
+browser-check:
+	./scripts/browser-check.sh
+
 clean:
 	rm -rf bin

@@ -12,7 +12,16 @@ import (
 var (
 	// ErrFieldCount means a row has more or fewer cells than the header.
 	ErrFieldCount = errors.New("wrong number of fields")
-	// ErrInvalidUTF8 means a cell (or header cell) is not valid UTF-8.
+	// ErrEncoding means the text is not valid in the encoding it is read
+	// in (ReaderOptions.Encoding), or cannot be read in the one asked
+	// for: the error names the line and the bytes, and the --encoding
+	// that would read them. It is fatal: the Reader stops, since every
+	// later cell would be read wrong in the same way.
+	ErrEncoding = errors.New("wrong encoding")
+	// ErrInvalidUTF8 meant a cell was not valid UTF-8, a row problem.
+	//
+	// Deprecated: the Reader checks the text as a whole and returns one
+	// fatal ErrEncoding instead; no cell it returns is invalid UTF-8.
 	ErrInvalidUTF8 = errors.New("invalid UTF-8")
 	// ErrRecordTooLarge means a header or row is bigger than
 	// ReaderOptions.MaxRecordBytes. It is fatal: the Reader stops.

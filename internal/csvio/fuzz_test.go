@@ -10,6 +10,10 @@ import (
 	"unicode/utf8"
 )
 
+// fuzzEncodings are the encodings a fuzz input is read in, picked by the
+// mode's high bits; detection comes up most.
+var fuzzEncodings = [...]Encoding{AutoEncoding, AutoEncoding, AutoEncoding, UTF8, UTF16, UTF16LE, UTF16BE, Windows1252}
+
 // readerOptions picks the options a fuzz input runs with.
 func readerOptions(mode uint8) ReaderOptions {
 	var opt ReaderOptions
@@ -20,6 +24,7 @@ func readerOptions(mode uint8) ReaderOptions {
 	if mode&8 != 0 {
 		opt.MaxColumns = 4
 	}
+	opt.Encoding = fuzzEncodings[mode>>4&7]
 	return opts(opt)
 }
 
@@ -55,10 +60,22 @@ func FuzzReader(f *testing.F) {
 		"\xff\xfea\x00",
 		"sep=|\nappId|id|errorCode\na|s|-1\n",
 		"",
+		// Encodings: the mode's high bits pick what the Reader is asked
+		// for (see fuzzEncodings).
+		"\xff\xfe" + utf16le("appId\tid\t#n\r\na\t\"s\r\n1\"\tZoë\r\n"),
+		"\xfe\xff" + utf16be("appId,id\na,s\n"),
+		utf16le("appId,id\na,s\n") + "\x00",
+		cp1252("appId;id;deviceName\na;s;André €\n") + "b;s2;\x81\n",
+		"appId,id\na,\xe2\x82\n\xc3",
+		"\xff\xfe\x00\x00a",
 	}
 	for i, s := range seeds {
 		f.Add([]byte(s), uint8(i))
 	}
+	f.Add([]byte(seeds[8]), uint8(0x50))           // UTF-16LE asked for
+	f.Add([]byte(seeds[10]), uint8(0x40))          // UTF-16, no BOM
+	f.Add([]byte(seeds[11]), uint8(0x70))          // Windows-1252
+	f.Add([]byte(seeds[11]+"c;\xe9"), uint8(0x75)) // Windows-1252, small records
 	f.Fuzz(func(t *testing.T, data []byte, mode uint8) {
 		lines := bytes.Count(data, []byte("\n")) + 1
 		r, err := NewReader(bytes.NewReader(data), readerOptions(mode))
@@ -68,6 +85,14 @@ func FuzzReader(f *testing.F) {
 		}
 		if c := r.Comma(); !validComma(c) {
 			t.Fatalf("Comma() = %q", c)
+		}
+		switch d := r.Dialect(); {
+		case d.Comma != r.Comma():
+			t.Fatalf("Dialect().Comma %q, Comma() %q", d.Comma, r.Comma())
+		case d.Encoding != UTF8 && d.Encoding != UTF16LE && d.Encoding != UTF16BE && d.Encoding != Windows1252:
+			t.Fatalf("Dialect().Encoding = %q", d.Encoding)
+		case readerOptions(mode).Encoding == AutoEncoding && d.Encoding.isUTF16() && !d.BOM:
+			t.Fatalf("auto read UTF-16 without a byte order mark")
 		}
 		if len(r.Columns()) > len(r.Header()) {
 			t.Fatalf("%d columns from %d header cells", len(r.Columns()), len(r.Header()))
@@ -104,12 +129,16 @@ func FuzzReader(f *testing.F) {
 				t.Fatalf("record line %d after %d, input has %d lines", rec.Line, lastLine, lines)
 			}
 			lastLine = rec.Line
-			for c, s := range rec.Cells {
-				if s != "" && !present[c] {
+			enc := r.Dialect().Encoding
+			for c, s := range append(rec.Cells, rec.Comments...) {
+				if c < len(rec.Cells) && s != "" && !present[c] {
 					t.Fatalf("cell %q for absent column %s", s, col(c))
 				}
 				if !utf8.ValidString(s) {
 					t.Fatalf("invalid UTF-8 cell %q", s)
+				}
+				if enc == Windows1252 && strings.ContainsRune(s, utf8.RuneError) {
+					t.Fatalf("cell %q: an undefined Windows-1252 byte passed", s)
 				}
 			}
 		}
@@ -143,7 +172,12 @@ func FuzzRoundTrip(f *testing.F) {
 				want = append(want, r)
 			}
 		}
-		opt := dialects[int(mode)%len(dialects)]
+		opt := writeDialects[int(mode)%len(writeDialects)]
+		for i := range want {
+			for c := range want[i] {
+				want[i][c] = as1252(opt, want[i][c])
+			}
+		}
 		got := roundTrip(t, opt, rows)
 		if len(got) != len(want) {
 			t.Fatalf("%+v: wrote %d rows %q, read %d %q", opt, len(want), want, len(got), got)

@@ -6,7 +6,6 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
-	"unicode/utf8"
 )
 
 // Header matching.
@@ -73,7 +72,6 @@ const (
 	commentCell                 // starts with '#': carried, not checked
 	emptyCell                   // empty or only spaces
 	unknownCell                 // names nothing we know
-	badUTF8Cell                 // not valid UTF-8, so cannot name anything
 )
 
 // classify says what one header cell is and, for knownCell, which column.
@@ -84,8 +82,6 @@ func (s *columnSet) classify(cell string) (cellKind, int) {
 		return emptyCell, 0
 	case t[0] == '#':
 		return commentCell, 0
-	case !utf8.ValidString(cell):
-		return badUTF8Cell, 0
 	}
 	if c, ok := s.byKey[foldKey(t)]; ok {
 		return knownCell, c
@@ -148,9 +144,6 @@ func (s *columnSet) parseHeader(cells []string, line int) (*layout, error) {
 				errs = append(errs, &ParseError{Line: line, Err: fmt.Errorf(
 					"%w in column %d: only trailing header cells may be empty (start it with # for a comment column)", ErrEmptyHeader, i+1)})
 			}
-		case badUTF8Cell:
-			errs = append(errs, &ParseError{Line: line, Column: clip(cell), Err: fmt.Errorf(
-				"%w in header cell %d: save the file as UTF-8 (in Excel: CSV UTF-8)", ErrInvalidUTF8, i+1)})
 		case unknownCell:
 			errs = append(errs, &ParseError{Line: line, Column: clip(cell), Err: s.unknownColumnError(cell)})
 		}

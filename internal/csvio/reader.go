@@ -1,8 +1,6 @@
 package csvio
 
 import (
-	"bufio"
-	"bytes"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -28,10 +26,8 @@ const (
 // MaxRecordBytes plus bufSize.
 const bufSize = 64 << 10
 
-var utf8BOM = []byte("\ufeff")
-
 // ReaderOptions configures a Reader. The zero value detects the dialect and
-// applies the default limits.
+// the encoding and applies the default limits.
 type ReaderOptions struct {
 	// Columns are the known columns; at least one is needed. Their names
 	// and aliases must stay distinct after folding.
@@ -46,7 +42,8 @@ type ReaderOptions struct {
 	// skipped either way. Comma must be a valid encoding/csv delimiter.
 	Comma rune
 	// MaxRecordBytes bounds one record, header or row, including quoted
-	// line breaks; 0 (or less) means DefaultMaxRecordBytes, 1 MiB. A bigger
+	// line breaks, in bytes of UTF-8 (the file's own bytes for a UTF-8
+	// file); 0 (or less) means DefaultMaxRecordBytes, 1 MiB. A bigger
 	// record is a fatal *ParseError wrapping ErrRecordTooLarge. The input is
 	// never read more than MaxRecordBytes plus 64 KiB past the start of the
 	// current record, so even a multi-gigabyte single line costs bounded
@@ -56,6 +53,14 @@ type ReaderOptions struct {
 	// DefaultMaxColumns, 256. More is a fatal *ParseError wrapping
 	// ErrTooManyColumns.
 	MaxColumns int
+	// Encoding is the file's encoding. AutoEncoding, the zero value, reads
+	// UTF-8 with or without a byte order mark and UTF-16 with one; UTF16
+	// also reads UTF-16 without one. Text that is not valid in the
+	// encoding read is one fatal *ParseError wrapping ErrEncoding, on the
+	// line of the first bad byte, showing it and naming the --encoding
+	// that reads it. Lines in errors and records stay the file's physical
+	// lines whatever the encoding.
+	Encoding Encoding
 }
 
 // Reader reads input records one at a time.
@@ -67,29 +72,20 @@ type ReaderOptions struct {
 // Empty header cells may only trail, and the cells under them must be
 // empty too.
 //
-// Cells are returned as written, with one exception: a cell that [Writer]
-// neutralised ("'" in front of a cell that starts with a formula trigger)
-// is read back without that "'", so export, edit in a spreadsheet, plan
-// round-trips. Rows whose known cells are all empty are skipped like blank
-// lines, because spreadsheets save empty rows as ",,,".
+// Cells are returned as written (decoded to UTF-8), with one exception: a
+// cell that [Writer] neutralised ("'" in front of a cell that starts with
+// a formula trigger) is read back without that "'", so export, edit in a
+// spreadsheet, plan round-trips. Rows whose known cells are all empty are
+// skipped like blank lines, because spreadsheets save empty rows as ",,,".
+// Every cell is valid UTF-8: text that is not stops the Reader (see
+// ReaderOptions.Encoding).
 //
 // A Reader is not safe for concurrent use.
 type Reader struct {
-	g    *guard
-	br   *bufio.Reader // between g and csv
-	csv  *csv.Reader
+	*stream
 	um   *gocsv.Unmarshaller
 	cols *columnSet
 	lay  *layout
-	max  int64 // MaxRecordBytes, resolved
-	base int64 // input bytes before what csv reads: BOM and sep= line
-	// lineOff is the number of lines before what csv reads (a sep= line),
-	// added to csv's line numbers to make them physical.
-	lineOff  int
-	start    int64 // input offset where the next record starts
-	lastLine int   // line of the last record seen, for errors that have none
-	comma    rune
-	err      error // sticky: io.EOF or a fatal *ParseError
 }
 
 // gocsv fills one struct per row. Its fields are positional: field i,
@@ -124,14 +120,18 @@ func (b *blankCells) UnmarshalCSV(s string) error {
 	return nil
 }
 
-// NewReader reads and checks the header of r. It strips a UTF-8 byte order
-// mark, honours and skips an Excel "sep=X" first line and detects the
-// delimiter (see ReaderOptions.Comma). All header problems are reported at
-// once: the error is a *ParseError, or several joined with errors.Join.
-// An invalid opt.Comma is reported as a plain error.
+// NewReader reads and checks the header of r. It decodes the text (see
+// ReaderOptions.Encoding), strips a byte order mark, honours and skips an
+// Excel "sep=X" first line and detects the delimiter (see
+// ReaderOptions.Comma). All header problems are reported at once: the
+// error is a *ParseError, or several joined with errors.Join. An invalid
+// opt.Comma or opt.Encoding is reported as a plain error.
 func NewReader(r io.Reader, opt ReaderOptions) (*Reader, error) {
 	if opt.Comma != 0 && !validComma(opt.Comma) {
 		return nil, fmt.Errorf("csvio: invalid delimiter %q", opt.Comma)
+	}
+	if !opt.Encoding.valid() {
+		return nil, fmt.Errorf("csvio: unknown encoding %q", string(opt.Encoding))
 	}
 	if len(opt.Columns) == 0 {
 		return nil, errors.New("csvio: no columns to read")
@@ -148,21 +148,15 @@ func NewReader(r io.Reader, opt ReaderOptions) (*Reader, error) {
 	if maxCols <= 0 {
 		maxCols = DefaultMaxColumns
 	}
-	g := &guard{r: r, limit: maxRec + bufSize}
-	br := bufio.NewReaderSize(g, bufSize)
-	rd := &Reader{g: g, br: br, max: maxRec, comma: opt.Comma, cols: cols}
-
-	if err := rd.prelude(br); err != nil {
+	s, err := openStream(r, opt.Encoding, opt.Comma, maxRec, cols.detectComma)
+	if err != nil {
 		return nil, err
 	}
-	if n := len(splitHeader(firstLine(peekHead(br)), rd.comma)); n > maxCols {
-		return nil, tooManyColumns(1+rd.lineOff, n, maxCols)
+	rd := &Reader{stream: s, cols: cols}
+	if err := rd.checkColumns(maxCols); err != nil {
+		return nil, err
 	}
 
-	rd.csv = csv.NewReader(br) // reuses br: it is a big enough *bufio.Reader
-	rd.csv.Comma = rd.comma
-	rd.csv.ReuseRecord = true
-	rd.csv.FieldsPerRecord = 0 // the header sets it: every row has as many cells
 	um, err := gocsv.NewUnmarshaller(rd.csv, reflect.New(rowType(len(opt.Columns))).Interface())
 	line := 1 + rd.lineOff
 	if err == nil {
@@ -211,34 +205,92 @@ func NewReader(r io.Reader, opt ReaderOptions) (*Reader, error) {
 	return rd, nil
 }
 
-// prelude consumes a byte order mark and a sep= line and settles the
-// delimiter.
-func (rd *Reader) prelude(br *bufio.Reader) error {
-	if b, _ := br.Peek(len(utf8BOM)); bytes.HasPrefix(b, utf8BOM) {
-		br.Discard(len(utf8BOM))
-		rd.base += int64(len(utf8BOM))
-	} else if len(b) >= 2 && (b[0] == 0xFF && b[1] == 0xFE || b[0] == 0xFE && b[1] == 0xFF) {
-		return &ParseError{Line: 1, Err: fmt.Errorf(
-			"%w: the file is UTF-16 encoded; save it as UTF-8 (in Excel: CSV UTF-8)", ErrInvalidUTF8)}
-	}
-	head := peekHead(br) // an I/O error here waits until csv reaches it
-	if c, n, ok := sepLine(head); ok {
-		br.Discard(n)
-		rd.base += int64(n)
-		rd.lineOff = 1
-		if rd.comma == 0 {
-			rd.comma = c
+// checkColumns refuses a header of more than maxCols cells before
+// encoding/csv and gocsv make a string of each: a header of a million
+// empty cells must not cost a million strings. The first 64 KiB usually
+// settle it. A longer header with too many cells already there is counted
+// on to its end (at most MaxRecordBytes) in a streaming pass that keeps
+// nothing, so the message gives the true count, not the count of a
+// prefix (issue 16.9). That uses up the input, which is fine: the error
+// is fatal.
+func (rd *Reader) checkColumns(maxCols int) error {
+	line := 1 + rd.lineOff
+	count := func(head []byte) (cellCounter, bool) {
+		c := cellCounter{comma: rd.dialect.Comma, n: 1}
+		for len(head) > 0 {
+			r, size := utf8.DecodeRune(head)
+			if c.add(r) {
+				return c, true
+			}
+			head = head[size:]
 		}
-		head = head[n:]
+		return c, false
 	}
-	if rd.comma == 0 {
-		rd.comma = rd.cols.detectComma(firstLine(head))
+	head := peekHead(rd.br)
+	c, ended := count(head)
+	if !ended && c.n <= maxCols && len(head) < bufSize {
+		// A quoted line break ended what peekHead looked at: look further.
+		head, _ = rd.br.Peek(bufSize)
+		c, ended = count(head)
 	}
-	return nil
+	switch {
+	case c.n <= maxCols:
+		return nil
+	case ended:
+		return tooManyColumns(line, c.n, maxCols)
+	}
+	c = cellCounter{comma: rd.dialect.Comma, n: 1}
+	for {
+		r, _, err := rd.br.ReadRune()
+		if err == io.EOF && rd.g.err == nil {
+			return tooManyColumns(line, c.n, maxCols) // a header without a line end
+		}
+		if err != nil {
+			return &ParseError{Line: line, Err: fmt.Errorf("%w: the header has at least %d cells in its first %d bytes, at most %d are allowed",
+				ErrTooManyColumns, c.n, rd.g.n-rd.base, maxCols)}
+		}
+		if c.add(r) {
+			return tooManyColumns(line, c.n, maxCols)
+		}
+	}
+}
+
+// cellCounter counts the cells of the first non-blank line, a rune at a
+// time, with a quoted delimiter or line break part of its cell.
+type cellCounter struct {
+	comma   rune
+	n       int // cells so far; start at 1
+	quoted  bool
+	started bool
+}
+
+// add takes the next rune and reports whether it ended the line.
+func (c *cellCounter) add(r rune) bool {
+	switch {
+	case !c.started && (r == '\r' || r == '\n'):
+		return false
+	case r == '"':
+		c.quoted = !c.quoted
+	case r == c.comma && !c.quoted:
+		c.n++
+	case r == '\n' && !c.quoted:
+		return true
+	}
+	c.started = true
+	return false
+}
+
+func tooManyColumns(line, n, limit int) error {
+	return &ParseError{Line: line, Err: fmt.Errorf("%w: the header has %d cells, at most %d are allowed", ErrTooManyColumns, n, limit)}
 }
 
 // Comma returns the delimiter in use, given or detected.
-func (rd *Reader) Comma() rune { return rd.comma }
+func (rd *Reader) Comma() rune { return rd.dialect.Comma }
+
+// Dialect returns how the file is written: delimiter, encoding, byte
+// order mark, line ends and sep= line. A results file written with
+// Dialect().WriterOptions() opens the way the input did.
+func (rd *Reader) Dialect() Dialect { return rd.dialect }
 
 // Columns returns the known columns present in the file, in file order,
 // as indexes into ReaderOptions.Columns.
@@ -263,10 +315,10 @@ func (rd *Reader) Header() []string { return append([]string(nil), rd.lay.header
 // the row starts on; all of rec.Cells is overwritten, so one Record can be
 // reused for every row.
 //
-// Row problems (ErrFieldCount, ErrInvalidUTF8, a value under an empty
-// header, csv quote errors) return a *ParseError and the next Read goes on
-// with the next row; rec is then left unspecified. Fatal problems
-// (ErrRecordTooLarge, I/O errors) return a *ParseError that every later
+// Row problems (ErrFieldCount, a value under an empty header, csv quote
+// errors) return a *ParseError and the next Read goes on with the next
+// row; rec is then left unspecified. Fatal problems (ErrEncoding,
+// ErrRecordTooLarge, I/O errors) return a *ParseError that every later
 // Read returns again.
 func (rd *Reader) Read(rec *Record) error {
 	for rd.err == nil {
@@ -302,15 +354,10 @@ func (rd *Reader) Read(rec *Record) error {
 		blank := string(row.Field(len(rd.cols.cols)).Interface().(blankCells))
 		empty := blank == ""
 		for _, c := range rd.lay.columns {
-			s := rec.Cells[c]
-			if s == "" {
-				continue
+			if s := rec.Cells[c]; s != "" {
+				empty = false
+				rec.Cells[c] = unneutralize(s)
 			}
-			empty = false
-			if !utf8.ValidString(s) {
-				return &ParseError{Line: rd.fieldLine(rd.lay.index[c]), Column: rd.cols.cols[c].Name, Value: clip(s), Err: ErrInvalidUTF8}
-			}
-			rec.Cells[c] = unneutralize(s)
 		}
 		if blank != "" {
 			return &ParseError{Line: line, Value: clip(blank), Err: fmt.Errorf(
@@ -350,196 +397,30 @@ func (rd *Reader) readRow() (any, map[string]string, error) {
 	return rd.um.ReadUnmatched()
 }
 
-// advance records that csv finished a record starting on line, and fails
-// when it was larger than allowed. The guard only catches records bigger
-// than the limit plus the read-ahead; this catches the rest exactly.
-func (rd *Reader) advance(line int) error {
-	end := rd.base + rd.csv.InputOffset()
-	size := end - rd.start
-	rd.start = end
-	rd.g.limit = end + rd.max + bufSize
-	if size > rd.max {
-		rd.err = &ParseError{Line: line, Err: fmt.Errorf("%w: %d bytes, at most %d are allowed", ErrRecordTooLarge, size, rd.max)}
-		return rd.err
-	}
-	return nil
-}
-
-// cut reports whether the record csv just returned, with err, ran into
-// the guard's stop, so that it must not be used. The guard may have
-// stopped earlier, while the header was peeked at, with complete records
-// still buffered: those are fine. Only when csv has taken every byte
-// delivered does the stop matter, and then a record that ended in a line
-// break was complete, anything else may have been cut.
-func (rd *Reader) cut(err error) bool {
-	if rd.g.err == nil || rd.br.Buffered() > 0 {
-		return false
-	}
-	return err != nil || rd.g.last != '\n'
-}
-
-// guardError turns the reason the guard cut the input short into the fatal
-// error, placed on the line of the record csv was reading (csv's error, as
-// gocsv passed it on, still knows where the record began).
-func (rd *Reader) guardError(err error) error {
-	line := rd.lastLine + 1
-	var ce *csv.ParseError
-	switch {
-	case errors.As(err, &ce):
-		line = ce.StartLine + rd.lineOff
-	case err == nil:
-		line = rd.fieldLine(0)
-	}
-	if rd.g.err == ErrRecordTooLarge {
-		return &ParseError{Line: line, Err: fmt.Errorf("%w: more than %d bytes", ErrRecordTooLarge, rd.max)}
-	}
-	return &ParseError{Line: line, Err: rd.g.err}
-}
-
-// csvError converts encoding/csv's error for a record.
-func (rd *Reader) csvError(err error) *ParseError {
-	var ce *csv.ParseError
-	if !errors.As(err, &ce) {
-		return &ParseError{Line: rd.lastLine + 1, Err: err}
-	}
-	start, line := ce.StartLine+rd.lineOff, ce.Line+rd.lineOff
-	if errors.Is(ce.Err, csv.ErrFieldCount) {
-		return &ParseError{Line: start, Err: fmt.Errorf("%w: the header has %d cells", ErrFieldCount, rd.csv.FieldsPerRecord)}
-	}
-	if start != line {
-		return &ParseError{Line: line, Err: fmt.Errorf("in the record that starts on line %d, at byte %d: %w", start, ce.Column, ce.Err)}
-	}
-	return &ParseError{Line: line, Err: fmt.Errorf("at byte %d: %w", ce.Column, ce.Err)}
-}
-
-// fieldLine is the physical line on which field i of the last record
-// starts.
-func (rd *Reader) fieldLine(i int) int {
-	line, _ := rd.csv.FieldPos(i)
-	return line + rd.lineOff
-}
-
-func tooManyColumns(line, n, limit int) error {
-	return &ParseError{Line: line, Err: fmt.Errorf("%w: the header has %d cells, at most %d are allowed", ErrTooManyColumns, n, limit)}
-}
-
-// guard sits between the caller's reader and the buffer under csv. It
-// delivers no byte at or past limit, which the Reader keeps at the start of
-// the current record plus MaxRecordBytes plus bufSize: encoding/csv
-// buffers a whole line, so without it a 2 GB line would take 2 GB.
-//
-// When it stops (limit hit, or an I/O error) it reports io.EOF and keeps
-// the reason in err. csv then finishes the truncated record normally,
-// which tells the Reader on which line the record began; the Reader checks
-// (Reader.cut) before it looks at any record, so a truncated one is never
-// returned.
-type guard struct {
-	r     io.Reader
-	n     int64 // bytes delivered
-	limit int64
-	err   error // ErrRecordTooLarge or the I/O error; sticky
-	last  byte  // the last byte delivered
-}
-
-func (g *guard) Read(p []byte) (int, error) {
-	if g.err != nil {
-		return 0, io.EOF
-	}
-	if g.n >= g.limit {
-		g.err = ErrRecordTooLarge
-		return 0, io.EOF
-	}
-	if rest := g.limit - g.n; int64(len(p)) > rest {
-		p = p[:rest]
-	}
-	n, err := g.r.Read(p)
-	g.n += int64(n)
-	if n > 0 {
-		g.last = p[n-1]
-	}
-	if err != nil && err != io.EOF {
-		g.err = err
-		err = io.EOF
-	}
-	return n, err
-}
-
-func validComma(r rune) bool {
-	return r != 0 && r != '"' && r != '\r' && r != '\n' && utf8.ValidRune(r) && r != utf8.RuneError
-}
-
-// peekHead returns the start of the input without consuming it: enough to
-// hold the first non-blank line, or all of bufSize, or all there is. It
-// peeks in growing steps so a short input on a pipe is not waited on.
-func peekHead(br *bufio.Reader) []byte {
-	for n := 512; ; n = min(2*n, bufSize) {
-		b, err := br.Peek(n)
-		if err != nil || n == bufSize || bytes.IndexByte(bytes.TrimLeft(b, "\r\n"), '\n') >= 0 {
-			return b
-		}
-	}
-}
-
-// firstLine returns the first non-blank line of head, without its line end.
-func firstLine(head []byte) []byte {
-	head = bytes.TrimLeft(head, "\r\n")
-	if i := bytes.IndexByte(head, '\n'); i >= 0 {
-		head = head[:i]
-	}
-	return bytes.TrimSuffix(head, []byte("\r"))
-}
-
-// sepLine recognises Excel's "sep=X" first line (any case, X possibly
-// repeated as padding) and returns X and the length of the line with its
-// line end.
-func sepLine(head []byte) (comma rune, n int, ok bool) {
-	line := head
-	if i := bytes.IndexByte(head, '\n'); i >= 0 {
-		line, n = head[:i], i+1
-	} else {
-		n = len(head)
-	}
-	line = bytes.TrimSuffix(line, []byte("\r"))
-	if len(line) < 5 || !bytes.EqualFold(line[:4], []byte("sep=")) {
-		return 0, 0, false
-	}
-	c, size := utf8.DecodeRune(line[4:])
-	if !validComma(c) {
-		return 0, 0, false
-	}
-	for rest := line[4+size:]; len(rest) > 0; rest = rest[size:] {
-		if !bytes.HasPrefix(rest, line[4:4+size]) {
-			return 0, 0, false
-		}
-	}
-	return c, n, true
-}
-
 // detectComma picks the delimiter that splits the header line into the
 // most known columns, then into the most cells, preferring ',' then ';'
 // then tab.
 func (s *columnSet) detectComma(line []byte) rune {
 	best, bestKnown, bestCells := ',', -1, -1
 	for _, c := range []rune{',', ';', '\t'} {
-		cells := splitHeader(line, c)
-		known := 0
-		for _, cell := range cells {
-			if k, _ := s.classify(cell); k == knownCell {
+		known, cells := 0, 0
+		eachCell(line, c, func(cell []byte) {
+			cells++
+			if k, _ := s.classify(string(cell)); k == knownCell {
 				known++
 			}
-		}
-		if known > bestKnown || known == bestKnown && len(cells) > bestCells {
-			best, bestKnown, bestCells = c, known, len(cells)
+		})
+		if known > bestKnown || known == bestKnown && cells > bestCells {
+			best, bestKnown, bestCells = c, known, cells
 		}
 	}
 	return best
 }
 
-// splitHeader splits one line on comma outside double quotes and unquotes
-// the cells: just enough CSV to look at a header before encoding/csv reads
-// it properly.
-func splitHeader(line []byte, comma rune) []string {
-	var cells []string
+// eachCell splits one line on comma outside double quotes and hands each
+// cell, unquoted, to fn (the slice is reused): just enough CSV to look at
+// a header before encoding/csv reads it properly.
+func eachCell(line []byte, comma rune, fn func(cell []byte)) {
 	var cell []byte
 	quoted := false
 	for i := 0; i < len(line); {
@@ -551,12 +432,12 @@ func splitHeader(line []byte, comma rune) []string {
 		case r == '"':
 			quoted = !quoted
 		case r == comma && !quoted:
-			cells = append(cells, string(cell))
+			fn(cell)
 			cell = cell[:0]
 		default:
 			cell = append(cell, line[i:i+size]...)
 		}
 		i += size
 	}
-	return append(cells, string(cell))
+	fn(cell)
 }

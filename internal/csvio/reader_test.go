@@ -17,7 +17,7 @@ var sentinels = []struct {
 	err  error
 }{
 	{"ErrFieldCount", ErrFieldCount},
-	{"ErrInvalidUTF8", ErrInvalidUTF8},
+	{"ErrEncoding", ErrEncoding},
 	{"ErrRecordTooLarge", ErrRecordTooLarge},
 	{"ErrTooManyColumns", ErrTooManyColumns},
 	{"ErrUnknownColumn", ErrUnknownColumn},
@@ -99,7 +99,7 @@ func readAll(t *testing.T, r *Reader) []result {
 		}
 		if err != nil {
 			out = append(out, describe(t, err)...)
-			if errors.Is(err, ErrRecordTooLarge) || errors.Is(err, errBoom) {
+			if errors.Is(err, ErrRecordTooLarge) || errors.Is(err, ErrEncoding) || errors.Is(err, errBoom) {
 				if again := r.Read(&rc); again != err {
 					t.Errorf("Read after fatal %v = %v, want the same error", err, again)
 				}
@@ -224,13 +224,13 @@ func TestReader(t *testing.T) {
 				"a1,s1,\"two\nlines\"\n" + // 2-3
 				"a2,s2,\"three\r\n\r\nlines\"\r\n" + // 4-6
 				"a3,s3\n" + // 7: field count
-				"a4,\"s\n4\",\"x\xffy\"\n" + // 8-9: invalid UTF-8 in a field on line 9
+				"a4,\"s\n4\",\"x\"y\"\n" + // 8-9: a bare quote on line 9
 				"a5,s5,\"\"\"=x\"\"\"\n", // 10
 			rows: []result{
 				rec(2, A, "a1", S, "s1", DN, "two\nlines"),
 				rec(4, A, "a2", S, "s2", DN, "three\n\nlines"),
 				fail(7, "ErrFieldCount", ""),
-				fail(9, "ErrInvalidUTF8", "deviceName"),
+				fail(9, "csv.ErrQuote", ""),
 				rec(10, A, "a5", S, "s5", DN, `"=x"`),
 			},
 		},
@@ -253,7 +253,7 @@ func TestReader(t *testing.T) {
 		},
 		{
 			name:    "comment columns are ignored, whatever they hold",
-			in:      "#note,mobileAppId, # other,mobileAppInstallStatusId,#\n\xff,a1,\"x\ny\",s1,=1\n",
+			in:      "#note,mobileAppId, # other,mobileAppInstallStatusId,#\n\u202e,a1,\"x\ny\",s1,=1\n",
 			columns: []col{A, S},
 			rows:    []result{rec(2, A, "a1", S, "s1")},
 		},
@@ -274,14 +274,14 @@ func TestReader(t *testing.T) {
 			header: []result{fail(2, "ErrUnknownColumn", "statusIdd"), fail(2, "ErrMissingColumn", "mobileAppInstallStatusId")},
 		},
 		{
-			name:   "invalid UTF-8 in the header",
-			in:     "mobileAppId,mobileAppInstallStatusId,Ger\xe4tename\n",
-			header: []result{fail(1, "ErrInvalidUTF8", "Ger\xe4tename")},
+			name:   "invalid UTF-8 in the header: one error, not one per cell",
+			in:     "mobileAppId,mobileAppInstallStatusId,Ger\xe4tename,Bemerkung f\xfcr\n",
+			header: []result{fail(1, "ErrEncoding", "")},
 		},
 		{
-			name:   "UTF-16 file",
-			in:     "\xff\xfem\x00o\x00",
-			header: []result{fail(1, "ErrInvalidUTF8", "")},
+			name:   "UTF-16 without a byte order mark is named, not read as columns",
+			in:     "m\x00o\x00b\x00i\x00l\x00e\x00A\x00p\x00p\x00I\x00d\x00,\x00i\x00d\x00\n\x00",
+			header: []result{fail(1, "ErrEncoding", "")},
 		},
 		{
 			name:   "empty file",
@@ -310,9 +310,9 @@ func TestReader(t *testing.T) {
 			rows: []result{fail(2, "ErrFieldCount", ""), fail(3, "ErrFieldCount", ""), rec(4, A, "a3", S, "s3")},
 		},
 		{
-			name: "invalid UTF-8 is named by line and column, then reading goes on",
-			in:   "mobileAppId,mobileAppInstallStatusId,installState\na1,s1,inst\xc3\n\"a\n2\",s2,ok\n",
-			rows: []result{fail(2, "ErrInvalidUTF8", "installState"), rec(3, A, "a\n2", S, "s2", IS, "ok")},
+			name: "invalid UTF-8 stops the Reader on its line, after the rows before it",
+			in:   "mobileAppId,mobileAppInstallStatusId,installState\n\"a\n1\",s1,ok\na2,s2,inst\xc3\na3,s3,x\xff\n",
+			rows: []result{rec(2, A, "a\n1", S, "s1", IS, "ok"), fail(4, "ErrEncoding", "")},
 		},
 		{
 			name: "quote errors, then reading goes on",

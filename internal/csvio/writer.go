@@ -3,19 +3,44 @@ package csvio
 import (
 	"encoding/csv"
 	"io"
+	"strings"
+	"unicode/utf8"
+
+	"golang.org/x/text/encoding/charmap"
+	"golang.org/x/text/encoding/unicode"
+	"golang.org/x/text/transform"
 )
 
 // WriterOptions configures a Writer. The zero value writes plain
-// comma-separated UTF-8 with LF line ends.
+// comma-separated UTF-8 with LF line ends. Dialect.WriterOptions gives the
+// options that write a file the way an input was written.
 type WriterOptions struct {
 	// Comma is the field delimiter; 0 means ','.
 	Comma rune
 	// UseCRLF ends lines with \r\n instead of \n. As with encoding/csv, a
 	// \r inside a cell is then dropped and a \n becomes \r\n.
 	UseCRLF bool
-	// BOM writes a UTF-8 byte order mark first, which Excel needs to
-	// recognise UTF-8.
+	// BOM writes a byte order mark first: Excel needs one to recognise
+	// UTF-8. UTF-16 always gets one (nothing reads it reliably without);
+	// Windows-1252 has none, so BOM is ignored for it.
 	BOM bool
+	// Encoding is the encoding written: AutoEncoding and UTF8 mean UTF-8,
+	// UTF16 means UTF16LE (what Windows and Excel write). Windows1252
+	// writes a character it lacks as '?': a file read as Windows-1252 can
+	// only have brought characters it has, so only text from elsewhere
+	// (a server's error message) can lose any.
+	Encoding Encoding
+	// SepLine writes Excel's "sep=X" line first (after a BOM), which makes
+	// Excel split at Comma whatever the locale's list separator is.
+	SepLine bool
+}
+
+// ExcelOptions are the options of a file for Excel in any locale: a
+// UTF-8 byte order mark (so Excel reads UTF-8), CRLF line ends and the
+// delimiter comma (0 means ','); for a delimiter that is not the locale's
+// list separator, add SepLine.
+func ExcelOptions(comma rune) WriterOptions {
+	return WriterOptions{Comma: comma, UseCRLF: true, BOM: true}
 }
 
 // Writer writes CSV records, neutralising every cell a spreadsheet would
@@ -23,48 +48,76 @@ type WriterOptions struct {
 // call Flush, then check its error. A Writer is not safe for concurrent use.
 type Writer struct {
 	w      *csv.Writer
-	dst    io.Writer
-	bom    bool     // a BOM is still to be written
-	cells  []string // reused for the neutralised cells
-	bomErr error
+	dst    io.Writer // the encoder in front of the destination, or the destination
+	start  string    // the BOM and sep= line still to be written
+	ansi   bool      // Windows-1252: replace the characters it lacks
+	cells  []string  // reused for the neutralised cells
+	preErr error
 }
 
 // NewWriter returns a Writer writing to w.
 func NewWriter(w io.Writer, opt WriterOptions) *Writer {
-	cw := csv.NewWriter(w)
+	dst, bom := w, opt.BOM
+	switch opt.Encoding {
+	case UTF16, UTF16LE:
+		dst, bom = transform.NewWriter(w, unicode.UTF16(unicode.LittleEndian, unicode.IgnoreBOM).NewEncoder()), true
+	case UTF16BE:
+		dst, bom = transform.NewWriter(w, unicode.UTF16(unicode.BigEndian, unicode.IgnoreBOM).NewEncoder()), true
+	case Windows1252:
+		dst, bom = transform.NewWriter(w, charmap.Windows1252.NewEncoder()), false
+	}
+	cw := csv.NewWriter(dst)
 	if opt.Comma != 0 {
 		cw.Comma = opt.Comma
 	}
 	cw.UseCRLF = opt.UseCRLF
-	return &Writer{w: cw, dst: w, bom: opt.BOM}
+	var start strings.Builder
+	if bom {
+		start.WriteString("\ufeff") // encoded like the rest: FF FE in UTF-16LE
+	}
+	if opt.SepLine {
+		start.WriteString("sep=")
+		start.WriteRune(cw.Comma)
+		if opt.UseCRLF {
+			start.WriteString("\r\n")
+		} else {
+			start.WriteString("\n")
+		}
+	}
+	return &Writer{w: cw, dst: dst, start: start.String(), ansi: opt.Encoding == Windows1252}
 }
 
 // Write writes one record with every cell passed through Neutralize.
 func (w *Writer) Write(record []string) error {
-	if err := w.writeBOM(); err != nil {
+	if err := w.writeStart(); err != nil {
 		return err
 	}
 	w.cells = w.cells[:0]
 	for _, s := range record {
-		w.cells = append(w.cells, Neutralize(s))
+		s = Neutralize(s)
+		if w.ansi {
+			s = toWindows1252(s)
+		}
+		w.cells = append(w.cells, s)
 	}
 	return w.w.Write(w.cells)
 }
 
-// writeBOM writes the byte order mark straight to the destination, before
-// anything csv.Writer has buffered, the first time it is needed.
-func (w *Writer) writeBOM() error {
-	if w.bom {
-		w.bom = false
-		_, w.bomErr = io.WriteString(w.dst, "\ufeff")
+// writeStart writes the byte order mark and the sep= line straight to the
+// destination, before anything csv.Writer has buffered, the first time it
+// is needed.
+func (w *Writer) writeStart() error {
+	if w.start != "" {
+		_, w.preErr = io.WriteString(w.dst, w.start)
+		w.start = ""
 	}
-	return w.bomErr
+	return w.preErr
 }
 
 // Flush writes any buffered data to the underlying writer and returns
-// Error. An empty file with WriterOptions.BOM still gets its BOM.
+// Error. An empty file still gets its BOM and sep= line.
 func (w *Writer) Flush() error {
-	if err := w.writeBOM(); err != nil {
+	if err := w.writeStart(); err != nil {
 		return err
 	}
 	w.w.Flush()
@@ -73,10 +126,34 @@ func (w *Writer) Flush() error {
 
 // Error reports any error from a previous Write or Flush.
 func (w *Writer) Error() error {
-	if w.bomErr != nil {
-		return w.bomErr
+	if w.preErr != nil {
+		return w.preErr
 	}
 	return w.w.Error()
+}
+
+// toWindows1252 replaces the characters Windows-1252 lacks with '?', so
+// the encoder never fails; '?' triggers no formula.
+func toWindows1252(s string) string {
+	for i, r := range s {
+		if _, ok := charmap.Windows1252.EncodeRune(r); !ok || r == utf8.RuneError {
+			return replaceNon1252(s, i)
+		}
+	}
+	return s
+}
+
+func replaceNon1252(s string, from int) string {
+	var b strings.Builder
+	b.Grow(len(s))
+	b.WriteString(s[:from])
+	for _, r := range s[from:] {
+		if _, ok := charmap.Windows1252.EncodeRune(r); !ok || r == utf8.RuneError {
+			r = '?'
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 // Neutralize makes a cell safe to open in a spreadsheet: it puts "'" in

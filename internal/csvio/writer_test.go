@@ -80,6 +80,21 @@ func TestWriter(t *testing.T) {
 				"2;\"'=HYPERLINK(\"\"x\"\")\";\"a,b;c\td\"\r\n" +
 				"3;-2016345060;\"two\r\nlines\"\r\n" +
 				"4;\" lead\";\r\n"},
+		{"UTF-16LE: always a BOM", WriterOptions{Encoding: UTF16, UseCRLF: true},
+			utf16le("\ufeffline,mobileAppId,error_message\r\n" +
+				"2,\"'=HYPERLINK(\"\"x\"\")\",\"a,b;c\td\"\r\n" +
+				"3,-2016345060,\"two\r\nlines\"\r\n" +
+				"4,\" lead\",\r\n")},
+		{"UTF-16BE, sep= line", WriterOptions{Encoding: UTF16BE, Comma: '\t', SepLine: true},
+			utf16be("\ufeffsep=\t\nline\tmobileAppId\terror_message\n" +
+				"2\t\"'=HYPERLINK(\"\"x\"\")\"\t\"a,b;c\td\"\n" +
+				"3\t-2016345060\t\"two\nlines\"\n" +
+				"4\t\" lead\"\t\n")},
+		{"Windows-1252: no BOM", WriterOptions{Encoding: Windows1252, BOM: true, Comma: ';', SepLine: true},
+			"sep=;\nline;mobileAppId;error_message\n" +
+				"2;\"'=HYPERLINK(\"\"x\"\")\";\"a,b;c\td\"\n" +
+				"3;-2016345060;\"two\nlines\"\n" +
+				"4;\" lead\";\n"},
 		{"tab", WriterOptions{Comma: '\t'},
 			"line\tmobileAppId\terror_message\n" +
 				"2\t\"'=HYPERLINK(\"\"x\"\")\"\t\"a,b;c\td\"\n" +
@@ -105,6 +120,20 @@ func TestWriter(t *testing.T) {
 	}
 	if records[1][1] != "=HYPERLINK(\"x\")" {
 		t.Errorf("Write changed the caller's record: %q", records[1][1])
+	}
+}
+
+// TestWriterWindows1252 checks that a character Windows-1252 lacks
+// becomes '?' and the rest is encoded byte for byte.
+func TestWriterWindows1252(t *testing.T) {
+	var b strings.Builder
+	w := NewWriter(&b, WriterOptions{Encoding: Windows1252})
+	w.Write([]string{"Zoë €5", "日本 \ufffd", "=x"})
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := b.String(), "Zo\xeb \x805,?? ?,'=x\n"; got != want {
+		t.Errorf("wrote %q, want %q", got, want)
 	}
 }
 
@@ -139,18 +168,56 @@ func TestWriterErrors(t *testing.T) {
 	}
 }
 
-// dialects are the ways Writer can write that Reader must read back.
-var dialects = func() []WriterOptions {
+// writeDialects are the ways Writer can write that Reader must read back:
+// every delimiter, line end and byte order mark choice, in every
+// encoding, with and without a sep= line.
+var writeDialects = func() []WriterOptions {
 	var ds []WriterOptions
-	for _, c := range []rune{',', ';', '\t'} {
-		for _, crlf := range []bool{false, true} {
-			for _, bom := range []bool{false, true} {
-				ds = append(ds, WriterOptions{Comma: c, UseCRLF: crlf, BOM: bom})
+	for _, enc := range []Encoding{AutoEncoding, UTF16LE, UTF16BE, Windows1252} {
+		for _, c := range []rune{',', ';', '\t'} {
+			for _, crlf := range []bool{false, true} {
+				for _, bom := range []bool{false, true} {
+					for _, sep := range []bool{false, true} {
+						if sep && (c == ',' || enc != AutoEncoding && crlf) {
+							continue // enough sep= cases, fewer dialects
+						}
+						ds = append(ds, WriterOptions{Comma: c, UseCRLF: crlf, BOM: bom, Encoding: enc, SepLine: sep})
+					}
+				}
 			}
 		}
 	}
 	return ds
 }()
+
+// normalized is what Dialect().WriterOptions() gives for a file written
+// with opt: the defaults spelled out, a BOM in UTF-16, none in
+// Windows-1252.
+func normalized(opt WriterOptions) WriterOptions {
+	opt.Comma = cmp.Or(opt.Comma, ',')
+	switch opt.Encoding {
+	case AutoEncoding, UTF8:
+		opt.Encoding = UTF8
+	case UTF16:
+		opt.Encoding = UTF16LE
+	}
+	if opt.Encoding.isUTF16() {
+		opt.BOM = true
+	}
+	if opt.Encoding == Windows1252 {
+		opt.BOM = false
+	}
+	return opt
+}
+
+// readEncoding is the ReaderOptions.Encoding that reads a file written
+// with opt: detection, except for Windows-1252, which has to be asked for.
+func readEncoding(opt WriterOptions) Encoding {
+	if opt.Encoding == Windows1252 {
+		return Windows1252
+	}
+	return AutoEncoding
+}
 
 // roundTrip writes a header of all columns and rows with Writer and reads
 // them back with a detecting Reader, returning the cells per row.
@@ -169,12 +236,12 @@ func roundTrip(t *testing.T, opt WriterOptions, rows [][NumColumns]string) [][Nu
 	if err := w.Flush(); err != nil {
 		t.Fatal(err)
 	}
-	r, err := NewReader(strings.NewReader(b.String()), opts(ReaderOptions{}))
+	r, err := NewReader(strings.NewReader(b.String()), opts(ReaderOptions{Encoding: readEncoding(opt)}))
 	if err != nil {
 		t.Fatalf("NewReader: %v\ninput %q", err, b.String())
 	}
-	if want := cmp.Or(opt.Comma, ','); r.Comma() != want {
-		t.Errorf("detected %q, wrote %q", r.Comma(), want)
+	if got, want := r.Dialect().WriterOptions(), normalized(opt); got != want {
+		t.Errorf("read the dialect of a file written with %+v as %+v", want, got)
 	}
 	var got [][NumColumns]string
 	for {
@@ -188,6 +255,14 @@ func roundTrip(t *testing.T, opt WriterOptions, rows [][NumColumns]string) [][Nu
 		}
 		got = append(got, [NumColumns]string(rec.Cells))
 	}
+}
+
+// as1252 is what a cell becomes written in Windows-1252 and read back.
+func as1252(opt WriterOptions, s string) string {
+	if opt.Encoding == Windows1252 {
+		return toWindows1252(s)
+	}
+	return s
 }
 
 func TestRoundTrip(t *testing.T) {
@@ -204,9 +279,19 @@ func TestRoundTrip(t *testing.T) {
 		}
 		rows = append(rows, r)
 	}
-	for _, opt := range dialects {
+	for _, opt := range writeDialects {
+		want := rows
+		if opt.Encoding == Windows1252 {
+			want = nil
+			for _, r := range rows {
+				for c := range r {
+					r[c] = as1252(opt, r[c])
+				}
+				want = append(want, r)
+			}
+		}
 		got := roundTrip(t, opt, rows)
-		if diff := gocmp.Diff(rows, got); diff != "" {
+		if diff := gocmp.Diff(want, got); diff != "" {
 			t.Errorf("%+v: read back (-written +read):\n%s", opt, diff)
 		}
 	}

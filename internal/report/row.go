@@ -1,7 +1,9 @@
 // Package report writes what became of each input row: the results CSV
 // (one row per input row, written to a temporary file and renamed into
-// place so a reader never sees half a file) and the run summary shown to
-// people and scripts at the end of a run.
+// place so a reader never sees half a file, in the input's dialect), the
+// run summary shown to people at the end of a run, summary.json for
+// scripts, and the HTML run report (WriteHTML, WriteReport) with the
+// retry file of the rows to run again (WriteRetry).
 package report
 
 import (

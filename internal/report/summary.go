@@ -39,9 +39,9 @@ type errorKey struct {
 // ErrorCount is one error code seen in a run, with the HTTP status it came
 // with and how many rows ended with it.
 type ErrorCount struct {
-	Code   string // "" when the row failed without one (e.g. no answer came)
-	Status int    // 0 when no answer came
-	Count  int
+	Code   string `json:"code"`   // "" when the row failed without one (e.g. no answer came)
+	Status int    `json:"status"` // 0 when no answer came
+	Count  int    `json:"count"`
 }
 
 // Add counts one row; failed and invalid rows count under their error

@@ -48,7 +48,9 @@ var ErrFinished = errors.New("results file already committed or aborted")
 
 // Create starts a results file that Commit will put at path, with the
 // columns of Header(cols), and writes the header in the given dialect
-// (the zero WriterOptions: plain UTF-8, ',' and LF). The file is created
+// (the zero WriterOptions: plain UTF-8, ',' and LF). For results in the
+// input's dialect (delimiter, BOM, CRLF, encoding, sep= line), pass the
+// input Reader's Dialect().WriterOptions(). The file is created
 // with mode 0600, since it holds user names; after Commit the file at
 // path has that mode even if an earlier one there was wider.
 func Create(path string, cols Columns, dialect csvio.WriterOptions) (*Writer, error) {
