@@ -22,9 +22,9 @@ import (
 // applyOpts are apply's flags.
 type applyOpts struct {
 	runFlags
-	reconcile, noReconcile, resume, fresh, yes, verify bool
-	verifyDelay                                        time.Duration
-	results, planPath                                  string
+	reconcile, noReconcile, resume, fresh, yes, verify, report bool
+	verifyDelay                                                time.Duration
+	results, planPath, resultsDialect                          string
 }
 
 func (e *env) applyCmd() *cobra.Command {
@@ -40,6 +40,8 @@ func (e *env) applyCmd() *cobra.Command {
 	fs.BoolVar(&o.yes, "yes", false, "apply without asking (needed when there is no terminal, e.g. cron)")
 	fs.StringVar(&o.planPath, "plan", "", "apply a plan saved by plan --out exactly as it is")
 	fs.BoolVar(&o.verify, "verify", false, "after writing, read every written object back and fail the rows whose values did not stick (notApplied)")
+	fs.StringVar(&o.resultsDialect, "results-dialect", "input", "how the results file is written: input (the input's delimiter, encoding, BOM and line ends), excel (BOM and CRLF) or plain (UTF-8, comma, LF)")
+	fs.BoolVar(&o.report, "report", false, "also write the HTML run report beside the results (see bulkpatch report)")
 	fs.DurationVar(&o.verifyDelay, "verify-delay", 0, "wait this long before --verify reads back (Graph can show the old value for a moment)")
 	c.MarkFlagsMutuallyExclusive("resume", "fresh")
 	c.MarkFlagsMutuallyExclusive("reconcile", "no-reconcile")
@@ -83,7 +85,7 @@ func (e *env) apply(ctx context.Context, cmd string, pos []string, o applyOpts) 
 	var ie *input.InvalidError
 	switch {
 	case errors.As(err, &ie) && src.Plan == nil:
-		return e.writeInvalid(files, src, ie)
+		return e.writeInvalid(files, src, ie, o.resultsDialect)
 	case err != nil:
 		return err
 	}
@@ -106,8 +108,9 @@ func (e *env) applySource(o applyOpts, pos []string, opt input.Options) (*input.
 // writeInvalid writes the results file of an input that did not
 // validate: nothing is sent, and the spreadsheet user sees the problems
 // next to the data.
-func (e *env) writeInvalid(files *apply.Files, src *input.Source, ie *input.InvalidError) error {
-	err := files.WriteResults(src, csvio.WriterOptions{}, func(w apply.Results) error {
+func (e *env) writeInvalid(files *apply.Files, src *input.Source, ie *input.InvalidError, dialect string) error {
+	d, _ := resultsDialect(dialect, src) // checked with the other flags
+	err := files.WriteResults(src, d, func(w apply.Results) error {
 		return apply.WriteInvalid(w, src.Rows(), &report.Summary{})
 	})
 	if err != nil {
@@ -143,8 +146,12 @@ func (e *env) applyRun(ctx context.Context, o applyOpts, src *input.Source, st i
 	if ask && !e.stdinTTY {
 		return usagef("bulkpatch apply", "refusing to write without confirmation: there is no terminal to ask on; pass --yes (cron) or review with `bulkpatch plan` first")
 	}
+	dialect, err := resultsDialect(o.resultsDialect, src)
+	if err != nil {
+		return usagef("bulkpatch apply", "%v", err)
+	}
 	job := &apply.Job{
-		Source: src, Rows: st.Rows, Files: files, Graph: conn.client, Mode: journalMode(o),
+		Source: src, Rows: st.Rows, Files: files, Graph: conn.client, Mode: journalMode(o), Dialect: dialect,
 		Reconcile: reconciles(o, src), Collections: st, Logger: logger,
 		Options: apply.Options{Concurrency: o.pace.concurrency, Batch: o.pace.batch, MaxDuration: o.pace.maxDuration},
 		OnRow:   prog.Row, Verify: o.verify, VerifyDelay: o.verifyDelay,
@@ -164,7 +171,42 @@ func (e *env) applyRun(ctx context.Context, o applyOpts, src *input.Source, st i
 	if sum == nil {
 		return err
 	}
-	return e.finishRun(sum, err, files, conn, logger, events)
+	err = e.finishRun(sum, err, files, conn, logger, events)
+	e.runFiles(files, src, sum, err, o)
+	return err
+}
+
+// runFiles writes what is made from a finished run's results: its
+// summary.json, for scripts, and with --report the HTML run report. A
+// failure to write them is logged; the results file is the record.
+func (e *env) runFiles(files *apply.Files, src *input.Source, sum *report.Summary, err error, o applyOpts) {
+	rs := sum.RunSummary(report.RunInfo{Results: files.Results, ExitCode: exitCode(err)})
+	if werr := report.WriteSummaryJSON(report.SummaryPath(files.Results), rs); werr != nil {
+		fmt.Fprintf(e.stderr, "bulkpatch: %v\n", werr)
+	}
+	if !o.report {
+		return
+	}
+	out, rerr := report.WriteReport(files.Results, "", report.HTMLOptions{InputPath: src.Path, Resource: src.Res.Name,
+		Encoding: src.Dialect.Encoding, Rate: o.pace.rate, Summary: &rs})
+	if rerr != nil {
+		fmt.Fprintf(e.stderr, "bulkpatch: the run report: %v\n", rerr)
+	} else if !e.quiet {
+		fmt.Fprintf(e.stdout, "Report: %s\n", out.HTML)
+	}
+}
+
+// resultsDialect is how --results-dialect writes the results of src.
+func resultsDialect(name string, src *input.Source) (csvio.WriterOptions, error) {
+	switch name {
+	case "input", "":
+		return src.Dialect.WriterOptions(), nil
+	case "excel":
+		return csvio.ExcelOptions(max(src.Dialect.Comma, ',')), nil
+	case "plain":
+		return csvio.WriterOptions{}, nil
+	}
+	return csvio.WriterOptions{}, fmt.Errorf("--results-dialect %q: want input, excel or plain", name)
 }
 
 // finishRun shows the summary and says how the run ended.

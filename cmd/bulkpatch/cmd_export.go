@@ -20,6 +20,7 @@ type exportOpts struct {
 	conn             connFlags
 	pace             paceFlags
 	resource, filter string
+	delimiter        string
 	app, userStatus  string
 	out              string
 	excel            bool
@@ -38,7 +39,8 @@ func (e *env) exportCmd() *cobra.Command {
 	fs.StringVar(&o.app, "app", "", "mobileAppId whose statuses to export")
 	fs.StringVar(&o.userStatus, "user-status", "", "export the deviceStatuses under this userAppInstallStatusId")
 	fs.StringVar(&o.out, "out", "", "output CSV (default: stdout)")
-	fs.BoolVar(&o.excel, "excel", false, "write for Excel: a UTF-8 BOM and CRLF line ends")
+	fs.BoolVar(&o.excel, "excel", false, "write for Excel: a UTF-8 BOM and CRLF line ends (with --delimiter's delimiter)")
+	fs.StringVar(&o.delimiter, "delimiter", ",", "delimiter: , ; or tab (Excel in most European locales wants ;)")
 	c.RunE = runE(func(ctx context.Context, _ []string) error { return e.export(ctx, c.CommandPath(), o) })
 	return c
 }
@@ -60,6 +62,14 @@ func (e *env) export(ctx context.Context, cmd string, o exportOpts) error {
 	}
 	if err := o.pace.check(); err != nil {
 		return &usageError{cmd: cmd, err: err}
+	}
+	comma, err := parseDelimiter(o.delimiter)
+	if err != nil {
+		return &usageError{cmd: cmd, err: err}
+	}
+	dialect := csvio.WriterOptions{Comma: comma}
+	if o.excel {
+		dialect = csvio.ExcelOptions(max(comma, ','))
 	}
 	var out *safefile.File
 	if o.out != "" {
@@ -83,7 +93,7 @@ func (e *env) export(ctx context.Context, cmd string, o exportOpts) error {
 	if out != nil {
 		w = out
 	}
-	n, err := export.Write(ctx, conn.client, res, coll, o.filter, w, csvio.WriterOptions{UseCRLF: o.excel, BOM: o.excel},
+	n, err := export.Write(ctx, conn.client, res, coll, o.filter, w, dialect,
 		func(msg string) { fmt.Fprintf(e.stderr, "bulkpatch: export: %s\n", msg) })
 	if err != nil {
 		return exportError(ctx, res, err)

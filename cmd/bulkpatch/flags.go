@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/bulkpatch/bulkpatch/internal/csvio"
 	"github.com/bulkpatch/bulkpatch/internal/input"
 	"github.com/bulkpatch/bulkpatch/internal/resource"
 )
@@ -16,32 +17,44 @@ type inputFlags struct {
 	delimiter string
 	maxRows   int
 	resource  string
+	encoding  string
 }
 
 func (f *inputFlags) add(fs *pflag.FlagSet) {
 	fs.StringVar(&f.resource, "resource", "", "what the rows describe (see bulkpatch resources; default: inferred from the header)")
 	fs.StringVar(&f.delimiter, "delimiter", "", "input delimiter: , ; or tab (default: detected from the header, or an Excel sep= line)")
+	fs.StringVar(&f.encoding, "encoding", "auto", "input encoding: auto (UTF-8, or UTF-16 with a BOM), utf-8, utf-16, windows-1252 (Excel's \"CSV (Comma delimited)\")")
 	fs.IntVar(&f.maxRows, "max-rows", 0, "refuse an input with more data rows than this (0: no limit); guards against feeding the wrong file")
 }
 
 // options returns how to read the input, or what is wrong with the flags.
 func (f *inputFlags) options() (input.Options, error) {
 	o := input.Options{MaxRows: f.maxRows}
-	switch f.delimiter {
-	case "":
-	case ",", ";":
-		o.Comma = rune(f.delimiter[0])
-	case "tab", `\t`, "\t":
-		o.Comma = '\t'
-	default:
-		return o, fmt.Errorf("--delimiter %q: want , ; or tab", f.delimiter)
+	var err error
+	if o.Comma, err = parseDelimiter(f.delimiter); err != nil {
+		return o, err
+	}
+	if o.Encoding, err = csvio.ParseEncoding(f.encoding); err != nil {
+		return o, fmt.Errorf("--encoding: %w", err)
 	}
 	if f.maxRows < 0 {
 		return o, fmt.Errorf("--max-rows must not be negative")
 	}
-	var err error
 	o.Resource, err = lookupResource(f.resource)
 	return o, err
+}
+
+// parseDelimiter reads --delimiter: , ; or tab; "" for none given.
+func parseDelimiter(d string) (rune, error) {
+	switch d {
+	case "":
+		return 0, nil
+	case ",", ";":
+		return rune(d[0]), nil
+	case "tab", `\t`, "\t":
+		return '\t', nil
+	}
+	return 0, fmt.Errorf("--delimiter %q: want , ; or tab", d)
 }
 
 // lookupResource returns the resource --resource names, nil when empty.

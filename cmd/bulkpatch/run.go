@@ -103,7 +103,7 @@ func (e *env) newRoot() *cobra.Command {
 	root.SetErr(e.stderr)
 	root.SetVersionTemplate("bulkpatch {{.Version}}\n")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return &usageError{cmd: c.CommandPath(), err: err} })
-	root.AddCommand(e.validateCmd(), e.planCmd(), e.applyCmd(), e.exportCmd(), e.resourcesCmd(), e.emulatorCmd(), e.demoCmd(), e.versionCmd())
+	root.AddCommand(e.validateCmd(), e.planCmd(), e.applyCmd(), e.exportCmd(), e.reportCmd(), e.resourcesCmd(), e.emulatorCmd(), e.demoCmd(), e.versionCmd())
 	for _, c := range root.Commands() {
 		c.SilenceUsage, c.SilenceErrors = true, true
 		describe(c, c.Name())

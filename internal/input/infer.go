@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/bulkpatch/bulkpatch/internal/csvio"
-	"github.com/bulkpatch/bulkpatch/internal/plan"
 	"github.com/bulkpatch/bulkpatch/internal/resource"
 )
 
@@ -72,11 +71,12 @@ func (s *Source) infer() (*resource.Resource, error) {
 	var fits, keyed []*resource.Resource
 	for _, r := range resource.All() {
 		p := s.file.pass()
-		_, err := csvio.NewReader(bufio.NewReader(p.r), csvio.ReaderOptions{Columns: plan.Columns(r), Comma: s.opt.Comma,
-			MaxRecordBytes: s.opt.MaxRecordBytes, MaxColumns: s.opt.MaxColumns})
+		_, err := csvio.NewReader(bufio.NewReader(p.r), s.readerOptions(r))
 		switch {
 		case err == nil:
 			fits = append(fits, r)
+		case errors.Is(err, csvio.ErrEncoding) || errors.Is(err, csvio.ErrRecordTooLarge) || errors.Is(err, csvio.ErrTooManyColumns):
+			return r, nil // the file's own problem, whatever it describes: Check reports it
 		case missingKeys(err) < requiredKeys(r):
 			keyed = append(keyed, r)
 		}

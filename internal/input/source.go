@@ -33,6 +33,9 @@ type Options struct {
 	// MaxRecordBytes and MaxColumns are csvio's limits; 0 means its
 	// defaults.
 	MaxRecordBytes, MaxColumns int
+	// Encoding is how the file is encoded; csvio.AutoEncoding detects
+	// UTF-8 and UTF-16 with a byte order mark.
+	Encoding csvio.Encoding
 }
 
 // Source is an input held open for a command. Its fields are set by Open
@@ -54,6 +57,9 @@ type Source struct {
 	// columns. Both are known after Check.
 	Props    []int
 	Comments []string
+	// Dialect is how the input CSV is written (delimiter, encoding, BOM,
+	// line ends), known after Check: the results are written the same.
+	Dialect csvio.Dialect
 
 	opt  Options
 	file *held
@@ -196,10 +202,7 @@ func (s *Source) csvRows() iter.Seq2[Row, error] {
 	return func(yield func(Row, error) bool) {
 		p := s.file.pass()
 		br := bufio.NewReader(p.r)
-		cr, err := csvio.NewReader(br, csvio.ReaderOptions{
-			Columns: plan.Columns(s.Res), Suggest: plan.SuggestColumn(s.Res), Comma: s.opt.Comma,
-			MaxRecordBytes: s.opt.MaxRecordBytes, MaxColumns: s.opt.MaxColumns,
-		})
+		cr, err := csvio.NewReader(br, s.readerOptions(s.Res))
 		if err != nil {
 			yield(Row{}, &FileError{Path: s.Path, Err: err})
 			return
@@ -231,8 +234,17 @@ func (s *Source) csvRows() iter.Seq2[Row, error] {
 	}
 }
 
-// setColumns records the columns the file has.
+// readerOptions are csvio's options for reading the file as res.
+func (s *Source) readerOptions(res *resource.Resource) csvio.ReaderOptions {
+	return csvio.ReaderOptions{
+		Columns: plan.Columns(res), Suggest: plan.SuggestColumn(res), Comma: s.opt.Comma, Encoding: s.opt.Encoding,
+		MaxRecordBytes: s.opt.MaxRecordBytes, MaxColumns: s.opt.MaxColumns,
+	}
+}
+
+// setColumns records the columns and the dialect the file has.
 func (s *Source) setColumns(cr *csvio.Reader) {
+	s.Dialect = cr.Dialect()
 	s.Props = s.Props[:0]
 	nk := len(s.Res.Keys)
 	for _, c := range cr.Columns() {
@@ -280,7 +292,7 @@ func (s *Source) csvRow(cr *csvio.Reader, rec *csvio.Record, v *plan.Validator) 
 // rowError reports whether a csvio error concerns one row only, so
 // reading can go on and report the rest.
 func rowError(pe *csvio.ParseError) bool {
-	return errors.Is(pe, csvio.ErrFieldCount) || errors.Is(pe, csvio.ErrInvalidUTF8) || errors.Is(pe, csvio.ErrEmptyHeader)
+	return errors.Is(pe, csvio.ErrFieldCount) || errors.Is(pe, csvio.ErrEmptyHeader)
 }
 
 // PropNames returns the names of the property columns the input has, in
