@@ -237,8 +237,14 @@ func (r *Runner) dispatch(ctx context.Context, s *settler, rows iter.Seq2[input.
 // its retries for nothing (a host that does not resolve, a port that
 // refuses). It returns the function that ends the watch.
 func (r *Runner) watchAnswers(ctx context.Context, s *settler) func() {
-	ra, ok := r.Graph.(Reachability)
-	limit := r.Options.NoAnswer
+	return watchAnswers(ctx, r.Graph, r.Options.NoAnswer, s.now, s.fatal)
+}
+
+// watchAnswers calls stop, once, when g (a Reachability) has had no
+// answer for limit (0: 20 s; negative: never), checking on a ticker until
+// ctx ends or the returned function is called.
+func watchAnswers(ctx context.Context, g Graph, limit time.Duration, now func() time.Time, stop func(*StopError)) func() {
+	ra, ok := g.(Reachability)
 	if limit == 0 {
 		limit = 20 * time.Second
 	}
@@ -259,8 +265,8 @@ func (r *Runner) watchAnswers(ctx context.Context, s *settler) func() {
 			case <-t.C:
 			}
 			since, err := ra.Unanswered()
-			if !since.IsZero() && s.now().Sub(since) >= limit {
-				s.fatal(unreachable(err, s.now().Sub(since)))
+			if !since.IsZero() && now().Sub(since) >= limit {
+				stop(unreachable(err, now().Sub(since)))
 				return
 			}
 		}

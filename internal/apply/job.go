@@ -89,20 +89,28 @@ func (j *Job) Run(ctx context.Context) (*report.Summary, error) {
 	ahead := Ahead{Rows: j.Rows, Done: peek.Done}
 	started := time.Now()
 	var runErr error
+	// The reads before any write are watched like the run: a Graph that
+	// answers nothing stops the job within Options.NoAnswer.
+	readCtx, stopReads := context.WithCancelCause(ctx)
+	endWatch := watchAnswers(readCtx, j.Graph, j.Options.NoAnswer, time.Now, func(e *StopError) { stopReads(e) })
 	if j.Reconcile {
 		// Every row is read before any is written: a run-fatal read
 		// answer stops the job with nothing written (its results still
 		// list every row), and the confirmation and the log can say how
 		// much really differs.
 		live := NewLive(j.Graph, j.Collections.Collections)
-		ahead.Reads, runErr = ReadAll(ctx, live, j.Source.Rows(), j.Options.Concurrency, nil)
-		var se *StopError
-		if runErr != nil && !errors.As(runErr, &se) {
-			return nil, runErr
-		}
+		ahead.Reads, runErr = ReadAll(readCtx, live, j.Source.Rows(), j.Options.Concurrency, nil)
+	} else {
+		runErr = j.preflight(readCtx)
 	}
-	if !j.Reconcile {
-		runErr = j.preflight(ctx)
+	endWatch()
+	if cause := context.Cause(readCtx); cause != nil && ctx.Err() == nil {
+		runErr = cause // the watch stopped the reads
+	}
+	stopReads(nil)
+	var se *StopError
+	if runErr != nil && !errors.As(runErr, &se) {
+		return nil, runErr
 	}
 	if j.Confirm != nil && runErr == nil {
 		if err := j.Confirm(ctx, ahead); err != nil {
