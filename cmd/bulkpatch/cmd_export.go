@@ -23,7 +23,7 @@ type exportOpts struct {
 	delimiter        string
 	app, userStatus  string
 	out              string
-	excel            bool
+	excel, all       bool
 }
 
 // export writes the current objects of one collection as an input CSV, so
@@ -38,6 +38,7 @@ func (e *env) exportCmd() *cobra.Command {
 	fs.StringVar(&o.filter, "filter", "", "only the objects this OData $filter expression selects, e.g. \"startswith(managedDeviceName,'LAB-')\"")
 	fs.StringVar(&o.app, "app", "", "mobileAppId whose statuses to export")
 	fs.StringVar(&o.userStatus, "user-status", "", "export the deviceStatuses under this userAppInstallStatusId")
+	fs.BoolVar(&o.all, "all", false, "also export every nested collection (with --app: each user status's deviceStatuses), in the same file")
 	fs.StringVar(&o.out, "out", "", "output CSV (default: stdout)")
 	fs.BoolVar(&o.excel, "excel", false, "write for Excel: a UTF-8 BOM and CRLF line ends (with --delimiter's delimiter)")
 	fs.StringVar(&o.delimiter, "delimiter", ",", "delimiter: , ; or tab (Excel in most European locales wants ;)")
@@ -59,6 +60,9 @@ func (e *env) export(ctx context.Context, cmd string, o exportOpts) error {
 	coll, err := export.Collection(res, o.app, o.userStatus)
 	if err != nil {
 		return &usageError{cmd: cmd, err: err}
+	}
+	if o.all && len(export.Nested(res, coll)) == 0 {
+		return usagef(cmd, "--all: no collection of %s nests under the one exported; leave --all out", res.Name)
 	}
 	if err := o.pace.check(); err != nil {
 		return &usageError{cmd: cmd, err: err}
@@ -93,8 +97,10 @@ func (e *env) export(ctx context.Context, cmd string, o exportOpts) error {
 	if out != nil {
 		w = out
 	}
-	n, err := export.Write(ctx, conn.client, res, coll, o.filter, w, dialect,
-		func(msg string) { fmt.Fprintf(e.stderr, "bulkpatch: export: %s\n", msg) })
+	n, err := export.Write(ctx, conn.client, res, coll, w, export.Options{
+		Filter: o.filter, Nested: o.all, Dialect: dialect,
+		Warn: func(msg string) { fmt.Fprintf(e.stderr, "bulkpatch: export: %s\n", msg) },
+	})
 	if err != nil {
 		return exportError(ctx, res, err)
 	}

@@ -64,11 +64,20 @@ func exportFixture(t *testing.T) *fixture {
 // readCSV parses a CSV file (BOM allowed) into records.
 func readCSV(t *testing.T, path string) [][]string {
 	t.Helper()
+	return readCSVComma(t, path, ',')
+}
+
+// readCSVComma parses a CSV file with the given delimiter (BOM allowed)
+// into records.
+func readCSVComma(t *testing.T, path string, comma rune) [][]string {
+	t.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	recs, err := csv.NewReader(bytes.NewReader(bytes.TrimPrefix(b, []byte("\ufeff")))).ReadAll()
+	cr := csv.NewReader(bytes.NewReader(bytes.TrimPrefix(b, []byte("\ufeff"))))
+	cr.Comma = comma
+	recs, err := cr.ReadAll()
 	if err != nil {
 		t.Fatalf("%s: %v", path, err)
 	}
@@ -102,6 +111,9 @@ func TestE2EExportRoundTrip(t *testing.T) {
 		{"app", []string{"--app", "app-00"}, 30},
 		{"user status", []string{"--app", "app-00", "--user-status", "us-00-001"}, 5},
 		{"excel", []string{"--app", "app-00", "--excel"}, 30},
+		// Every status of the app, the user statuses' too, for a
+		// European Excel: 30 + 2 user statuses × 5.
+		{"all", []string{"--app", "app-00", "--all", "--excel", "--delimiter", ";"}, 40},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -122,13 +134,28 @@ func TestE2EExportRoundTrip(t *testing.T) {
 				t.Errorf("export file mode: %v %v, want 0600", fi.Mode().Perm(), err)
 			}
 			// The formulas are neutralised; numbers stay numbers.
-			recs := readCSV(t, out)
+			comma := ','
+			if slices.Contains(tt.args, ";") {
+				comma = ';'
+			}
+			recs := readCSVComma(t, out, comma)
 			if len(recs) != tt.rows+1 {
 				t.Fatalf("export has %d rows, want %d", len(recs)-1, tt.rows)
 			}
 			col := map[string]int{}
 			for i, h := range recs[0] {
 				col[h] = i
+			}
+			if all := slices.Contains(tt.args, "--all"); all {
+				nested := 0
+				for _, rec := range recs[1:] {
+					if rec[col["userAppInstallStatusId"]] != "" {
+						nested++
+					}
+				}
+				if _, ok := col["userAppInstallStatusId"]; !ok || nested != 10 {
+					t.Errorf("--all: %d rows with a userAppInstallStatusId, want 10 (header %q)", nested, recs[0])
+				}
 			}
 			first := recs[1]
 			for _, c := range []struct{ prop, want string }{

@@ -3,6 +3,7 @@ package emulator
 import (
 	"fmt"
 	"mime"
+	"slices"
 	"strings"
 	"time"
 )
@@ -127,7 +128,7 @@ func (s *Server) validate(d *decision, now time.Time) (answer, bool) {
 		if !s.store.exists[entity{node: t.n, ids: t.ids}] {
 			return c.notFound(now), false
 		}
-	case collection:
+	case collection, parents:
 		n := t.n.key
 		if n.depth > 1 && !s.store.exists[entity{node: n.ancestor(n.depth - 1), ids: t.ids}] {
 			return c.notFound(now), false
@@ -166,6 +167,8 @@ func (s *Server) perform(d decision) answer {
 		a = s.parentEntity(&d)
 	case collection:
 		a = s.page(&d)
+	case parents:
+		a = s.parentsPage(&d)
 	default:
 		if d.c.write() {
 			a = s.apply(&d)
@@ -200,6 +203,42 @@ func (s *Server) apply(d *decision) answer {
 		return answer{status: 204}
 	}
 	return okAnswer(appendObject(nil, s.entityContext(d), d.obj, d.q.sel))
+}
+
+// parentsPage answers one page of a collection of parent entities (an
+// app's userStatuses): each as {"id": …}, sorted by id. Callers hold
+// s.mu.
+func (s *Server) parentsPage(d *decision) answer {
+	n := d.t.n.key
+	var ids []string
+	for e := range s.store.exists {
+		if e.node != n || !slices.Equal(e.ids[:n.depth-1], d.t.ids[:n.depth-1]) {
+			continue
+		}
+		ids = append(ids, e.ids[n.depth-1])
+	}
+	slices.Sort(ids)
+	size := s.opt.PageSize
+	if d.q.top >= 0 {
+		size = d.q.top
+	}
+	off := min(d.q.off, len(ids))
+	end := min(off+size, len(ids))
+	b := append([]byte(`{"@odata.context":`), appendString(nil, d.c.root+"/$metadata#"+d.t.contextPath())...)
+	b = append(b, `,"value":[`...)
+	for i := off; i < end; i++ {
+		if i > off {
+			b = append(b, ',')
+		}
+		b = append(b, `{"id":`...)
+		b = append(appendString(b, ids[i]), '}')
+	}
+	b = append(b, ']')
+	if size > 0 && end-off == size {
+		b = append(b, `,"@odata.nextLink":`...)
+		b = appendString(b, d.q.nextLink(d.c.self, end))
+	}
+	return okAnswer(append(b, '}'))
 }
 
 // parentEntity is the body for an entity the emulator knows only by id:

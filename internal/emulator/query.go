@@ -61,7 +61,7 @@ func (s *Server) parseQuery(c *call, t *target, now time.Time) (query, answer, b
 	if s.opt.Lenient {
 		tok, ok := opts["$skiptoken"]
 		opts = map[string]string{}
-		if ok && t.kind == collection {
+		if ok && t.listing() {
 			opts["$skiptoken"] = tok
 		}
 	}
@@ -80,7 +80,7 @@ func (q *query) option(t *target, name, value string) string {
 	switch {
 	case !known:
 		return fmt.Sprintf("The query parameter '%s' is not supported.", name)
-	case (name == "$top" || name == "$skiptoken") && t.kind != collection:
+	case (name == "$top" || name == "$skiptoken") && !t.listing():
 		return fmt.Sprintf("The '%s' option cannot be applied to the query path. '%s' can only be applied to a collection of entities.", name, name)
 	case name == "$select":
 		return q.selectOption(t, value)

@@ -35,6 +35,7 @@ const (
 	notServed  targetKind = iota // a path Graph has that the emulator does not serve
 	parent                       // an entity known only by id: an app, a user status
 	collection                   // a collection of objects, paged
+	parents                      // a collection of entities known only by id (an app's userStatuses), paged
 	objectPath                   // one object
 	actionPath                   // a write action on one object
 )
@@ -82,6 +83,8 @@ func (s *Server) resolve(c *call, now time.Time) (target, answer, bool) {
 		t.kind, t.sv = parent, n.uses[0]
 	case n.key != nil && n.key.object != nil:
 		t.kind, t.sv = collection, n.key.object
+	case n.key != nil && len(n.key.uses) > 0:
+		t.kind, t.sv = parents, n.key.uses[0]
 	default:
 		return t, c.fail(now, 501, "NotImplemented", "The bulkpatch emulator does not serve this route."), false
 	}
@@ -110,6 +113,10 @@ func (t *target) allows(method string) bool {
 	}
 	return method == http.MethodGet
 }
+
+// listing reports whether t is a paged collection (of objects or of
+// parent entities).
+func (t *target) listing() bool { return t.kind == collection || t.kind == parents }
 
 // key returns the key of the object t addresses (objectPath, actionPath).
 func (t *target) key() resource.Key {

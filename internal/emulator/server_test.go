@@ -55,7 +55,11 @@ func TestRoutes(t *testing.T) {
 		{name: "no version", method: "GET", path: "/", status: 400, code: "BadRequest"},
 		{name: "delete object", method: "DELETE", path: "/beta" + direct, status: 405, code: "BadRequest"},
 		{name: "patch collection", method: "PATCH", path: "/beta" + app1 + "/deviceStatuses", body: `{}`, status: 405, code: "BadRequest"},
-		{name: "apps collection not served", method: "GET", path: "/beta/deviceAppManagement/mobileApps", status: 501, code: "NotImplemented"},
+		{name: "apps collection", method: "GET", path: "/beta/deviceAppManagement/mobileApps", status: 200},
+		{name: "user statuses collection", method: "GET", path: "/beta" + app1 + "/userStatuses", status: 200},
+		{name: "user statuses of an unknown app", method: "GET", path: "/beta/deviceAppManagement/mobileApps/nope/userStatuses", status: 404, code: "ResourceNotFound"},
+		{name: "patch user statuses", method: "PATCH", path: "/beta" + app1 + "/userStatuses", body: `{}`, status: 405, code: "BadRequest"},
+		{name: "deviceAppManagement not served", method: "GET", path: "/beta/deviceAppManagement", status: 501, code: "NotImplemented"},
 		{name: "get batch", method: "GET", path: "/beta/$batch", status: 405, code: "BadRequest"},
 	}
 	for _, tt := range tests {
@@ -396,7 +400,7 @@ func TestMaxInFlight(t *testing.T) {
 			errs <- err
 		}()
 	}
-	for s.Stats().InFlight < 3 {
+	for st := s.Stats(); st.InFlight < 3 || st.Faults["hang"] < 3; st = s.Stats() {
 		time.Sleep(time.Millisecond)
 	}
 	if err := s.Close(); err != nil {
@@ -413,5 +417,42 @@ func TestMaxInFlight(t *testing.T) {
 	}
 	if len(st.WritesApplied) != 0 {
 		t.Errorf("a hung write was applied: %v", st.WritesApplied)
+	}
+}
+
+// TestParentsPaging lists entities the emulator knows only by id: the
+// apps, and an app's user statuses, sorted by id and paged like objects.
+func TestParentsPaging(t *testing.T) {
+	st := &State{MobileApps: []App{
+		{ID: "b"}, {ID: "c"},
+		{ID: "a", UserStatuses: []UserStatus{{ID: "u2"}, {ID: "u1"}, {ID: "u3"}}},
+	}}
+	_, base := start(t, st, Options{PageSize: 2})
+	for _, tt := range []struct {
+		path string
+		want []string
+	}{
+		{"/deviceAppManagement/mobileApps", []string{"a", "b", "c"}},
+		{"/deviceAppManagement/mobileApps/a/userStatuses", []string{"u1", "u2", "u3"}},
+		{"/deviceAppManagement/mobileApps/b/userStatuses", nil},
+	} {
+		var ids []string
+		for next := base + tt.path; next != ""; {
+			r := do(t, "GET", next, "")
+			var page struct {
+				Value    []struct{ ID string }
+				NextLink string `json:"@odata.nextLink"`
+			}
+			if err := json.Unmarshal(r.body, &page); r.status != 200 || err != nil {
+				t.Fatalf("GET %s: %d %s", next, r.status, r.body)
+			}
+			for _, v := range page.Value {
+				ids = append(ids, v.ID)
+			}
+			next = page.NextLink
+		}
+		if diff := cmp.Diff(tt.want, ids); diff != "" {
+			t.Errorf("%s (-want +got):\n%s", tt.path, diff)
+		}
 	}
 }

@@ -14,6 +14,7 @@ package export
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -32,7 +33,7 @@ type Exporter struct {
 	keys []int        // the key columns written: those coll sets, then the id
 	warn func(msg string)
 
-	seen            map[string]bool // ids written: a listing that shifts while paged can repeat one
+	seen            map[resource.Key]bool // keys written, ids folded: a listing that shifts while paged can repeat one
 	warned, blanked int
 	skipped         int
 }
@@ -65,7 +66,7 @@ func Collection(res *resource.Resource, ids ...string) (resource.Key, error) {
 // New returns an Exporter of the collection coll of res (a key whose
 // object id is empty, e.g. {app, "", ""}); warn receives each warning.
 func New(res *resource.Resource, coll resource.Key, warn func(msg string)) *Exporter {
-	x := &Exporter{res: res, coll: coll, warn: warn, seen: make(map[string]bool)}
+	x := &Exporter{res: res, coll: coll, warn: warn, seen: make(map[resource.Key]bool)}
 	for i := range res.Keys {
 		if coll[i] != "" || i == res.IDKey() {
 			x.keys = append(x.keys, i)
@@ -73,6 +74,20 @@ func New(res *resource.Resource, coll resource.Key, warn func(msg string)) *Expo
 	}
 	return x
 }
+
+// Nest adds key column col, which coll leaves empty, to the columns
+// written, so that rows of the collections nested under coll (see Enter)
+// can be written in the same file.
+func (x *Exporter) Nest(col int) {
+	if i := slices.Index(x.keys, col); i < 0 {
+		x.keys = append(x.keys, col)
+		slices.Sort(x.keys)
+	}
+}
+
+// Enter makes coll, a collection nested under New's (its ids set in
+// columns given to Nest), the one the next rows come from.
+func (x *Exporter) Enter(coll resource.Key) { x.coll = coll }
 
 // Header returns the header row: the key columns, then every property.
 func (x *Exporter) Header() []string {
@@ -114,14 +129,18 @@ func (x *Exporter) Row(obj json.RawMessage) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	if x.seen[strings.ToLower(id)] {
+	key := x.coll
+	key[x.res.IDKey()] = id
+	folded := key
+	for i := range folded {
+		folded[i] = strings.ToLower(folded[i])
+	}
+	if x.seen[folded] {
 		x.skipped++
 		x.warnf("object %q was listed twice (the collection changed while it was read); written once", id)
 		return nil, nil
 	}
-	x.seen[strings.ToLower(id)] = true
-	key := x.coll
-	key[x.res.IDKey()] = id
+	x.seen[folded] = true
 	if !x.roundTrips(obj, key, props) {
 		return nil, nil
 	}

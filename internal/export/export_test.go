@@ -1,12 +1,16 @@
 package export
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
+	"io"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/bulkpatch/bulkpatch/internal/graph"
 	"github.com/bulkpatch/bulkpatch/internal/resource"
 )
 
@@ -83,5 +87,72 @@ func TestCollection(t *testing.T) {
 		if err != nil || got != tt.want {
 			t.Errorf("Collection(%q, %q) = %q, %v", tt.app, tt.user, got, err)
 		}
+	}
+}
+
+// lister serves listings from a map of path → objects; a path it lacks
+// answers 404, as Graph does for a collection that does not exist.
+type lister map[string][]string
+
+func (l lister) List(_ context.Context, path string, fn func(json.RawMessage) error) error {
+	objs, ok := l[path]
+	if !ok {
+		return &graph.APIError{Status: 404, Code: "ResourceNotFound", Message: path}
+	}
+	for _, o := range objs {
+		if err := fn(json.RawMessage(o)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func TestWriteNested(t *testing.T) {
+	const app = "/deviceAppManagement/mobileApps/a"
+	g := lister{
+		app + "/deviceStatuses":                 {`{"id":"s1","deviceName":"top"}`},
+		app + "/userStatuses":                   {`{"id":"u1"}`, `{"id":"gone"}`, `{"id":"u2"}`},
+		app + "/userStatuses/u1/deviceStatuses": {`{"id":"s1","deviceName":"nested"}`}, // the same id, another collection
+		app + "/userStatuses/u2/deviceStatuses": {`{"id":"s2","deviceName":"nested too"}`},
+	}
+	var warnings []string
+	var buf strings.Builder
+	n, err := Write(context.Background(), g, resource.MobileAppInstallStatus, resource.Key{"a", "", ""}, &buf, Options{
+		Nested: true, Warn: func(m string) { warnings = append(warnings, m) },
+	})
+	if err != nil || n != 3 {
+		t.Fatalf("Write = %d, %v; want 3 rows", n, err)
+	}
+	var got []string
+	for _, line := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
+		got = append(got, strings.Join(strings.Split(line, ",")[:4], ","))
+	}
+	want := []string{
+		"mobileAppId,userAppInstallStatusId,mobileAppInstallStatusId,deviceName",
+		"a,,s1,top",
+		"a,u1,s1,nested",
+		"a,u2,s2,nested too",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("rows (-want +got):\n%s", diff)
+	}
+	if len(warnings) != 1 || !strings.Contains(warnings[0], `"gone" vanished`) {
+		t.Errorf("warnings %q, want one about the user status that vanished", warnings)
+	}
+
+	// Without Nested, only the app's own collection, with no user status
+	// column.
+	buf.Reset()
+	if n, err := Write(context.Background(), g, resource.MobileAppInstallStatus, resource.Key{"a", "", ""}, &buf, Options{}); err != nil || n != 1 {
+		t.Errorf("Write without Nested = %d, %v; want 1 row", n, err)
+	}
+	if strings.Contains(buf.String(), "userAppInstallStatusId") {
+		t.Errorf("without Nested, the header names the user status column:\n%s", buf.String())
+	}
+
+	// An app that does not exist is the user's mistake: a NotFoundError.
+	var nf *NotFoundError
+	if _, err := Write(context.Background(), g, resource.MobileAppInstallStatus, resource.Key{"b", "", ""}, io.Discard, Options{Nested: true}); !errors.As(err, &nf) {
+		t.Errorf("Write of a missing app = %v, want a NotFoundError", err)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 
 	"github.com/bulkpatch/bulkpatch/internal/csvio"
 	"github.com/bulkpatch/bulkpatch/internal/graph"
@@ -28,41 +29,127 @@ type NotFoundError struct {
 func (e *NotFoundError) Error() string { return "exporting: " + e.What + " (" + e.Err.Error() + ")" }
 func (e *NotFoundError) Unwrap() error { return e.Err }
 
-// Write lists the collection coll of res through g (only the objects
-// filter, an OData $filter expression, selects, when set) and writes it to
-// w as an input CSV in dialect, returning how many objects it wrote; warn
-// receives each warning. A 404 for the collection is a *NotFoundError;
-// other errors come back as the lister gave them.
-func Write(ctx context.Context, g Lister, res *resource.Resource, coll resource.Key, filter string, w io.Writer,
-	dialect csvio.WriterOptions, warn func(string)) (int, error) {
-	path, err := res.CollectionPath(coll)
-	if err != nil {
-		return 0, err
+// Options are what Write does besides listing one collection.
+type Options struct {
+	Filter  string              // an OData $filter expression: only the objects it selects
+	Nested  bool                // also every collection nested under the one given (an app's user statuses)
+	Dialect csvio.WriterOptions // how the CSV is written
+	Warn    func(msg string)    // receives each warning
+}
+
+// Write lists the collection coll of res through g and writes it to w as
+// an input CSV, returning how many objects it wrote. With o.Nested, the
+// collections under each entity that an optional key column of coll
+// names (each user status of an app) follow in the same file, their rows
+// with that column set. A 404 for coll is a *NotFoundError; one for a
+// nested collection (a user status deleted while the export ran) is a
+// warning; other errors come back as the lister gave them.
+func Write(ctx context.Context, g Lister, res *resource.Resource, coll resource.Key, w io.Writer, o Options) (int, error) {
+	if o.Warn == nil {
+		o.Warn = func(string) {}
 	}
-	path += res.ListQuery(filter)
-	cw := csvio.NewWriter(w, dialect)
-	x := New(res, coll, warn)
+	cw := csvio.NewWriter(w, o.Dialect)
+	x := New(res, coll, o.Warn)
+	var nested []int
+	if o.Nested {
+		nested = Nested(res, coll)
+	}
+	for _, col := range nested {
+		x.Nest(col)
+	}
 	if err := cw.Write(x.Header()); err != nil {
 		return 0, err
 	}
 	n := 0
-	err = g.List(ctx, path, func(obj json.RawMessage) error {
+	write := func(obj json.RawMessage) error {
 		row, err := x.Row(obj)
 		if err != nil || row == nil {
 			return err
 		}
 		n++
 		return cw.Write(row)
-	})
+	}
+	err := list(ctx, g, res, coll, o.Filter, write)
+	for _, col := range nested {
+		if err != nil {
+			break
+		}
+		err = eachNested(ctx, g, res, coll, col, func(sub resource.Key) error {
+			x.Enter(sub)
+			err := list(ctx, g, res, sub, o.Filter, write)
+			if nf := (*NotFoundError)(nil); errors.As(err, &nf) {
+				o.Warn(fmt.Sprintf("%s vanished while it was exported (%s); its objects are left out", res.Keys[col].Noun+" "+strconv.Quote(sub[col]), nf.Err))
+				return nil
+			}
+			return err
+		})
+	}
 	if err == nil {
 		err = cw.Flush()
 	}
 	x.Summarize()
+	return n, err
+}
+
+// Nested returns the key columns whose collections Options.Nested adds
+// to coll's: the optional ones coll leaves empty.
+func Nested(res *resource.Resource, coll resource.Key) []int {
+	var cols []int
+	for i := range res.Keys {
+		if coll[i] == "" && i != res.IDKey() && !res.Required(i) {
+			cols = append(cols, i)
+		}
+	}
+	return cols
+}
+
+// eachNested lists the entities that key column col names under coll and
+// calls fn with the collection under each, in the order Graph lists them.
+func eachNested(ctx context.Context, g Lister, res *resource.Resource, coll resource.Key, col int, fn func(resource.Key) error) error {
+	path, err := res.ParentsPath(coll, col)
+	if err != nil {
+		return err
+	}
+	var ids []string
+	err = g.List(ctx, path, func(obj json.RawMessage) error {
+		var e struct{ ID string }
+		if err := json.Unmarshal(obj, &e); err != nil || e.ID == "" {
+			return fmt.Errorf("listing %s: an entity without a string id (%.80s)", path, obj)
+		}
+		ids = append(ids, e.ID)
+		return nil
+	})
+	if err != nil {
+		return notFound(res, coll, err)
+	}
+	for _, id := range ids {
+		sub := coll
+		sub[col] = id
+		if err := fn(sub); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// list lists one collection (only the objects filter selects, when set)
+// and calls fn with each object.
+func list(ctx context.Context, g Lister, res *resource.Resource, coll resource.Key, filter string, fn func(json.RawMessage) error) error {
+	path, err := res.CollectionPath(coll)
+	if err != nil {
+		return err
+	}
+	return notFound(res, coll, g.List(ctx, path+res.ListQuery(filter), fn))
+}
+
+// notFound turns Graph's 404 for a listing under coll into a
+// *NotFoundError.
+func notFound(res *resource.Resource, coll resource.Key, err error) error {
 	var ae *graph.APIError
 	if errors.As(err, &ae) && ae.Status == 404 {
-		return n, &NotFoundError{What: missing(res, coll), Err: err}
+		return &NotFoundError{What: missing(res, coll), Err: err}
 	}
-	return n, err
+	return err
 }
 
 // missing names the collection that Graph says does not exist: "no mobile

@@ -266,6 +266,28 @@ func (r *Resource) CollectionPath(k Key) (string, error) {
 	return rt.object.collection().expand(r, k)
 }
 
+// ParentsPath returns the escaped path of the collection of the entities
+// that optional key column col names under k (k's other ids set, its own
+// id not needed): for mobileAppInstallStatus, an app's userStatuses. A
+// listing of it gives the ids that, set in col, name k's nested
+// collections.
+func (r *Resource) ParentsPath(k Key, col int) (string, error) {
+	if col == r.id {
+		return "", &IDError{Column: r.Keys[col].Name, Reason: "is the object's own id, not a parent's"}
+	}
+	k[r.id], k[col] = "x", "x" // stand in for ids the path does not name
+	rt, err := r.route(k)
+	if err != nil {
+		return "", err
+	}
+	for i, s := range rt.object.segs {
+		if s.key == col {
+			return template{segs: rt.object.segs[:i]}.expand(r, k)
+		}
+	}
+	return "", &IDError{Column: r.Keys[col].Name, Reason: "names no collection of " + r.Name}
+}
+
 // route returns the route whose placeholders are exactly k's non-empty
 // keys.
 func (r *Resource) route(k Key) (*route, error) {

@@ -82,6 +82,26 @@ func TestCollections(t *testing.T) {
 	}
 }
 
+func TestParentsPath(t *testing.T) {
+	r := MobileAppInstallStatus
+	got, err := r.ParentsPath(Key{"a:b", "", ""}, 1)
+	if want := "/deviceAppManagement/mobileApps/a:b/userStatuses"; got != want || err != nil {
+		t.Errorf("ParentsPath = %q, %v; want %q", got, err, want)
+	}
+	if _, err := r.ParentsPath(Key{"", "", ""}, 1); err == nil {
+		t.Error("ParentsPath without the app: no error")
+	}
+	if _, err := r.ParentsPath(Key{"a/../x", "", ""}, 1); err == nil {
+		t.Error("ParentsPath with an id that leaves the route: no error")
+	}
+	if got, err := r.ParentsPath(Key{}, 0); got != "/deviceAppManagement/mobileApps" || err != nil {
+		t.Errorf("ParentsPath of the app column = %q, %v; want the apps", got, err)
+	}
+	if _, err := ManagedDevice.ParentsPath(Key{}, ManagedDevice.IDKey()); err == nil {
+		t.Error("ParentsPath of the object's own id: no error")
+	}
+}
+
 func TestRequiredKeys(t *testing.T) {
 	r := MobileAppInstallStatus
 	for i, want := range []bool{true, false, true} {
