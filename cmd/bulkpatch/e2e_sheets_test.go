@@ -1,0 +1,134 @@
+package main
+
+// End-to-end tests of spreadsheet-native input: the dialect and encoding
+// an input was saved in come back in its results.
+
+import (
+	"bytes"
+	"encoding/csv"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"golang.org/x/text/encoding/charmap"
+	"golang.org/x/text/encoding/unicode"
+
+	"github.com/bulkpatch/bulkpatch/internal/emulator"
+)
+
+// TestSheetsExcelDialect applies a file as a European Excel saves it
+// (BOM, ';', CRLF) with a "# note" comment column, and expects results
+// in the same dialect, the notes beside their rows.
+func TestSheetsExcelDialect(t *testing.T) {
+	f := generate(t, 1, 4, 0, 0, 0)
+	srv, vars := emulate(t, f.state, emulator.Options{})
+	dir := t.TempDir()
+	in := filepath.Join(dir, "statuses.csv")
+	body := "\ufeffmobileAppId;mobileAppInstallStatusId;installState;displayVersion;# note\r\n" +
+		"app-00;ds-00-00000;installed;2.0;Straße 1; ticket 7\r\n" +
+		"app-00;ds-00-00001;failed;2.0;\r\n" +
+		"app-00;ds-00-00002;installed;2.0;\"said \"\"later\"\"\"\r\n"
+	// The first note holds the delimiter: it must be quoted in the file.
+	body = strings.Replace(body, "Straße 1; ticket 7", `"Straße 1; ticket 7"`, 1)
+	if err := os.WriteFile(in, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := cli(t, t.Context(), vars, "apply", in, "--yes", "--progress", "never", "--rate", "1000")
+	if r.code != exitOK {
+		t.Fatalf("apply: exit %d\n%s", r.code, r.stderr)
+	}
+	if got := srv.Stats().Writes; got != 3 {
+		t.Errorf("%d writes, want 3", got)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "statuses.results.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.HasPrefix(b, []byte("\ufeff")) {
+		t.Errorf("results lack the input's byte order mark: %q", b[:min(len(b), 40)])
+	}
+	if n, crlf := bytes.Count(b, []byte("\n")), bytes.Count(b, []byte("\r\n")); n != 4 || crlf != n {
+		t.Errorf("results have %d lines, %d ending in CRLF; want 4 and 4:\n%q", n, crlf, b)
+	}
+	cr := csv.NewReader(bytes.NewReader(bytes.TrimPrefix(b, []byte("\ufeff"))))
+	cr.Comma = ';'
+	recs, err := cr.ReadAll()
+	if err != nil {
+		t.Fatalf("results do not read as ';'-separated: %v\n%s", err, b)
+	}
+	note := -1
+	for i, h := range recs[0] {
+		if h == "# note" {
+			note = i
+		}
+	}
+	if note < 0 {
+		t.Fatalf("results lack the comment column: %q", recs[0])
+	}
+	for i, want := range []string{"Straße 1; ticket 7", "", `said "later"`} {
+		if got := recs[i+1][note]; got != want {
+			t.Errorf("row %d note %q, want %q", i+1, got, want)
+		}
+	}
+}
+
+// TestSheetsWindows1252 reads a file a Western-European Excel saves as
+// "CSV": Windows-1252. Without --encoding it is refused with the hint;
+// with it, é reaches Graph and the results, which are Windows-1252 too.
+func TestSheetsWindows1252(t *testing.T) {
+	f := generate(t, 1, 2, 0, 0, 0)
+	srv, vars := emulate(t, f.state, emulator.Options{})
+	dir := t.TempDir()
+	in := filepath.Join(dir, "ansi.csv")
+	text := "mobileAppId,mobileAppInstallStatusId,displayVersion,# note\n" +
+		"app-00,ds-00-00000,1.0-é,café\n" +
+		"app-00,ds-00-00001,1.0,\n"
+	ansi, err := charmap.Windows1252.NewEncoder().String(text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(in, []byte(ansi), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	r := cli(t, t.Context(), vars, "validate", in)
+	if r.code != exitInvalid || !strings.Contains(r.stderr, "--encoding windows-1252") || !strings.Contains(r.stderr, "line 2") {
+		t.Errorf("validate without --encoding: exit %d, want %d with a hint naming line 2 and --encoding windows-1252\n%s", r.code, exitInvalid, r.stderr)
+	}
+	if r := cli(t, t.Context(), vars, "validate", in, "--encoding", "windows-1252"); r.code != exitOK {
+		t.Fatalf("validate --encoding windows-1252: exit %d\n%s", r.code, r.stderr)
+	}
+	r = cli(t, t.Context(), vars, "apply", in, "--encoding", "windows-1252", "--yes", "--progress", "never", "--rate", "1000")
+	if r.code != exitOK {
+		t.Fatalf("apply: exit %d\n%s", r.code, r.stderr)
+	}
+	if obj, ok := srv.Object("app-00", "", "ds-00-00000"); !ok || obj["displayVersion"] != "1.0-é" {
+		t.Errorf("Graph has displayVersion %q, want 1.0-é", obj["displayVersion"])
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "ansi.results.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(b, []byte("caf\xe9")) || !bytes.Contains(b, []byte("1.0-\xe9")) {
+		t.Errorf("results are not Windows-1252 with é kept:\n%q", b)
+	}
+}
+
+// TestSheetsUTF16 validates a file saved as Excel's "Unicode Text" would
+// be: UTF-16 LE with a byte order mark.
+func TestSheetsUTF16(t *testing.T) {
+	in := filepath.Join(t.TempDir(), "unicode.csv")
+	text := "mobileAppId,mobileAppInstallStatusId,deviceName\r\napp,s1,Zoë’s PC\r\napp,s2,日本\r\n"
+	b, err := unicode.UTF16(unicode.LittleEndian, unicode.UseBOM).NewEncoder().Bytes([]byte(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(in, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := cli(t, t.Context(), nil, "validate", in)
+	if r.code != exitOK || !strings.Contains(r.stdout, "2 rows") {
+		t.Errorf("validate of UTF-16 LE: exit %d, want 0 and 2 rows\n%s%s", r.code, r.stdout, r.stderr)
+	}
+}
