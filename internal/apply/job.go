@@ -78,6 +78,9 @@ func (a Ahead) attrs() []any {
 func (j *Job) Run(ctx context.Context) (*report.Summary, error) {
 	path := j.Files.Journal()
 	peek, err := journal.Peek(path, j.Source.SHA256, j.Mode)
+	if err == nil && peek.Resumed {
+		err = j.verifyJournal(path)
+	}
 	if err != nil {
 		return nil, JournalError(err)
 	}
@@ -141,7 +144,9 @@ func (j *Job) Run(ctx context.Context) (*report.Summary, error) {
 	}
 	sum, err := j.results(r, started)
 	if err != nil {
-		return sum, err
+		// Both are true, and the stop (a failed journal, say) is what
+		// the exit code must tell.
+		return sum, errors.Join(runErr, err)
 	}
 	if runErr != nil {
 		return sum, runErr
@@ -153,6 +158,27 @@ func (j *Job) Run(ctx context.Context) (*report.Summary, error) {
 		return sum, fmt.Errorf("marking the journal complete: %w", err)
 	}
 	return sum, nil
+}
+
+// verifyJournal checks that each record of the journal the run will
+// continue is for the row the input has at its line.
+func (j *Job) verifyJournal(path string) error {
+	var rowsErr error
+	err := journal.Verify(path, j.Source.SHA256, j.Mode, func(yield func(int, uint64) bool) {
+		for row, err := range j.Source.Rows() {
+			if err != nil {
+				rowsErr = err
+				return
+			}
+			if len(row.Problems) == 0 && !yield(row.Line, journal.RowID(row.Key, row.Body)) {
+				return
+			}
+		}
+	})
+	if rowsErr != nil {
+		return rowsErr
+	}
+	return err
 }
 
 // preflight reads the first valid row's object once before anything is
@@ -241,7 +267,7 @@ func JournalError(err error) error {
 		return fmt.Errorf("%w; run without --resume (or with --fresh) to start over", err)
 	case errors.As(err, &ce), errors.As(err, &re):
 		return fmt.Errorf("%w; the journal was damaged or edited, not torn by a crash: keep it for inspection, "+
-			"then run with --fresh to start over (with --reconcile, rows already applied are read and left alone)", err)
+			"then run with --fresh to start over (apply reads every object first unless told --no-reconcile, so rows already applied are left alone)", err)
 	}
 	return err
 }

@@ -91,11 +91,11 @@ func (h *held) pass() *pass {
 	return p
 }
 
-// end hashes what is left (bytes after the last record) and checks the
-// hash against the first pass's: a file changed in place since is a
-// *ChangedError.
+// end reads what is left of the pass through rest (a reader over p.r,
+// or p.r itself), which hashes it, and checks the hash against the first
+// pass's: a file changed in place since is a *ChangedError.
 func (p *pass) end(rest io.Reader) error {
-	if _, err := io.Copy(p.sum, rest); err != nil {
+	if _, err := io.Copy(io.Discard, rest); err != nil {
 		return &FileError{Path: p.h.path, Err: err}
 	}
 	sha := hex.EncodeToString(p.sum.Sum(nil))

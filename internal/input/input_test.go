@@ -118,6 +118,12 @@ func TestChangedInPlace(t *testing.T) {
 	if _, err := s.Check(func(string) {}); err != nil {
 		t.Fatal(err)
 	}
+	for range s.Rows() {
+		break // a pass left unfinished changes nothing
+	}
+	if err := s.Verify(); err != nil {
+		t.Fatalf("Verify of the unchanged file = %v", err)
+	}
 	f, err := os.OpenFile(path, os.O_WRONLY, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -132,6 +138,28 @@ func TestChangedInPlace(t *testing.T) {
 	}
 	if ce == nil {
 		t.Error("a file changed in place went unnoticed")
+	}
+	if err := s.Verify(); !errors.As(err, &ce) {
+		t.Errorf("Verify of the changed file = %v, want a *ChangedError", err)
+	}
+}
+
+// TestTrailingBytes: blank lines after the last record are part of the
+// file's hash once, however a pass reaches them.
+func TestTrailingBytes(t *testing.T) {
+	s, err := Open(write(t, "in.csv", good+"\n\n\n"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.Check(func(string) {}); err != nil {
+		t.Fatal(err)
+	}
+	if got := rows(t, s); len(got) != 3 {
+		t.Errorf("%d rows, want 3", len(got))
+	}
+	if err := s.Verify(); err != nil {
+		t.Errorf("Verify = %v", err)
 	}
 }
 

@@ -28,6 +28,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"iter"
 	"os"
 	"sync"
 	"time"
@@ -268,6 +269,39 @@ func inspect(path, inputSHA256 string, mode Mode) (*Journal, int64, Opened, erro
 		return j, 0, Opened{Why: why, Replaced: rows > 0}, nil
 	}
 	return j, good, Opened{Resumed: true, Done: j.count(entry.done)}, nil
+}
+
+// Verify checks, before anything is sent, that every record of the
+// journal a run in mode would continue belongs to the row the input has
+// at its line: rows yields each valid input row's line and RowID, in any
+// order. A record for another row, or for a line rows does not yield (an
+// invalid row, a line past the end), is a *RowMismatchError: the journal
+// was edited or damaged, and trusting it would skip rows never applied.
+// A journal the run would not continue is not checked.
+func Verify(path, inputSHA256 string, mode Mode, rows iter.Seq2[int, uint64]) error {
+	j, _, o, err := inspect(path, inputSHA256, mode)
+	if j != nil {
+		defer j.f.Close()
+	}
+	if err != nil || !o.Resumed {
+		return err
+	}
+	matched := make([]bool, len(j.index))
+	for line, id := range rows {
+		if line < 0 || line >= len(j.index) || j.index[line].n == 0 {
+			continue
+		}
+		if j.index[line].id != id {
+			return &RowMismatchError{Path: path, Line: line}
+		}
+		matched[line] = true
+	}
+	for line, e := range j.index {
+		if e.n > 0 && !matched[line] {
+			return &RowMismatchError{Path: path, Line: line}
+		}
+	}
+	return nil
 }
 
 func nonEmpty(path string) bool {

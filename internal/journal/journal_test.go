@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"iter"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -575,5 +576,46 @@ func BenchmarkJournalRecord(b *testing.B) {
 		if err := j.Record(r, id); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestVerify: before a run continues a journal, every record must match
+// the row at its line, and every record's line must hold a valid row.
+func TestVerify(t *testing.T) {
+	path := journalPath(t)
+	r2, r3 := sampleRow(2, report.Applied), sampleRow(3, report.Applied)
+	write(t, path, r2, r3)
+	rows := func(pairs ...uint64) iter.Seq2[int, uint64] {
+		return func(yield func(int, uint64) bool) {
+			for i := 0; i+1 < len(pairs); i += 2 {
+				if !yield(int(pairs[i]), pairs[i+1]) {
+					return
+				}
+			}
+		}
+	}
+	other := RowID(resource.Key{"x", "", "y"}, nil)
+	for _, tt := range []struct {
+		name     string
+		rows     iter.Seq2[int, uint64]
+		mismatch int // the line named, 0: none
+	}{
+		{"matching", rows(2, idOf(r2), 3, idOf(r3), 4, other), 0},
+		{"another row at a line", rows(2, idOf(r2), 3, other), 3},
+		{"a record for a line with no valid row", rows(2, idOf(r2)), 3},
+		{"swapped", rows(2, idOf(r3), 3, idOf(r2)), 2},
+	} {
+		err := Verify(path, hashA, Auto, tt.rows)
+		var rm *RowMismatchError
+		switch {
+		case tt.mismatch == 0 && err != nil:
+			t.Errorf("%s: Verify = %v, want nil", tt.name, err)
+		case tt.mismatch != 0 && (!errors.As(err, &rm) || rm.Line != tt.mismatch):
+			t.Errorf("%s: Verify = %v, want a *RowMismatchError for line %d", tt.name, err, tt.mismatch)
+		}
+	}
+	// A journal the run starts afresh is not checked.
+	if err := Verify(path, hashA, Fresh, rows(3, other)); err != nil {
+		t.Errorf("Verify with Fresh = %v, want nil", err)
 	}
 }
