@@ -31,7 +31,7 @@ func TestGuardOutputsOntoInputs(t *testing.T) {
 	}
 	tests := []struct {
 		name  string
-		input string                         // the input's file name
+		input string                        // the input's file name
 		args  func(in, out string) []string // out names the input, one way or another
 	}{
 		{"apply --results", "in.csv", func(in, out string) []string { return apply(in, "--results", out) }},
