@@ -1,0 +1,104 @@
+package main
+
+// End-to-end tests of stopping on a signal: the real binary, a real
+// SIGTERM, and the emulator counting what arrives afterwards.
+
+import (
+	"bytes"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/bulkpatch/bulkpatch/internal/emulator"
+)
+
+// TestSignalStopsWrites sends SIGTERM to an apply while it waits (for the
+// pacer, or out a 2-minute Retry-After) and expects no request after the
+// signal, exit 130 within 3 s, and results that list every row once.
+func TestSignalStopsWrites(t *testing.T) {
+	tests := []struct {
+		name   string
+		opt    emulator.Options
+		args   []string
+		signal func(emulator.Stats) bool // when to send SIGTERM
+	}{
+		{
+			// At 2 writes/s the next write is half a second away when
+			// the second one arrives.
+			name:   "waiting for the pacer",
+			args:   []string{"--rate", "2", "--concurrency", "4"},
+			signal: func(st emulator.Stats) bool { return st.Writes >= 2 },
+		},
+		{
+			// One write per 2 minutes: the second is answered 429 with a
+			// Retry-After of about 2 minutes, which the run then waits out.
+			name:   "waiting out a Retry-After",
+			opt:    emulator.Options{WriteLimit: 1, Window: 2 * time.Minute},
+			args:   []string{"--rate", "50", "--concurrency", "1"},
+			signal: func(st emulator.Stats) bool { return st.Throttled >= 1 },
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := generate(t, 1, 40, 0, 0, 0)
+			srv, vars := emulate(t, f.state, tt.opt)
+			dir := t.TempDir()
+			in := f.write(t, dir)
+			results := filepath.Join(dir, "results.csv")
+			cmd := exec.Command(binary(t), append([]string{"apply", in, "--yes", "--progress", "never", "--results", results}, tt.args...)...)
+			cmd.Env = []string{"HOME=" + dir, "TMPDIR=" + dir}
+			for k, v := range vars {
+				cmd.Env = append(cmd.Env, k+"="+v)
+			}
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			defer cmd.Process.Kill()
+			// Poll the emulator's counters, not a clock: the signal goes
+			// out the moment the run is where the case wants it.
+			deadline := time.Now().Add(60 * time.Second)
+			for !tt.signal(srv.Stats()) {
+				if time.Now().After(deadline) {
+					t.Fatalf("the run never got there: %+v", srv.Stats())
+				}
+				time.Sleep(time.Millisecond)
+			}
+			sent := srv.Stats().Requests
+			start := time.Now()
+			if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+				t.Fatal(err)
+			}
+			cmd.Wait()
+			took := time.Since(start)
+			t.Logf("exit %v after SIGTERM; %d requests before it", took.Round(time.Millisecond), sent)
+			if code := cmd.ProcessState.ExitCode(); code != exitInterrupted {
+				t.Errorf("exit %d, want %d\n%s", code, exitInterrupted, stderr.String())
+			}
+			if after := srv.Stats().Requests - sent; after != 0 {
+				t.Errorf("%d requests reached Graph after SIGTERM, want 0", after)
+			}
+			// Not a timing threshold on the code under test's speed: a
+			// run that waits out its pacer or Retry-After takes 0.5 s to
+			// 2 minutes here.
+			if took > 3*time.Second {
+				t.Errorf("exit %v after SIGTERM, want within 3 s", took.Round(time.Millisecond))
+			}
+			_, rows := readResults(t, results)
+			if len(rows) != f.rows {
+				t.Fatalf("results list %d rows, want %d", len(rows), f.rows)
+			}
+			c := countOutcomes(rows)
+			if c["applied"] != srv.Stats().Writes-srv.Stats().Throttled || c["not_attempted"] == 0 {
+				t.Errorf("outcomes %v after %d writes (%d throttled)", c, srv.Stats().Writes, srv.Stats().Throttled)
+			}
+			if !strings.Contains(stderr.String(), "interrupted") {
+				t.Errorf("the message does not say the run was interrupted:\n%s", stderr.String())
+			}
+		})
+	}
+}
