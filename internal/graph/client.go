@@ -3,6 +3,8 @@ package graph
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,6 +15,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -44,6 +47,11 @@ type Config struct {
 	// connections per host), no overall Timeout (RequestTimeout bounds
 	// each attempt) and no redirects followed (a 3xx is an *APIError).
 	HTTPClient *http.Client
+	// RootCAs, when set, are the certificate authorities the default
+	// client trusts instead of the system's (see CertPool: the system's
+	// plus an emulator's self-signed certificate). Verification is never
+	// turned off. Ignored with HTTPClient.
+	RootCAs *x509.CertPool
 	// Tokens supplies bearer tokens. Nil means no Authorization header.
 	Tokens TokenSource
 	// WriteRate is the most writes per second for the whole client: each
@@ -139,7 +147,7 @@ func New(cfg Config) (*Client, error) {
 		rand:       cfg.Rand,
 	}
 	if c.hc == nil {
-		c.hc = defaultHTTPClient()
+		c.hc = defaultHTTPClient(cfg.RootCAs)
 	}
 	if c.clock == nil {
 		c.clock = realClock{}
@@ -227,8 +235,11 @@ func isLoopback(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-func defaultHTTPClient() *http.Client {
+func defaultHTTPClient(roots *x509.CertPool) *http.Client {
 	t := http.DefaultTransport.(*http.Transport).Clone()
+	if roots != nil {
+		t.TLSClientConfig = &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}
+	}
 	t.MaxIdleConns = 128
 	t.MaxIdleConnsPerHost = 64
 	return &http.Client{
@@ -237,6 +248,24 @@ func defaultHTTPClient() *http.Client {
 		// replay a PATCH somewhere unexpected.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
+}
+
+// CertPool returns the system's certificate authorities plus those in
+// the PEM file at path (--ca-cert: the certificate an emulator started
+// with --tls --tls-cert-out wrote), for Config.RootCAs.
+func CertPool(path string) (*x509.CertPool, error) {
+	pem, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading the CA certificate: %w", err)
+	}
+	pool, err := x509.SystemCertPool()
+	if err != nil {
+		pool = x509.NewCertPool()
+	}
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("%s holds no PEM certificate", path)
+	}
+	return pool, nil
 }
 
 // Stats counts what a Client sent and saw since it was made.
