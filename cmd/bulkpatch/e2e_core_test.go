@@ -121,49 +121,53 @@ func checkWrittenOnce(t testing.TB, f *fixture, st emulator.Stats) {
 
 // TestCoreApplyUnderTightLimit is issue 2's acceptance test: thousands of
 // rows against a write limit the run must respect, every row applied, the
-// tenant in the expected state, no retry before its Retry-After.
+// tenant in the expected state, no retry before its Retry-After. It runs
+// on a fake clock: the pacing and the pauses cost no real time.
 func TestCoreApplyUnderTightLimit(t *testing.T) {
-	f := generate(t, 4, 500, 10, 20, 0) // 4 × (500 + 10×20) = 2800 rows
-	srv, vars := emulate(t, f.state, emulator.Options{
-		WriteLimit: 200, Window: time.Second, RetryAfter: emulator.RetryAfterMixed,
-		NoContent: true, RequireToken: true, Seed: 2,
+	t.Parallel()
+	fakeClock(t, func(t *testing.T) {
+		f := generate(t, 4, 500, 10, 20, 0) // 4 × (500 + 10×20) = 2800 rows
+		srv, ce := emulateInProcess(t, f.state, emulator.Options{
+			WriteLimit: 200, Window: time.Second, RetryAfter: emulator.RetryAfterMixed,
+			NoContent: true, RequireToken: true, Seed: 2,
+		})
+		dir := t.TempDir()
+		in := f.write(t, dir)
+
+		if r := ce.run(t, t.Context(), "validate", in); r.code != exitOK || !strings.Contains(r.stdout, strconv.Itoa(f.rows)+" rows") {
+			t.Fatalf("validate: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+		}
+		if r := ce.run(t, t.Context(), "plan", in, "--detailed-exitcode"); r.code != exitChanges {
+			t.Fatalf("plan --detailed-exitcode: exit %d, want %d\n%s", r.code, exitChanges, r.stderr)
+		}
+		if st := srv.Stats(); st.Requests != 0 {
+			t.Fatalf("validate and plan sent %d requests", st.Requests)
+		}
+
+		results := filepath.Join(dir, "results.csv")
+		start := time.Now()
+		r := ce.run(t, t.Context(), "apply", in, "--yes", "--rate", "230", "--concurrency", "8",
+			"--progress", "never", "--results", results)
+		t.Logf("apply of %d rows took %v on the fake clock", f.rows, time.Since(start))
+		if r.code != exitOK {
+			t.Fatalf("apply: exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, lastLines(r.stderr, 30))
+		}
+		checkResults(t, f, results, "applied")
+		checkPrivate(t, results)
+		f.checkState(t, srv)
+		st := srv.Stats()
+		checkWrittenOnce(t, f, st)
+		if st.EarlyRetries != 0 {
+			t.Errorf("%d requests came back before their Retry-After had passed", st.EarlyRetries)
+		}
+		if st.MaxInFlight > 8 {
+			t.Errorf("%d requests in flight at once with --concurrency 8", st.MaxInFlight)
+		}
+		if !strings.Contains(r.stdout, results) {
+			t.Errorf("the summary does not say where the results are:\n%s", r.stdout)
+		}
+		t.Logf("emulator: %d requests, %d throttled, by status %v", st.Requests, st.Throttled, st.ByStatus)
 	})
-	dir := t.TempDir()
-	in := f.write(t, dir)
-
-	if r := cli(t, t.Context(), vars, "validate", in); r.code != exitOK || !strings.Contains(r.stdout, strconv.Itoa(f.rows)+" rows") {
-		t.Fatalf("validate: exit %d\n%s%s", r.code, r.stdout, r.stderr)
-	}
-	if r := cli(t, t.Context(), vars, "plan", in, "--detailed-exitcode"); r.code != exitChanges {
-		t.Fatalf("plan --detailed-exitcode: exit %d, want %d\n%s", r.code, exitChanges, r.stderr)
-	}
-	if st := srv.Stats(); st.Requests != 0 {
-		t.Fatalf("validate and plan sent %d requests", st.Requests)
-	}
-
-	results := filepath.Join(dir, "results.csv")
-	start := time.Now()
-	r := cli(t, t.Context(), vars, "apply", in, "--yes", "--rate", "230", "--concurrency", "8",
-		"--progress", "never", "--results", results)
-	t.Logf("apply of %d rows took %v", f.rows, time.Since(start))
-	if r.code != exitOK {
-		t.Fatalf("apply: exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, lastLines(r.stderr, 30))
-	}
-	checkResults(t, f, results, "applied")
-	checkPrivate(t, results)
-	f.checkState(t, srv)
-	st := srv.Stats()
-	checkWrittenOnce(t, f, st)
-	if st.EarlyRetries != 0 {
-		t.Errorf("%d requests came back before their Retry-After had passed", st.EarlyRetries)
-	}
-	if st.MaxInFlight > 8 {
-		t.Errorf("%d requests in flight at once with --concurrency 8", st.MaxInFlight)
-	}
-	if !strings.Contains(r.stdout, results) {
-		t.Errorf("the summary does not say where the results are:\n%s", r.stdout)
-	}
-	t.Logf("emulator: %d requests, %d throttled, by status %v", st.Requests, st.Throttled, st.ByStatus)
 }
 
 func lastLines(s string, n int) string {
@@ -174,7 +178,11 @@ func lastLines(s string, n int) string {
 	return strings.Join(lines, "\n")
 }
 
+// TestCoreDemo runs the demo as a user would. It waits out the demo's
+// throttling in real time (some 10 s): the demo serves its emulator on
+// loopback, beyond the reach of a fake clock, so it runs beside the rest.
 func TestCoreDemo(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	r := cli(t, t.Context(), nil, "demo", "--dir", dir)
 	if r.code != exitOK {
@@ -309,37 +317,40 @@ func TestCoreRowFailuresAndFormulas(t *testing.T) {
 }
 
 // TestCoreMaxDuration: --max-duration stops dispatching, finishes what is
-// in flight, writes every row and exits 6; --resume finishes the job.
+// in flight, writes every row and exits 6; --resume finishes the job. On
+// a fake clock, so the stop comes after exactly 500 ms of pacing.
 func TestCoreMaxDuration(t *testing.T) {
-	f := generate(t, 1, 200, 0, 0, 0)
-	srv, vars := emulate(t, f.state, emulator.Options{NoContent: true})
-	dir := t.TempDir()
-	in := f.write(t, dir)
-	results := filepath.Join(dir, "results.csv")
-	args := []string{"apply", in, "--yes", "--progress", "never", "--results", results, "--rate", "100", "--concurrency", "2"}
-	r := cli(t, t.Context(), vars, append(args, "--max-duration", "500ms")...)
-	if r.code != exitTimeUp {
-		t.Fatalf("apply --max-duration: exit %d, want %d\n%s", r.code, exitTimeUp, r.stderr)
-	}
-	if !strings.Contains(r.stderr, "run the same command again to continue") {
-		t.Errorf("the stop does not say how to continue:\n%s", r.stderr)
-	}
-	_, rows := readResults(t, results)
-	n := countOutcomes(rows)
-	if len(rows) != f.rows || n["applied"] < 1 || n["not_attempted"] < 1 || n["applied"]+n["not_attempted"] != f.rows {
-		t.Fatalf("outcomes %v for %d rows: want some applied, the rest not_attempted", n, f.rows)
-	}
-	if w := srv.Stats().Writes; w != n["applied"] {
-		t.Errorf("%d writes for %d rows applied: rows in flight must finish and be reported", w, n["applied"])
-	}
-	r = cli(t, t.Context(), vars, append(args, "--resume")...)
-	if r.code != exitOK {
-		t.Fatalf("apply --resume: exit %d\n%s", r.code, r.stderr)
-	}
-	_, rows = readResults(t, results)
-	if n2 := countOutcomes(rows); n2["skipped"] != n["applied"] || n2["applied"] != n["not_attempted"] {
-		t.Errorf("after --resume: %v, want %d skipped and %d applied", n2, n["applied"], n["not_attempted"])
-	}
-	f.checkState(t, srv)
-	checkWrittenOnce(t, f, srv.Stats())
+	fakeClock(t, func(t *testing.T) {
+		f := generate(t, 1, 200, 0, 0, 0)
+		srv, ce := emulateInProcess(t, f.state, emulator.Options{NoContent: true})
+		dir := t.TempDir()
+		in := f.write(t, dir)
+		results := filepath.Join(dir, "results.csv")
+		args := []string{"apply", in, "--yes", "--progress", "never", "--results", results, "--rate", "100", "--concurrency", "2"}
+		r := ce.run(t, t.Context(), append(args, "--max-duration", "500ms")...)
+		if r.code != exitTimeUp {
+			t.Fatalf("apply --max-duration: exit %d, want %d\n%s", r.code, exitTimeUp, r.stderr)
+		}
+		if !strings.Contains(r.stderr, "run the same command again to continue") {
+			t.Errorf("the stop does not say how to continue:\n%s", r.stderr)
+		}
+		_, rows := readResults(t, results)
+		n := countOutcomes(rows)
+		if len(rows) != f.rows || n["applied"] < 1 || n["not_attempted"] < 1 || n["applied"]+n["not_attempted"] != f.rows {
+			t.Fatalf("outcomes %v for %d rows: want some applied, the rest not_attempted", n, f.rows)
+		}
+		if w := srv.Stats().Writes; w != n["applied"] {
+			t.Errorf("%d writes for %d rows applied: rows in flight must finish and be reported", w, n["applied"])
+		}
+		r = ce.run(t, t.Context(), append(args, "--resume")...)
+		if r.code != exitOK {
+			t.Fatalf("apply --resume: exit %d\n%s", r.code, r.stderr)
+		}
+		_, rows = readResults(t, results)
+		if n2 := countOutcomes(rows); n2["skipped"] != n["applied"] || n2["applied"] != n["not_attempted"] {
+			t.Errorf("after --resume: %v, want %d skipped and %d applied", n2, n["applied"], n["not_attempted"])
+		}
+		f.checkState(t, srv)
+		checkWrittenOnce(t, f, srv.Stats())
+	})
 }

@@ -585,24 +585,6 @@ func TestE2EResumeJournals(t *testing.T) {
 	})
 }
 
-// syncBuffer is a bytes.Buffer safe to write and read at once.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
-
 // TestE2EInputChangedDuringApply edits the input while an apply works
 // from it. A spreadsheet's save (a new file renamed over the old) while
 // the confirmation prompt waits must not reach the run: it applies what
