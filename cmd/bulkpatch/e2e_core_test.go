@@ -178,15 +178,21 @@ func lastLines(s string, n int) string {
 	return strings.Join(lines, "\n")
 }
 
-// TestCoreDemo runs the demo as a user would. It waits out the demo's
-// throttling in real time (some 10 s): the demo serves its emulator on
-// loopback, beyond the reach of a fake clock, so it runs beside the rest.
+// TestCoreDemo runs the demo as a user would, with a recognisable token
+// in the environment and debug logs on: it must tell its story, write its
+// results privately, and leave the token in no output and no file (this
+// is TestSecretNeverLeaks' check of the demo). The demo waits out its
+// throttling in real time, some 10 s: it serves its emulator on loopback,
+// beyond the reach of a fake clock, so it runs once, beside the rest.
 func TestCoreDemo(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	r := cli(t, t.Context(), nil, "demo", "--dir", dir)
+	token := hzSecret(t, "TOKEN")
+	c := &hzLeakChecker{t: t, secrets: []string{token}}
+	vars := map[string]string{"BULKPATCH_TOKEN": token, "BULKPATCH_AUTH": "token", "BULKPATCH_DEBUG": "1"}
+	r := c.run(t.Context(), vars, exitOK, "demo", "--dir", dir)
 	if r.code != exitOK {
-		t.Fatalf("demo: exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+		t.FailNow()
 	}
 	results := filepath.Join(dir, "statuses.results.csv")
 	if !strings.Contains(r.stdout, results) {
@@ -198,6 +204,7 @@ func TestCoreDemo(t *testing.T) {
 		t.Errorf("demo results %v: want applied or unchanged rows and the sample's failing row", n)
 	}
 	checkPrivate(t, results)
+	c.files(dir)
 }
 
 func TestCoreApplyNeedsConfirmation(t *testing.T) {

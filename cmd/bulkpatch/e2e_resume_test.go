@@ -182,7 +182,12 @@ func lastJournalRecord(t *testing.T, path string) string {
 // fails and throttles writes. The end state must be right, the results
 // must list every row once, and the writes applied beyond one per row
 // must be explained by the kills and the faults.
+//
+// Real processes cannot share a fake clock, so the runs are paced fast
+// (the pacing is not what is tested) and the test runs beside the others:
+// most of its time is the Retry-After pauses of the faults.
 func TestE2EKillResume(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name                      string
 		kills, concurrency, batch int
@@ -193,7 +198,10 @@ func TestE2EKillResume(t *testing.T) {
 		{"batched", 3, 4, 10},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) { killResume(t, tt.kills, tt.concurrency, tt.batch) })
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			killResume(t, tt.kills, tt.concurrency, tt.batch)
+		})
 	}
 }
 
@@ -212,7 +220,7 @@ func killResume(t *testing.T, kills, concurrency, batch int) {
 	dir := t.TempDir()
 	in := f.write(t, dir)
 	results := filepath.Join(dir, "input.results.csv")
-	args := []string{"apply", in, "--yes", "--rate", "200", "--concurrency", strconv.Itoa(concurrency),
+	args := []string{"apply", in, "--yes", "--rate", "1000", "--concurrency", strconv.Itoa(concurrency),
 		"--batch", strconv.Itoa(batch), "--progress", "never"}
 	rng := rand.New(rand.NewPCG(20260101, 1))
 
@@ -622,31 +630,28 @@ func TestE2EInputChangedDuringApply(t *testing.T) {
 	})
 
 	t.Run("written in place during the run", func(t *testing.T) {
-		f := generate(t, 2, 150, 0, 0, 0)
-		srv, vars := emulate(t, f.state, emulator.Options{Latency: time.Millisecond})
-		dir := t.TempDir()
-		in := f.write(t, dir)
-		results := filepath.Join(dir, "input.results.csv")
+		fakeClock(t, func(t *testing.T) {
+			f := generate(t, 2, 150, 0, 0, 0)
+			srv, ce := emulateInProcess(t, f.state, emulator.Options{Latency: time.Millisecond})
+			dir := t.TempDir()
+			in := f.write(t, dir)
+			results := filepath.Join(dir, "input.results.csv")
 
-		done := make(chan result, 1)
-		go func() {
-			done <- cli(t, context.Background(), vars, "apply", in, "--yes", "--rate", "150", "--progress", "never")
-		}()
-		waitUntil(t, nil, func() bool { return appliedWrites(srv) >= 20 })
-		if err := os.WriteFile(in, bytes.ReplaceAll(f.csv, []byte(",1."), []byte(",7.")), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		var r result
-		select {
-		case r = <-done:
-		case <-time.After(waitLimit):
-			t.Fatal("apply did not finish")
-		}
-		if r.code == exitOK || !strings.Contains(r.stderr, "was changed while bulkpatch was using it") {
-			t.Errorf("input written in place during the run: exit %d, want a failure naming it\n%s", r.code, r.stderr)
-		}
-		if last := lastJournalRecord(t, results+".journal"); strings.HasPrefix(last, `{"complete"`) {
-			t.Error("the journal was marked complete")
-		}
+			done := make(chan result, 1)
+			go func() {
+				done <- ce.run(t, context.Background(), "apply", in, "--yes", "--rate", "150", "--progress", "never")
+			}()
+			waitUntil(t, nil, func() bool { return appliedWrites(srv) >= 20 })
+			if err := os.WriteFile(in, bytes.ReplaceAll(f.csv, []byte(",1."), []byte(",7.")), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			r := <-done
+			if r.code == exitOK || !strings.Contains(r.stderr, "was changed while bulkpatch was using it") {
+				t.Errorf("input written in place during the run: exit %d, want a failure naming it\n%s", r.code, r.stderr)
+			}
+			if last := lastJournalRecord(t, results+".journal"); strings.HasPrefix(last, `{"complete"`) {
+				t.Error("the journal was marked complete")
+			}
+		})
 	})
 }

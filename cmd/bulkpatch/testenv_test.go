@@ -318,6 +318,15 @@ var (
 	binErr  error
 )
 
+// TestMain removes the binary that binary built, if any.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binPath != "" {
+		os.RemoveAll(filepath.Dir(binPath))
+	}
+	os.Exit(code)
+}
+
 // binary builds bulkpatch once per test run, for tests that need a real
 // process (kill -9, signals).
 func binary(t testing.TB) string {
