@@ -398,41 +398,12 @@ func TestE2EOverlappingApplies(t *testing.T) {
 const missingRow = "app-00,,ds-missing,installed,noAdditionalDetails,0,9.9\n"
 
 // TestE2EResumeJournals checks --resume against the journals a run can
-// leave behind.
+// leave behind. Those of a clean finish and of an input edited since are
+// in testdata/scenarios/apply_resume_after_finish.txtar and
+// apply_resume.txtar.
 func TestE2EResumeJournals(t *testing.T) {
 	ctx := context.Background()
 	fast := []string{"--yes", "--rate", "1000", "--progress", "never"}
-
-	t.Run("clean finish then resume runs the whole file", func(t *testing.T) {
-		f := generate(t, 1, 30, 0, 0, 0)
-		srv, vars := emulate(t, f.state, emulator.Options{})
-		dir := t.TempDir()
-		in := f.write(t, dir)
-		results := filepath.Join(dir, "input.results.csv")
-		if r := cli(t, ctx, vars, append([]string{"apply", in}, fast...)...); r.code != exitOK {
-			t.Fatalf("apply: exit %d\n%s", r.code, r.stderr)
-		}
-		// Nothing to resume after a clean finish, even for an input edited
-		// since: the contract says it simply runs the whole file.
-		for _, edit := range []bool{false, true} {
-			if edit {
-				os.WriteFile(in, bytes.Replace(f.csv, []byte(",1.1\n"), []byte(",1.1-edited\n"), 1), 0o600)
-			}
-			r := cli(t, ctx, vars, append([]string{"apply", in, "--resume"}, fast...)...)
-			if r.code != exitOK {
-				t.Fatalf("resume after a clean finish (edited %v): exit %d\n%s", edit, r.code, r.stderr)
-			}
-		}
-		_, rows := readResults(t, results)
-		if got := countOutcomes(rows); got["applied"] != f.rows || len(got) != 1 {
-			t.Errorf("outcomes %v, want all %d applied", got, f.rows)
-		}
-		for key, n := range srv.Stats().WritesApplied {
-			if n != 3 {
-				t.Errorf("object %s written %d times, want 3 (three whole runs)", key, n)
-			}
-		}
-	})
 
 	t.Run("a run that never starts keeps the journal", func(t *testing.T) {
 		f := generate(t, 2, 100, 0, 0, 0)
@@ -474,30 +445,6 @@ func TestE2EResumeJournals(t *testing.T) {
 		checkLines(t, rows, f.rows, "applied", "skipped")
 		if got := countOutcomes(rows); got["skipped"] != firstApplied {
 			t.Errorf("resume outcomes %v, want the %d rows applied before skipped", got, firstApplied)
-		}
-	})
-
-	t.Run("resume with an edited input is refused", func(t *testing.T) {
-		f := generate(t, 1, 30, 0, 0, 0)
-		srv, vars := emulate(t, f.state, emulator.Options{})
-		dir := t.TempDir()
-		in := filepath.Join(dir, "input.csv")
-		os.WriteFile(in, append(slices.Clone(f.csv), missingRow...), 0o600)
-		if r := cli(t, ctx, vars, append([]string{"apply", in}, fast...)...); r.code != exitRowsFailed {
-			t.Fatalf("apply with a missing object: exit %d, want 1\n%s", r.code, r.stderr)
-		}
-		before := srv.Stats().Requests
-		edited := bytes.Replace(f.csv, []byte(",1.1\n"), []byte(",1.1-edited\n"), 1)
-		os.WriteFile(in, edited, 0o600)
-		r := cli(t, ctx, vars, append([]string{"apply", in, "--resume"}, fast...)...)
-		if r.code != exitUsage {
-			t.Errorf("resume with an edited input: exit %d, want %d\n%s", r.code, exitUsage, r.stderr)
-		}
-		if !strings.Contains(r.stderr, "another input") || !strings.Contains(r.stderr, "without --resume") {
-			t.Errorf("the refusal does not say what is wrong and what to do:\n%s", r.stderr)
-		}
-		if got := srv.Stats().Requests; got != before {
-			t.Errorf("the refused resume sent %d requests", got-before)
 		}
 	})
 
