@@ -211,6 +211,7 @@ func TestCoreDemo(t *testing.T) {
 // results (exit 1) without stopping the run, and cells a spreadsheet
 // would run are neutralised in the results while Graph got them exactly.
 func TestCoreRowFailuresAndFormulas(t *testing.T) {
+	t.Parallel()
 	f := generate(t, 1, 30, 0, 0, 0)
 	srv, vars := emulate(t, f.state, emulator.Options{NoContent: true})
 	dir := t.TempDir()
@@ -258,6 +259,7 @@ func TestCoreRowFailuresAndFormulas(t *testing.T) {
 // in flight, writes every row and exits 6; --resume finishes the job. On
 // a fake clock, so the stop comes after exactly 500 ms of pacing.
 func TestCoreMaxDuration(t *testing.T) {
+	t.Parallel()
 	fakeClock(t, func(t *testing.T) {
 		f := generate(t, 1, 200, 0, 0, 0)
 		srv, ce := emulateInProcess(t, f.state, emulator.Options{NoContent: true})

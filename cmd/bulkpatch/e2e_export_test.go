@@ -91,6 +91,7 @@ func writeCSV(t *testing.T, path string, recs [][]string) {
 // Excel dialect, user statuses) and that plan --reconcile of it finds
 // nothing to do is testdata/scenarios/export_round_trip.txtar.
 func TestE2EExportRoundTrip(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	f := exportFixture(t)
 	srv, vars := emulate(t, f.state, emulator.Options{PageSize: 7})

@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -60,20 +61,25 @@ type hzRows struct {
 }
 
 func (r *hzRows) Read(p []byte) (int, error) {
-	for len(r.buf) == 0 {
-		if r.left <= 0 {
-			return 0, io.EOF
-		}
+	// Rows are made a buffer at a time: one row per Read, the 8 MiB
+	// written by hzBigFile cost seconds under the race detector.
+	for len(r.buf) < len(p) && r.left > 0 {
+		n := len(r.buf)
 		if r.i == 0 {
-			r.buf = []byte("mobileAppId,mobileAppInstallStatusId,installState\n")
+			r.buf = append(r.buf, "mobileAppId,mobileAppInstallStatusId,installState\n"...)
 		} else {
-			r.buf = fmt.Appendf(r.buf, "app-1,ds-%d,installed\n", r.i)
+			r.buf = append(r.buf, "app-1,ds-"...)
+			r.buf = strconv.AppendInt(r.buf, int64(r.i), 10)
+			r.buf = append(r.buf, ",installed\n"...)
 		}
 		r.i++
-		r.left -= int64(len(r.buf))
+		r.left -= int64(len(r.buf) - n)
+	}
+	if len(r.buf) == 0 {
+		return 0, io.EOF
 	}
 	n := copy(p, r.buf)
-	r.buf = r.buf[n:]
+	r.buf = append(r.buf[:0], r.buf[n:]...)
 	return n, nil
 }
 
@@ -134,6 +140,7 @@ const hzLimitHeader = "mobileAppId,mobileAppInstallStatusId,deviceName\n"
 // rows: each is refused with exit 3 and a clear message that does not
 // repeat the huge cell, and apply sends nothing.
 func TestHardeningLimits(t *testing.T) {
+	t.Parallel()
 	rec, _, vars := hzServe(t, &emulator.State{}, emulator.Options{}, "test-token")
 	for _, tt := range hzLimitInputs {
 		t.Run(tt.name, func(t *testing.T) {
@@ -167,6 +174,7 @@ func TestHardeningLimits(t *testing.T) {
 // 2 GB input costs bounded memory: the runtime's GC trace shows the
 // largest heap, and the peak resident size stays far below the input.
 func TestHardeningLimitsMemory(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}
@@ -208,6 +216,7 @@ func TestHardeningLimitsMemory(t *testing.T) {
 // input: at the limit the file is fine, one row over it is refused with
 // exit 3 and nothing is sent.
 func TestHardeningMaxRows(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	dir := t.TempDir()
 	f := generate(t, 1, 5, 0, 0, 0)

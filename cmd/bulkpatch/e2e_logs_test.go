@@ -49,6 +49,7 @@ func hzHasKeys(t testing.TB, ev map[string]any, keys ...string) {
 // "Logs"), with text it is a few short lines, and neither colours nor
 // prompts when no terminal is there.
 func TestHardeningLogs(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	dir := t.TempDir()
 	token := hzSecret(t, "TOKEN")
@@ -157,6 +158,7 @@ func (s *hzReadSpy) Read([]byte) (int, error) {
 // may answer with an error message of any size; a log event repeats at
 // most a short piece of it, in both formats.
 func TestHardeningLogsBoundGraphMessages(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	dir := t.TempDir()
 	huge := strings.Repeat("very long message ", 20_000) // 360 kB

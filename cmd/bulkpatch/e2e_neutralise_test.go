@@ -125,6 +125,7 @@ func hzHostileRun(t testing.TB) (dir string, rows []hzIDRow, vars map[string]str
 // neutralised, numbers stay numbers, JSON keeps every value exact, and an
 // export reads back to exactly what was written.
 func TestHardeningOutputsNeutralised(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	dir, rows, vars, results := hzHostileRun(t)
 

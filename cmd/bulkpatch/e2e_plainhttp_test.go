@@ -18,6 +18,7 @@ import (
 // (exit 2, before anything is sent or signed in) unless it names this
 // machine.
 func TestHardeningPlainHTTP(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	dir := t.TempDir()
 	f := generate(t, 1, 3, 0, 0, 0)

@@ -18,6 +18,7 @@ import (
 // TestHardeningPrivateFiles checks that results, journals, plans and
 // exports are 0600, also when a wider file was there before.
 func TestHardeningPrivateFiles(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	dir := t.TempDir()
 	f := generate(t, 1, 4, 1, 2, 0)

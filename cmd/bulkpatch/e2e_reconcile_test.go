@@ -66,6 +66,7 @@ func readPlan(t *testing.T, path string) (plan.Header, []plan.Entry) {
 // the desired state: only the other half is written, and reading the
 // live state costs well under a read per row when rows share collections.
 func TestE2EReconcileHalf(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	tests := []struct {
 		name                         string
@@ -141,6 +142,7 @@ func TestE2EReconcileHalf(t *testing.T) {
 // would normalise them; testdata/scenarios/reconcile_by_meaning.txtar
 // does the same against the emulator.
 func TestE2EReconcileByMeaning(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	const header = "mobileAppId,userAppInstallStatusId,mobileAppInstallStatusId,installState,lastSyncDateTime,errorCode\n"
 
@@ -194,6 +196,7 @@ func TestE2EReconcileByMeaning(t *testing.T) {
 // fixed after planning is skipped with --reconcile; a changed input, a
 // tampered body or another Graph root is refused before anything is sent.
 func TestE2ESavedPlan(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	f := generate(t, 2, 20, 0, 0, 2)
 	srv, vars := emulate(t, f.state, emulator.Options{})
@@ -316,6 +319,7 @@ func mustRead(t *testing.T, path string) string {
 // read: the row must still be in the plan, so that apply --plan reports
 // every input row.
 func TestE2ESavedPlanUnreadableRow(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	f := generate(t, 1, 12, 0, 0, 2)
 	srv, vars := emulate(t, f.state, emulator.Options{})

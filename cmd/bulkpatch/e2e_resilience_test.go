@@ -184,6 +184,7 @@ func tokensNeeded(st emulator.Stats, uses int) int {
 }
 
 func TestResilienceTokenCommandExpiry(t *testing.T) {
+	t.Parallel()
 	fakeClock(t, func(t *testing.T) {
 		const uses = 150
 		f := generate(t, 2, 300, 5, 20, 0) // 800 rows
@@ -203,6 +204,7 @@ func TestResilienceTokenCommandExpiry(t *testing.T) {
 }
 
 func TestResilienceEntraExpiry(t *testing.T) {
+	t.Parallel()
 	const uses = 150
 	f := generate(t, 2, 300, 5, 20, 0) // 800 rows
 	srv, vars := emulate(t, f.state, emulator.Options{RequireToken: true, TokenUses: uses, NoContent: true})
@@ -254,6 +256,7 @@ func TestResilienceEntraExpiry(t *testing.T) {
 }
 
 func TestResilienceRemovedSegment(t *testing.T) {
+	t.Parallel()
 	tests := []struct{ concurrency, batch string }{{"1", "0"}, {"4", "0"}, {"4", "20"}}
 	for _, tt := range tests {
 		t.Run("concurrency "+tt.concurrency+" batch "+tt.batch, func(t *testing.T) {
@@ -359,6 +362,7 @@ func TestResilienceRateAboveLimit(t *testing.T) {
 }
 
 func TestResilienceAuthFailures(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name  string
 		opt   emulator.Options
@@ -404,6 +408,7 @@ func TestResilienceAuthFailures(t *testing.T) {
 // says nothing about the row (here: no answer at all), the run stops after
 // 20 of them with exit 5 instead of burning the tenant's quota.
 func TestResilienceSystemicFailures(t *testing.T) {
+	t.Parallel()
 	fakeClock(t, func(t *testing.T) {
 		f := generate(t, 1, 200, 0, 0, 0)
 		srv, ce := emulateInProcess(t, f.state, emulator.Options{Faults: emulator.Faults{ResetBeforeApply: 1}})

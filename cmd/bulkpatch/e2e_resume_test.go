@@ -184,8 +184,8 @@ func lastJournalRecord(t *testing.T, path string) string {
 // must be explained by the kills and the faults.
 //
 // Real processes cannot share a fake clock, so the runs are paced fast
-// (the pacing is not what is tested) and the test runs beside the others:
-// most of its time is the Retry-After pauses of the faults.
+// and the faults' 429s and 503s carry no Retry-After (neither is what is
+// tested here), and the test runs beside the others.
 func TestE2EKillResume(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -210,6 +210,11 @@ func killResume(t *testing.T, kills, concurrency, batch int) {
 	srv, vars := emulate(t, f.state, emulator.Options{
 		Latency: 5 * time.Millisecond,
 		Seed:    4,
+		// 429s and 503s without Retry-After: the client backs off for
+		// well under a second instead of pausing for whole seconds.
+		// What is tested here is crash safety; honouring Retry-After is
+		// TestResilienceFaultProfile's, on a fake clock.
+		RetryAfter: emulator.RetryAfterNone,
 		Faults: emulator.Faults{
 			ResetBeforeApply:   0.01,
 			ResetAfterApply:    0.01,
@@ -286,6 +291,7 @@ func killResume(t *testing.T, kills, concurrency, batch int) {
 // the exit code is 130, and --resume completes the job without sending
 // any row twice.
 func TestE2EInterruptResume(t *testing.T) {
+	t.Parallel()
 	f := generate(t, 2, 150, 0, 0, 0)
 	srv, vars := emulate(t, f.state, emulator.Options{Latency: 2 * time.Millisecond})
 	dir := t.TempDir()
@@ -335,6 +341,7 @@ func TestE2EInterruptResume(t *testing.T) {
 // the same results file: the second must stop at once, naming the first,
 // without sending anything. Once the first dies, its lock is taken over.
 func TestE2EOverlappingApplies(t *testing.T) {
+	t.Parallel()
 	f := generate(t, 1, 60, 0, 0, 0)
 	srv, vars := emulate(t, f.state, emulator.Options{})
 	dir := t.TempDir()
@@ -402,6 +409,7 @@ const missingRow = "app-00,,ds-missing,installed,noAdditionalDetails,0,9.9\n"
 // in testdata/scenarios/apply_resume_after_finish.txtar and
 // apply_resume.txtar.
 func TestE2EResumeJournals(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	fast := []string{"--yes", "--rate", "1000", "--progress", "never"}
 
@@ -547,6 +555,7 @@ func TestE2EResumeJournals(t *testing.T) {
 // hash names. A write into the file itself during the run cannot be
 // hidden, so the run must say so and not mark its journal complete.
 func TestE2EInputChangedDuringApply(t *testing.T) {
+	t.Parallel()
 	t.Run("saved as a new file at the prompt", func(t *testing.T) {
 		f := generate(t, 1, 50, 0, 0, 0)
 		srv, vars := emulate(t, f.state, emulator.Options{})

@@ -103,6 +103,7 @@ func (c *hzLeakChecker) files(dir string) []string {
 // BULKPATCH_TOKEN and via a token command, with debug logs in both
 // formats, and greps every output and every file left behind.
 func TestSecretNeverLeaks(t *testing.T) {
+	t.Parallel()
 	token := hzSecret(t, "TOKEN")
 	ctx := context.Background()
 	scripts := t.TempDir() // outside the scanned directories: it holds the token
@@ -218,6 +219,7 @@ func TestSecretNeverLeaks(t *testing.T) {
 // the fake's certificate) and greps everything for the secret and for the
 // tokens it was issued; then makes sign-in fail and greps again.
 func TestSecretEnvironmentAuth(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}
@@ -342,6 +344,7 @@ func hzServerCertPEM(t testing.TB, rawURL string) string {
 // token can fail: whatever becomes of them (a message, a log, a panic
 // value), they must not carry the token.
 func TestSecretNotInAuthErrors(t *testing.T) {
+	t.Parallel()
 	token := hzSecret(t, "TOKEN")
 	dir := t.TempDir()
 	script := func(name, body string) string {

@@ -190,6 +190,7 @@ func hzIDFile(t testing.TB, path string, rows []hzIDRow) string {
 // file with exit 3 and nothing is sent, or every request goes exactly to
 // the intended route.
 func TestSteerHostileIDs(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	for _, h := range hzHostileIDs {
 		for _, col := range []string{"mobileAppId", "userAppInstallStatusId", "mobileAppInstallStatusId"} {
@@ -267,6 +268,7 @@ func TestSteerHostileIDs(t *testing.T) {
 // TestSteerTamperedPlan edits a saved plan so it addresses a hostile id:
 // apply --plan must refuse it before sending anything.
 func TestSteerTamperedPlan(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	dir := t.TempDir()
 	rows := []hzIDRow{{"app-1", "", "ds-0"}, {"app-1", "us-1", "ds-1"}}
@@ -318,6 +320,7 @@ func hzGraphRefuses(id string) bool {
 // TestSteerExportIDs gives export hostile --app and --user-status values:
 // either nothing is sent or every page request is for that collection.
 func TestSteerExportIDs(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	for _, h := range hzHostileIDs {
 		t.Run(h.name, func(t *testing.T) {
