@@ -1,8 +1,9 @@
 package main
 
 // Shared helpers of the whole-CLI tests: run the CLI in-process with a
-// controlled environment, start the emulator on loopback, generate
-// inputs and the state they should produce.
+// controlled environment, start the emulator on loopback or reach it
+// in-process on a fake clock, generate inputs and the state they should
+// produce, build the binary for tests that need a real process.
 
 import (
 	"bytes"
@@ -162,6 +163,12 @@ func inProcess(h http.Handler) cliEnv {
 // only. Everything f touches must be created inside it and reach the
 // emulator in-process (emulateInProcess): a goroutine blocked on a socket
 // would keep the clock from moving.
+//
+// So would one blocked on a mutex while the goroutine holding it waits
+// on the clock: plan and apply --reconcile list a collection shared by 10
+// rows or more once, under a sync.Once (apply.Live), and a listing that
+// waits (the read pacer, a second page, a 429) stalls the bubble for good.
+// Such runs stay on the real clock.
 func fakeClock(t *testing.T, f func(t *testing.T)) {
 	t.Helper()
 	synctest.Test(t, f)
