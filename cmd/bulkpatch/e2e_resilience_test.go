@@ -2,7 +2,8 @@ package main
 
 // Resilience end to end, in-process: faults, throttling, token expiry,
 // refused permissions and the removed deviceStatuses segment, each
-// against the emulator on loopback.
+// against the emulator, reached in-process on a fake clock where the run
+// would otherwise wait, on loopback where sign-in needs a real server.
 
 import (
 	"fmt"
@@ -49,8 +50,8 @@ func emulateCounting(t testing.TB, st *emulator.State, opt emulator.Options) (*e
 // checkAttempts checks each row's attempts against the requests the
 // server saw with the row's client-request-id: every request the server
 // saw belongs to a row and was counted by it. An attempt may be counted
-// without reaching the server (a reset before the request was read), so
-// attempts may exceed what the server saw, but never fall short. It
+// without reaching the server (over a network, one that times out on the
+// way), so attempts may exceed what the server saw, but never fall short. It
 // returns how many rows the server saw more than once: rows retried under
 // the same id.
 func checkAttempts(t testing.TB, rows []map[string]string, seen *crids, requests int) int {
