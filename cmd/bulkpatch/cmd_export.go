@@ -33,7 +33,12 @@ func (e *env) exportCmd() *cobra.Command {
 	c := &cobra.Command{Use: "export --app APP_ID | export --resource NAME", Args: args(0, "no arguments (--app or --resource names what to export)")}
 	fs := c.Flags()
 	o.conn.add(fs, e.getenv)
-	o.pace.addRead(fs)
+	o.pace.add(fs)
+	// Accepted as before, but they do nothing for a command that only
+	// reads: kept out of its help.
+	for _, name := range []string{"rate", "concurrency", "batch", "max-duration", "progress"} {
+		fs.MarkHidden(name)
+	}
 	fs.StringVar(&o.resource, "resource", "", "what to export (see bulkpatch resources; default: mobileAppInstallStatus, with --app)")
 	fs.StringVar(&o.filter, "filter", "", "only the objects this OData $filter expression selects, e.g. \"startswith(managedDeviceName,'LAB-')\"")
 	fs.StringVar(&o.app, "app", "", "mobileAppId whose statuses to export")

@@ -121,49 +121,53 @@ func checkWrittenOnce(t testing.TB, f *fixture, st emulator.Stats) {
 
 // TestCoreApplyUnderTightLimit is issue 2's acceptance test: thousands of
 // rows against a write limit the run must respect, every row applied, the
-// tenant in the expected state, no retry before its Retry-After.
+// tenant in the expected state, no retry before its Retry-After. It runs
+// on a fake clock: the pacing and the pauses cost no real time.
 func TestCoreApplyUnderTightLimit(t *testing.T) {
-	f := generate(t, 4, 500, 10, 20, 0) // 4 × (500 + 10×20) = 2800 rows
-	srv, vars := emulate(t, f.state, emulator.Options{
-		WriteLimit: 200, Window: time.Second, RetryAfter: emulator.RetryAfterMixed,
-		NoContent: true, RequireToken: true, Seed: 2,
+	t.Parallel()
+	fakeClock(t, func(t *testing.T) {
+		f := generate(t, 4, 500, 10, 20, 0) // 4 × (500 + 10×20) = 2800 rows
+		srv, ce := emulateInProcess(t, f.state, emulator.Options{
+			WriteLimit: 200, Window: time.Second, RetryAfter: emulator.RetryAfterMixed,
+			NoContent: true, RequireToken: true, Seed: 2,
+		})
+		dir := t.TempDir()
+		in := f.write(t, dir)
+
+		if r := ce.run(t, t.Context(), "validate", in); r.code != exitOK || !strings.Contains(r.stdout, strconv.Itoa(f.rows)+" rows") {
+			t.Fatalf("validate: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+		}
+		if r := ce.run(t, t.Context(), "plan", in, "--detailed-exitcode"); r.code != exitChanges {
+			t.Fatalf("plan --detailed-exitcode: exit %d, want %d\n%s", r.code, exitChanges, r.stderr)
+		}
+		if st := srv.Stats(); st.Requests != 0 {
+			t.Fatalf("validate and plan sent %d requests", st.Requests)
+		}
+
+		results := filepath.Join(dir, "results.csv")
+		start := time.Now()
+		r := ce.run(t, t.Context(), "apply", in, "--yes", "--rate", "230", "--concurrency", "8",
+			"--progress", "never", "--results", results)
+		t.Logf("apply of %d rows took %v on the fake clock", f.rows, time.Since(start))
+		if r.code != exitOK {
+			t.Fatalf("apply: exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, lastLines(r.stderr, 30))
+		}
+		checkResults(t, f, results, "applied")
+		checkPrivate(t, results)
+		f.checkState(t, srv)
+		st := srv.Stats()
+		checkWrittenOnce(t, f, st)
+		if st.EarlyRetries != 0 {
+			t.Errorf("%d requests came back before their Retry-After had passed", st.EarlyRetries)
+		}
+		if st.MaxInFlight > 8 {
+			t.Errorf("%d requests in flight at once with --concurrency 8", st.MaxInFlight)
+		}
+		if !strings.Contains(r.stdout, results) {
+			t.Errorf("the summary does not say where the results are:\n%s", r.stdout)
+		}
+		t.Logf("emulator: %d requests, %d throttled, by status %v", st.Requests, st.Throttled, st.ByStatus)
 	})
-	dir := t.TempDir()
-	in := f.write(t, dir)
-
-	if r := cli(t, t.Context(), vars, "validate", in); r.code != exitOK || !strings.Contains(r.stdout, strconv.Itoa(f.rows)+" rows") {
-		t.Fatalf("validate: exit %d\n%s%s", r.code, r.stdout, r.stderr)
-	}
-	if r := cli(t, t.Context(), vars, "plan", in, "--detailed-exitcode"); r.code != exitChanges {
-		t.Fatalf("plan --detailed-exitcode: exit %d, want %d\n%s", r.code, exitChanges, r.stderr)
-	}
-	if st := srv.Stats(); st.Requests != 0 {
-		t.Fatalf("validate and plan sent %d requests", st.Requests)
-	}
-
-	results := filepath.Join(dir, "results.csv")
-	start := time.Now()
-	r := cli(t, t.Context(), vars, "apply", in, "--yes", "--rate", "230", "--concurrency", "8",
-		"--progress", "never", "--results", results)
-	t.Logf("apply of %d rows took %v", f.rows, time.Since(start))
-	if r.code != exitOK {
-		t.Fatalf("apply: exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, lastLines(r.stderr, 30))
-	}
-	checkResults(t, f, results, "applied")
-	checkPrivate(t, results)
-	f.checkState(t, srv)
-	st := srv.Stats()
-	checkWrittenOnce(t, f, st)
-	if st.EarlyRetries != 0 {
-		t.Errorf("%d requests came back before their Retry-After had passed", st.EarlyRetries)
-	}
-	if st.MaxInFlight > 8 {
-		t.Errorf("%d requests in flight at once with --concurrency 8", st.MaxInFlight)
-	}
-	if !strings.Contains(r.stdout, results) {
-		t.Errorf("the summary does not say where the results are:\n%s", r.stdout)
-	}
-	t.Logf("emulator: %d requests, %d throttled, by status %v", st.Requests, st.Throttled, st.ByStatus)
 }
 
 func lastLines(s string, n int) string {
@@ -174,11 +178,21 @@ func lastLines(s string, n int) string {
 	return strings.Join(lines, "\n")
 }
 
+// TestCoreDemo runs the demo as a user would, with a recognisable token
+// in the environment and debug logs on: it must tell its story, write its
+// results privately, and leave the token in no output and no file (this
+// is TestSecretNeverLeaks' check of the demo). The demo waits out its
+// throttling in real time, some 10 s: it serves its emulator on loopback,
+// beyond the reach of a fake clock, so it runs once, beside the rest.
 func TestCoreDemo(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
-	r := cli(t, t.Context(), nil, "demo", "--dir", dir)
+	token := hzSecret(t, "TOKEN")
+	c := &hzLeakChecker{t: t, secrets: []string{token}}
+	vars := map[string]string{"BULKPATCH_TOKEN": token, "BULKPATCH_AUTH": "token", "BULKPATCH_DEBUG": "1"}
+	r := c.run(t.Context(), vars, exitOK, "demo", "--dir", dir)
 	if r.code != exitOK {
-		t.Fatalf("demo: exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+		t.FailNow()
 	}
 	results := filepath.Join(dir, "statuses.results.csv")
 	if !strings.Contains(r.stdout, results) {
@@ -190,81 +204,14 @@ func TestCoreDemo(t *testing.T) {
 		t.Errorf("demo results %v: want applied or unchanged rows and the sample's failing row", n)
 	}
 	checkPrivate(t, results)
-}
-
-func TestCoreApplyNeedsConfirmation(t *testing.T) {
-	f := generate(t, 1, 5, 0, 0, 0)
-	srv, vars := emulate(t, f.state, emulator.Options{})
-	dir := t.TempDir()
-	in := f.write(t, dir)
-	r := cli(t, t.Context(), vars, "apply", in, "--progress", "never")
-	if r.code != exitUsage {
-		t.Errorf("apply without --yes and without a terminal: exit %d, want %d", r.code, exitUsage)
-	}
-	if !strings.Contains(r.stderr, "--yes") {
-		t.Errorf("the refusal does not say how to confirm:\n%s", r.stderr)
-	}
-	if st := srv.Stats(); st.Requests != 0 {
-		t.Errorf("%d requests sent without confirmation", st.Requests)
-	}
-	if _, err := os.Stat(filepath.Join(dir, "input.results.csv")); err == nil {
-		t.Errorf("a results file was written for a run that did not start")
-	}
-}
-
-func TestCoreApplyInvalidInput(t *testing.T) {
-	srv, vars := emulate(t, nil, emulator.Options{})
-	dir := t.TempDir()
-	in := filepath.Join(dir, "input.csv")
-	const csvText = "mobileAppId,mobileAppInstallStatusId,installState,errorCode\n" +
-		"app-1,s-1,installed,0\n" +
-		"app-1,s-2,instaled,0\n" +
-		"app-1,s/3,installed,0x87D1041C\n" +
-		"app-1,s-4,failed,12x\n" +
-		"app-1,s-5,failed,-1\n"
-	if err := os.WriteFile(in, []byte(csvText), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	r := cli(t, t.Context(), vars, "apply", in, "--yes", "--progress", "never")
-	if r.code != exitInvalid {
-		t.Fatalf("apply of invalid input: exit %d, want %d\n%s", r.code, exitInvalid, r.stderr)
-	}
-	if st := srv.Stats(); st.Requests != 0 {
-		t.Errorf("%d requests sent for invalid input", st.Requests)
-	}
-	for _, want := range []string{`line 3, column installState: "instaled"`, `line 4, column mobileAppInstallStatusId: "s/3"`, `line 5, column errorCode: "12x"`} {
-		if !strings.Contains(r.stderr, want) {
-			t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
-		}
-	}
-	// The results file sits beside the input by default.
-	results := filepath.Join(dir, "input.results.csv")
-	header, rows := readResults(t, results)
-	if !slices.Equal(header[:len(resultColumns)], resultColumns) {
-		t.Errorf("results columns %q", header)
-	}
-	checkPrivate(t, results)
-	want := map[string]string{"2": "not_attempted", "3": "invalid", "4": "invalid", "5": "invalid", "6": "not_attempted"}
-	if len(rows) != len(want) {
-		t.Fatalf("%d result rows, want %d", len(rows), len(want))
-	}
-	for _, row := range rows {
-		if row["outcome"] != want[row["line"]] {
-			t.Errorf("line %s: outcome %s, want %s", row["line"], row["outcome"], want[row["line"]])
-		}
-		if row["outcome"] == "invalid" && row["error_message"] == "" {
-			t.Errorf("line %s is invalid without saying why", row["line"])
-		}
-	}
-	if rows[1]["mobileAppInstallStatusId"] != "s-2" || !strings.Contains(rows[1]["error_message"], "installState") {
-		t.Errorf("line 3 = %v", rows[1])
-	}
+	c.files(dir)
 }
 
 // TestCoreRowFailuresAndFormulas: rows Graph refuses are failed in the
 // results (exit 1) without stopping the run, and cells a spreadsheet
 // would run are neutralised in the results while Graph got them exactly.
 func TestCoreRowFailuresAndFormulas(t *testing.T) {
+	t.Parallel()
 	f := generate(t, 1, 30, 0, 0, 0)
 	srv, vars := emulate(t, f.state, emulator.Options{NoContent: true})
 	dir := t.TempDir()
@@ -309,37 +256,41 @@ func TestCoreRowFailuresAndFormulas(t *testing.T) {
 }
 
 // TestCoreMaxDuration: --max-duration stops dispatching, finishes what is
-// in flight, writes every row and exits 6; --resume finishes the job.
+// in flight, writes every row and exits 6; --resume finishes the job. On
+// a fake clock, so the stop comes after exactly 500 ms of pacing.
 func TestCoreMaxDuration(t *testing.T) {
-	f := generate(t, 1, 200, 0, 0, 0)
-	srv, vars := emulate(t, f.state, emulator.Options{NoContent: true})
-	dir := t.TempDir()
-	in := f.write(t, dir)
-	results := filepath.Join(dir, "results.csv")
-	args := []string{"apply", in, "--yes", "--progress", "never", "--results", results, "--rate", "100", "--concurrency", "2"}
-	r := cli(t, t.Context(), vars, append(args, "--max-duration", "500ms")...)
-	if r.code != exitTimeUp {
-		t.Fatalf("apply --max-duration: exit %d, want %d\n%s", r.code, exitTimeUp, r.stderr)
-	}
-	if !strings.Contains(r.stderr, "run the same command again to continue") {
-		t.Errorf("the stop does not say how to continue:\n%s", r.stderr)
-	}
-	_, rows := readResults(t, results)
-	n := countOutcomes(rows)
-	if len(rows) != f.rows || n["applied"] < 1 || n["not_attempted"] < 1 || n["applied"]+n["not_attempted"] != f.rows {
-		t.Fatalf("outcomes %v for %d rows: want some applied, the rest not_attempted", n, f.rows)
-	}
-	if w := srv.Stats().Writes; w != n["applied"] {
-		t.Errorf("%d writes for %d rows applied: rows in flight must finish and be reported", w, n["applied"])
-	}
-	r = cli(t, t.Context(), vars, append(args, "--resume")...)
-	if r.code != exitOK {
-		t.Fatalf("apply --resume: exit %d\n%s", r.code, r.stderr)
-	}
-	_, rows = readResults(t, results)
-	if n2 := countOutcomes(rows); n2["skipped"] != n["applied"] || n2["applied"] != n["not_attempted"] {
-		t.Errorf("after --resume: %v, want %d skipped and %d applied", n2, n["applied"], n["not_attempted"])
-	}
-	f.checkState(t, srv)
-	checkWrittenOnce(t, f, srv.Stats())
+	t.Parallel()
+	fakeClock(t, func(t *testing.T) {
+		f := generate(t, 1, 200, 0, 0, 0)
+		srv, ce := emulateInProcess(t, f.state, emulator.Options{NoContent: true})
+		dir := t.TempDir()
+		in := f.write(t, dir)
+		results := filepath.Join(dir, "results.csv")
+		args := []string{"apply", in, "--yes", "--progress", "never", "--results", results, "--rate", "100", "--concurrency", "2"}
+		r := ce.run(t, t.Context(), append(args, "--max-duration", "500ms")...)
+		if r.code != exitTimeUp {
+			t.Fatalf("apply --max-duration: exit %d, want %d\n%s", r.code, exitTimeUp, r.stderr)
+		}
+		if !strings.Contains(r.stderr, "run the same command again to continue") {
+			t.Errorf("the stop does not say how to continue:\n%s", r.stderr)
+		}
+		_, rows := readResults(t, results)
+		n := countOutcomes(rows)
+		if len(rows) != f.rows || n["applied"] < 1 || n["not_attempted"] < 1 || n["applied"]+n["not_attempted"] != f.rows {
+			t.Fatalf("outcomes %v for %d rows: want some applied, the rest not_attempted", n, f.rows)
+		}
+		if w := srv.Stats().Writes; w != n["applied"] {
+			t.Errorf("%d writes for %d rows applied: rows in flight must finish and be reported", w, n["applied"])
+		}
+		r = ce.run(t, t.Context(), append(args, "--resume")...)
+		if r.code != exitOK {
+			t.Fatalf("apply --resume: exit %d\n%s", r.code, r.stderr)
+		}
+		_, rows = readResults(t, results)
+		if n2 := countOutcomes(rows); n2["skipped"] != n["applied"] || n2["applied"] != n["not_attempted"] {
+			t.Errorf("after --resume: %v, want %d skipped and %d applied", n2, n["applied"], n["not_attempted"])
+		}
+		f.checkState(t, srv)
+		checkWrittenOnce(t, f, srv.Stats())
+	})
 }

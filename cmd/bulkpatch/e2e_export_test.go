@@ -64,20 +64,11 @@ func exportFixture(t *testing.T) *fixture {
 // readCSV parses a CSV file (BOM allowed) into records.
 func readCSV(t *testing.T, path string) [][]string {
 	t.Helper()
-	return readCSVComma(t, path, ',')
-}
-
-// readCSVComma parses a CSV file with the given delimiter (BOM allowed)
-// into records.
-func readCSVComma(t *testing.T, path string, comma rune) [][]string {
-	t.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cr := csv.NewReader(bytes.NewReader(bytes.TrimPrefix(b, []byte("\ufeff"))))
-	cr.Comma = comma
-	recs, err := cr.ReadAll()
+	recs, err := csv.NewReader(bytes.NewReader(bytes.TrimPrefix(b, []byte("\ufeff")))).ReadAll()
 	if err != nil {
 		t.Fatalf("%s: %v", path, err)
 	}
@@ -94,99 +85,26 @@ func writeCSV(t *testing.T, path string, recs [][]string) {
 	}
 }
 
-// TestE2EExportRoundTrip exports collections (plain, under a user status,
-// for Excel), checks that plan --reconcile of the untouched export finds
-// nothing to do, then edits k cells and expects exactly those k changes.
+// TestE2EExportRoundTrip exports a collection, edits k cells and expects
+// plan --reconcile to show exactly those k changes, and apply to make
+// them. What an untouched export holds (neutralised cells, warnings, the
+// Excel dialect, user statuses) and that plan --reconcile of it finds
+// nothing to do is testdata/scenarios/export_round_trip.txtar.
 func TestE2EExportRoundTrip(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	f := exportFixture(t)
 	srv, vars := emulate(t, f.state, emulator.Options{PageSize: 7})
 	dir := t.TempDir()
-
-	tests := []struct {
-		name string
-		args []string
-		rows int
-	}{
-		{"app", []string{"--app", "app-00"}, 30},
-		{"user status", []string{"--app", "app-00", "--user-status", "us-00-001"}, 5},
-		{"excel", []string{"--app", "app-00", "--excel"}, 30},
-		// Every status of the app, the user statuses' too, for a
-		// European Excel: 30 + 2 user statuses × 5.
-		{"all", []string{"--app", "app-00", "--all", "--excel", "--delimiter", ";"}, 40},
+	out := filepath.Join(dir, "app.csv")
+	if r := cli(t, ctx, vars, "export", "--app", "app-00", "--out", out); r.code != exitOK {
+		t.Fatalf("export: exit %d\n%s", r.code, r.stderr)
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			out := filepath.Join(dir, strings.ReplaceAll(tt.name, " ", "-")+".csv")
-			r := cli(t, ctx, vars, append([]string{"export", "--out", out}, tt.args...)...)
-			if r.code != exitOK {
-				t.Fatalf("export: exit %d\n%s", r.code, r.stderr)
-			}
-			b, err := os.ReadFile(out)
-			if err != nil {
-				t.Fatal(err)
-			}
-			excel := slices.Contains(tt.args, "--excel")
-			if bytes.HasPrefix(b, []byte("\ufeff")) != excel || bytes.Contains(b, []byte("\r\n")) != excel {
-				t.Errorf("BOM and CRLF should be there exactly with --excel:\n%q", b[:min(len(b), 120)])
-			}
-			if fi, err := os.Stat(out); err != nil || fi.Mode().Perm() != 0o600 {
-				t.Errorf("export file mode: %v %v, want 0600", fi.Mode().Perm(), err)
-			}
-			// The formulas are neutralised; numbers stay numbers.
-			comma := ','
-			if slices.Contains(tt.args, ";") {
-				comma = ';'
-			}
-			recs := readCSVComma(t, out, comma)
-			if len(recs) != tt.rows+1 {
-				t.Fatalf("export has %d rows, want %d", len(recs)-1, tt.rows)
-			}
-			col := map[string]int{}
-			for i, h := range recs[0] {
-				col[h] = i
-			}
-			if all := slices.Contains(tt.args, "--all"); all {
-				nested := 0
-				for _, rec := range recs[1:] {
-					if rec[col["userAppInstallStatusId"]] != "" {
-						nested++
-					}
-				}
-				if _, ok := col["userAppInstallStatusId"]; !ok || nested != 10 {
-					t.Errorf("--all: %d rows with a userAppInstallStatusId, want 10 (header %q)", nested, recs[0])
-				}
-			}
-			first := recs[1]
-			for _, c := range []struct{ prop, want string }{
-				{"deviceName", `'=HYPERLINK("http://evil.example/","click me")`},
-				{"userName", "'@SUM(1+1)"},
-				{"userPrincipalName", "'+zoë@example.com"},
-				{"errorCode", "-2016345060"},
-			} {
-				if got := first[col[c.prop]]; got != c.want {
-					t.Errorf("exported %s = %q, want %q", c.prop, got, c.want)
-				}
-			}
-			for _, u := range unwritable {
-				if got := recs[2][col[u.prop]]; got != "" {
-					t.Errorf("exported %s = %q, want an empty cell", u.prop, got)
-				}
-				if !strings.Contains(r.stderr, u.prop) {
-					t.Errorf("no warning about %s:\n%s", u.prop, r.stderr)
-				}
-			}
-
-			r = cli(t, ctx, vars, "plan", out, "--reconcile", "--detailed-exitcode")
-			if r.code != exitOK {
-				t.Errorf("plan --reconcile of the untouched export: exit %d, want 0\n%s\n%s", r.code, r.stdout, r.stderr)
-			}
-			wantPlanSummary(t, r, 0, tt.rows)
-		})
+	if r := cli(t, ctx, vars, "plan", out, "--reconcile", "--detailed-exitcode"); r.code != exitOK {
+		t.Fatalf("plan --reconcile of the untouched export: exit %d, want 0\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
 
 	t.Run("edit k cells", func(t *testing.T) {
-		out := filepath.Join(dir, "app.csv") // from the first subtest
 		recs := readCSV(t, out)
 		col := map[string]int{}
 		for i, h := range recs[0] {
@@ -276,6 +194,3 @@ func TestE2EExportRoundTrip(t *testing.T) {
 		}
 	})
 }
-
-// TestExporterRow covers the objects export leaves out rather than write
-// a file that would not read back.

@@ -2,14 +2,12 @@ package main
 
 // Resilience end to end, in-process: faults, throttling, token expiry,
 // refused permissions and the removed deviceStatuses segment, each
-// against the emulator on loopback.
+// against the emulator, reached in-process on a fake clock where the run
+// would otherwise wait, on loopback where sign-in needs a real server.
 
 import (
-	"bytes"
-	"context"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -21,21 +19,6 @@ import (
 	"github.com/bulkpatch/bulkpatch/internal/auth/authtest"
 	"github.com/bulkpatch/bulkpatch/internal/emulator"
 )
-
-// cliAuth is cli with the sign-in requests sent through transport, so
-// that azidentity trusts an authtest server.
-func cliAuth(t testing.TB, ctx context.Context, transport *http.Client, vars map[string]string, args ...string) result {
-	t.Helper()
-	var stdout, stderr bytes.Buffer
-	e := &env{
-		stdin:  strings.NewReader(""),
-		stdout: &stdout, stderr: &stderr,
-		getenv:        func(k string) string { return vars[k] },
-		authTransport: transport,
-	}
-	code := e.run(ctx, args)
-	return result{code, stdout.String(), stderr.String()}
-}
 
 // crids counts, by client-request-id, the requests an emulator received.
 type crids struct {
@@ -49,40 +32,31 @@ func (c *crids) get(id string) int {
 	return c.n[id]
 }
 
-// emulateCounting is emulate with every request's client-request-id
-// counted on its way in, so a test can check the results' attempts
-// column against what the server saw.
-func emulateCounting(t testing.TB, st *emulator.State, opt emulator.Options) (*emulator.Server, map[string]string, *crids) {
+// emulateCounting is emulateInProcess with every request's
+// client-request-id counted on its way in, so a test can check the
+// results' attempts column against what the server saw.
+func emulateCounting(t testing.TB, st *emulator.State, opt emulator.Options) (*emulator.Server, cliEnv, *crids) {
 	t.Helper()
-	srv, err := emulator.New(st, opt)
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv := newEmulator(t, st, opt)
 	c := &crids{n: map[string]int{}}
-	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return srv, inProcess(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c.mu.Lock()
 		c.n[r.Header.Get("client-request-id")]++
 		c.mu.Unlock()
 		srv.ServeHTTP(w, r)
-	}))
-	t.Cleanup(func() {
-		srv.Close() // ends hangs first, so that ts.Close need not wait for them
-		ts.Close()
-	})
-	return srv, map[string]string{
-		"BULKPATCH_GRAPH_URL": ts.URL + "/beta",
-		"BULKPATCH_TOKEN":     "test-token-0123456789",
-		"BULKPATCH_AUTH":      "token",
-	}, c
+	})), c
 }
 
 // checkAttempts checks each row's attempts against the requests the
 // server saw with the row's client-request-id: every request the server
-// saw belongs to a row and was counted by it. An attempt may have been
-// counted without reaching the server (it timed out on the way on a
-// loaded machine), so attempts may exceed what the server saw, but never
-// fall short. It returns how many rows the server saw more than once:
-// rows retried under the same id.
+// saw belongs to a row and was counted by it. An attempt may be counted
+// without reaching the server (over a network, one that times out on the
+// way), so attempts may exceed what the server saw, but never fall short. It
+// returns how many rows the server saw more than once: rows retried under
+// the same id.
+//
+// requests is what the server saw of the rows' writes: its requests less
+// its reads (the one preflight read before the first write is no row's).
 func checkAttempts(t testing.TB, rows []map[string]string, seen *crids, requests int) int {
 	t.Helper()
 	retried, bad, total := 0, 0, 0
@@ -106,22 +80,21 @@ func checkAttempts(t testing.TB, rows []map[string]string, seen *crids, requests
 	return retried
 }
 
-// faultProfile is every fault the emulator can inject, a few percent
-// each, under Intune's limits (100 writes and 1000 requests per 20 s)
-// scaled up to a one-second window, half the 429s without Retry-After.
+// faultProfile is every fault the emulator can inject, 2% each, under
+// Intune's limits (100 writes and 1000 requests per 20 s) scaled up to a
+// one-second window, half the 429s without Retry-After.
 //
-// A run's length under it is set less by the limit than by the pauses:
-// every 429, and every 503 with Retry-After, rightly pauses all workers,
-// and the emulator's fault Retry-After averages 1.6 s (503: 2.75 s). At
-// 2% 429s, 2000 rows spend some 40 s paused; 1% keeps the test near 40 s
-// in all while still throttling a few dozen times.
+// A run under it is mostly pauses: every 429, and every 503 with
+// Retry-After, rightly pauses all workers, and the emulator's fault
+// Retry-After averages 1.6 s (503: 2.75 s). On a fake clock (fakeClock)
+// those pauses cost no real time.
 func faultProfile(seed int64) emulator.Options {
 	return emulator.Options{
 		WriteLimit: 400, ReadLimit: 4000, Window: time.Second,
 		RetryAfter: emulator.RetryAfterMixed, NoContent: true, RequireToken: true, Seed: seed,
 		Faults: emulator.Faults{
 			ResetBeforeApply: 0.02, ResetAfterApply: 0.02, Hang: 0.02,
-			ServerError: 0.02, ThrottleAfterApply: 0.01,
+			ServerError: 0.02, ThrottleAfterApply: 0.02,
 			HangFor: 2 * time.Second,
 		},
 	}
@@ -129,13 +102,15 @@ func faultProfile(seed int64) emulator.Options {
 
 // runApply applies f's input against the emulator and checks the run
 // ended with every row applied and the tenant as expected.
-func runApply(t *testing.T, f *fixture, srv *emulator.Server, vars map[string]string, args ...string) (result, emulator.Stats, []map[string]string) {
+func runApply(t *testing.T, f *fixture, srv *emulator.Server, ce cliEnv, args ...string) (result, emulator.Stats, []map[string]string) {
 	t.Helper()
 	dir := t.TempDir()
 	in := f.write(t, dir)
 	results := filepath.Join(dir, "results.csv")
 	start := time.Now()
-	r := cli(t, t.Context(), vars, append([]string{"apply", in, "--yes", "--progress", "never", "--results", results}, args...)...)
+	// --no-reconcile: these tests measure the write path, request by
+	// request; the reads before the writes have tests of their own.
+	r := ce.run(t, t.Context(), append([]string{"apply", in, "--yes", "--progress", "never", "--no-reconcile", "--results", results}, args...)...)
 	st := srv.Stats()
 	t.Logf("%d rows in %v: %d requests, %d throttled, by status %v, faults %v", f.rows, time.Since(start).Round(time.Millisecond),
 		st.Requests, st.Throttled, st.ByStatus, st.Faults)
@@ -155,25 +130,26 @@ func checkNoEarlyRetries(t testing.TB, st emulator.Stats) {
 }
 
 // TestResilienceFaultProfile is issue 3's acceptance test: thousands of
-// rows through every fault at once end all applied.
+// rows through every fault at once end all applied. It runs on a fake
+// clock: the many pauses cost nothing.
 func TestResilienceFaultProfile(t *testing.T) {
-	// Mostly waiting out Retry-After pauses: run beside the others.
 	t.Parallel()
-	f := generate(t, 2, 600, 10, 40, 0) // 2 × (600 + 10×40) = 2000 rows
-	srv, vars, seen := emulateCounting(t, f.state, faultProfile(3))
-	// The timeout is short for the hangs, yet long enough that a 429 in
-	// transit on a loaded machine is not given up on: a Retry-After the
-	// client never read could not be honoured.
-	_, st, rows := runApply(t, f, srv, vars, "--rate", "420", "--concurrency", "8", "--request-timeout", "1s")
-	checkNoEarlyRetries(t, st)
-	if retried := checkAttempts(t, rows, seen, st.Requests); retried < 100 {
-		t.Errorf("only %d rows needed a retry: the faults did not bite", retried)
-	}
-	for _, name := range []string{"resetBeforeApply", "resetAfterApply", "hang", "serverError", "throttleAfterApply"} {
-		if st.Faults[name] == 0 {
-			t.Errorf("the profile injected no %s fault: the test proves less than it claims", name)
+	fakeClock(t, func(t *testing.T) {
+		f := generate(t, 2, 600, 10, 40, 0) // 2 × (600 + 10×40) = 2000 rows
+		srv, ce, seen := emulateCounting(t, f.state, faultProfile(3))
+		// The timeout is short for the hangs (2 s); on the fake clock an
+		// answer that is on its way always arrives within it.
+		_, st, rows := runApply(t, f, srv, ce, "--rate", "420", "--concurrency", "8", "--request-timeout", "1s")
+		checkNoEarlyRetries(t, st)
+		if retried := checkAttempts(t, rows, seen, st.Requests-st.Reads); retried < 100 {
+			t.Errorf("only %d rows needed a retry: the faults did not bite", retried)
 		}
-	}
+		for _, name := range []string{"resetBeforeApply", "resetAfterApply", "hang", "serverError", "throttleAfterApply"} {
+			if st.Faults[name] == 0 {
+				t.Errorf("the profile injected no %s fault: the test proves less than it claims", name)
+			}
+		}
+	})
 }
 
 // tokenScript writes a token command that prints cmd-token-1,
@@ -214,25 +190,27 @@ func tokensNeeded(st emulator.Stats, uses int) int {
 }
 
 func TestResilienceTokenCommandExpiry(t *testing.T) {
-	const uses = 150
-	f := generate(t, 2, 300, 5, 20, 0) // 800 rows
-	opt := emulator.Options{RequireToken: true, TokenUses: uses, NoContent: true}
-	srv, vars := emulate(t, f.state, opt)
-	cmd, runs := tokenScript(t)
-	vars["BULKPATCH_AUTH"] = "token-command"
-	delete(vars, "BULKPATCH_TOKEN")
-	_, st, _ := runApply(t, f, srv, vars, "--token-command", cmd, "--rate", "1000", "--concurrency", "8")
-	checkNoEarlyRetries(t, st)
-	want := tokensNeeded(st, uses)
-	if want < 4 {
-		t.Fatalf("only %d tokens needed: the run did not see the token expire several times", want)
-	}
-	if got := runs(); got != want {
-		t.Errorf("the token command ran %d times for %d expiries, want %d (once at the start, once per expiry)", got, want-1, want)
-	}
+	t.Parallel()
+	fakeClock(t, func(t *testing.T) {
+		const uses = 150
+		f := generate(t, 2, 300, 5, 20, 0) // 800 rows
+		srv, ce := emulateInProcess(t, f.state, emulator.Options{RequireToken: true, TokenUses: uses, NoContent: true})
+		cmd, runs := tokenScript(t)
+		ce = ce.with("BULKPATCH_AUTH", "token-command", "BULKPATCH_TOKEN", "")
+		_, st, _ := runApply(t, f, srv, ce, "--token-command", cmd, "--rate", "1000", "--concurrency", "8")
+		checkNoEarlyRetries(t, st)
+		want := tokensNeeded(st, uses)
+		if want < 4 {
+			t.Fatalf("only %d tokens needed: the run did not see the token expire several times", want)
+		}
+		if got := runs(); got != want {
+			t.Errorf("the token command ran %d times for %d expiries, want %d (once at the start, once per expiry)", got, want-1, want)
+		}
+	})
 }
 
 func TestResilienceEntraExpiry(t *testing.T) {
+	t.Parallel()
 	const uses = 150
 	f := generate(t, 2, 300, 5, 20, 0) // 800 rows
 	srv, vars := emulate(t, f.state, emulator.Options{RequireToken: true, TokenUses: uses, NoContent: true})
@@ -246,7 +224,7 @@ func TestResilienceEntraExpiry(t *testing.T) {
 	dir := t.TempDir()
 	in := f.write(t, dir)
 	results := filepath.Join(dir, "results.csv")
-	r := cliAuth(t, t.Context(), entra.Client(), vars, "apply", in, "--yes", "--progress", "never", "--results", results,
+	r := (cliEnv{vars: vars, authHTTP: entra.Client()}).run(t, t.Context(), "apply", in, "--yes", "--progress", "never", "--results", results,
 		"--authority-host", entra.URL, "--rate", "1000", "--concurrency", "8")
 	if r.code != exitOK {
 		t.Fatalf("apply: exit %d\n%s", r.code, lastLines(r.stderr, 30))
@@ -284,101 +262,95 @@ func TestResilienceEntraExpiry(t *testing.T) {
 }
 
 func TestResilienceRemovedSegment(t *testing.T) {
+	t.Parallel()
 	tests := []struct{ concurrency, batch string }{{"1", "0"}, {"4", "0"}, {"4", "20"}}
 	for _, tt := range tests {
 		t.Run("concurrency "+tt.concurrency+" batch "+tt.batch, func(t *testing.T) {
-			f := generate(t, 1, 100, 2, 25, 0) // 150 rows
-			srv, vars := emulate(t, f.state, emulator.Options{RemovedSegment: true})
-			dir := t.TempDir()
-			in := f.write(t, dir)
-			results := filepath.Join(dir, "results.csv")
-			r := cli(t, t.Context(), vars, "apply", in, "--yes", "--progress", "never", "--results", results,
-				"--concurrency", tt.concurrency, "--batch", tt.batch, "--rate", "50")
-			if r.code != exitUnavailable {
-				t.Fatalf("apply: exit %d, want %d\n%s", r.code, exitUnavailable, r.stderr)
-			}
-			for _, want := range []string{"2023", "deviceStatuses"} {
-				if !strings.Contains(r.stderr, want) {
-					t.Errorf("stderr does not mention %q:\n%s", want, r.stderr)
-				}
-			}
-			st := srv.Stats()
-			if st.Requests > 5 {
-				t.Errorf("%d requests sent to a tenant without the routes, want a handful at most", st.Requests)
-			}
-			_, rows := readResults(t, results)
-			if len(rows) != f.rows {
-				t.Fatalf("%d result rows for %d input rows", len(rows), f.rows)
-			}
-			// The rows answered failed with the answer; rows whose
-			// request was still in flight when it came are failed as
-			// abandoned (the write might have taken effect); every other
-			// row is not_attempted.
-			n := countOutcomes(rows)
-			if n["failed"] < 1 || n["failed"]+n["not_attempted"] != f.rows {
-				t.Errorf("outcomes %v, want failed rows and the rest not_attempted", n)
-			}
-			answered := 0
-			for _, row := range rows {
-				switch {
-				case row["outcome"] != "failed":
-				case row["http_status"] == "400" && strings.Contains(row["error_message"], "segment"):
-					answered++
-				case !strings.Contains(row["error_message"], "abandoned when the run stopped"):
-					t.Errorf("line %s failed with %s %q, want Graph's 400 or abandoned", row["line"], row["http_status"], row["error_message"])
-				}
-			}
-			if answered < 1 {
-				t.Error("no row shows Graph's answer")
-			}
-			if tt.concurrency == "1" && tt.batch == "0" && (rows[0]["outcome"] != "failed" || n["failed"] != 1) {
-				t.Errorf("one row at a time: first row %s and %d failed, want only the first failed", rows[0]["outcome"], n["failed"])
-			}
+			fakeClock(t, func(t *testing.T) { removedSegment(t, tt.concurrency, tt.batch) })
 		})
 	}
 }
 
+func removedSegment(t *testing.T, concurrency, batch string) {
+	f := generate(t, 1, 100, 2, 25, 0) // 150 rows
+	srv, ce := emulateInProcess(t, f.state, emulator.Options{RemovedSegment: true})
+	dir := t.TempDir()
+	in := f.write(t, dir)
+	results := filepath.Join(dir, "results.csv")
+	r := ce.run(t, t.Context(), "apply", in, "--yes", "--progress", "never", "--results", results,
+		"--concurrency", concurrency, "--batch", batch, "--rate", "50")
+	if r.code != exitUnavailable {
+		t.Fatalf("apply: exit %d, want %d\n%s", r.code, exitUnavailable, r.stderr)
+	}
+	for _, want := range []string{"2023", "deviceStatuses"} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("stderr does not mention %q:\n%s", want, r.stderr)
+		}
+	}
+	// apply reads before it writes, and the first read meets the
+	// removed route: the run stops before any write, every row
+	// not_attempted (resumable once the tenant is sorted out).
+	st := srv.Stats()
+	if st.Writes != 0 || st.Requests > 5 {
+		t.Errorf("%d requests, %d writes sent to a tenant without the routes, want a handful of reads and no write", st.Requests, st.Writes)
+	}
+	_, rows := readResults(t, results)
+	if len(rows) != f.rows {
+		t.Fatalf("%d result rows for %d input rows", len(rows), f.rows)
+	}
+	if n := countOutcomes(rows); n["not_attempted"] != f.rows {
+		t.Errorf("outcomes %v, want every row not_attempted", n)
+	}
+}
+
+// TestResilienceBatch applies thousands of rows in $batch requests, with
+// and without faults, on a fake clock.
 func TestResilienceBatch(t *testing.T) {
-	// Mostly waiting out Retry-After pauses: run beside the others.
 	t.Parallel()
 	t.Run("clean", func(t *testing.T) {
-		f := generate(t, 2, 500, 10, 50, 0) // 2000 rows
-		srv, vars := emulate(t, f.state, emulator.Options{WriteLimit: 1000, Window: time.Second, NoContent: true, Seed: 4})
-		_, st, _ := runApply(t, f, srv, vars, "--batch", "20", "--rate", "800", "--concurrency", "4")
-		checkNoEarlyRetries(t, st)
-		if perRow := float64(st.Requests) / float64(f.rows); perRow > 0.06 {
-			t.Errorf("%d HTTP requests for %d rows = %.3f per row, want at most 0.06", st.Requests, f.rows, perRow)
-		}
-		checkWrittenOnce(t, f, st)
+		fakeClock(t, func(t *testing.T) {
+			f := generate(t, 2, 500, 10, 50, 0) // 2000 rows
+			srv, ce := emulateInProcess(t, f.state, emulator.Options{WriteLimit: 1000, Window: time.Second, NoContent: true, Seed: 4})
+			_, st, _ := runApply(t, f, srv, ce, "--batch", "20", "--rate", "800", "--concurrency", "4")
+			checkNoEarlyRetries(t, st)
+			if perRow := float64(st.Requests) / float64(f.rows); perRow > 0.06 {
+				t.Errorf("%d HTTP requests for %d rows = %.3f per row, want at most 0.06", st.Requests, f.rows, perRow)
+			}
+			checkWrittenOnce(t, f, st)
+		})
 	})
 	t.Run("faults", func(t *testing.T) {
-		f := generate(t, 2, 500, 10, 50, 0) // 2000 rows
-		srv, vars := emulate(t, f.state, faultProfile(5))
-		// No check of EarlyRetries here: when the emulator drops a $batch
-		// connection after running its items, it still counts the
-		// Retry-After of an item it throttled as told, though the client
-		// never saw it, and the item's retry as early.
-		runApply(t, f, srv, vars, "--batch", "20", "--rate", "420", "--concurrency", "4", "--request-timeout", "1s")
+		fakeClock(t, func(t *testing.T) {
+			f := generate(t, 2, 500, 10, 50, 0) // 2000 rows
+			srv, ce := emulateInProcess(t, f.state, faultProfile(5))
+			// No check of EarlyRetries here: when the emulator drops a $batch
+			// connection after running its items, it still counts the
+			// Retry-After of an item it throttled as told, though the client
+			// never saw it, and the item's retry as early.
+			runApply(t, f, srv, ce, "--batch", "20", "--rate", "420", "--concurrency", "4", "--request-timeout", "1s")
+		})
 	})
 }
 
 // TestResilienceRateAboveLimit starts three times faster than the server
 // allows: the run adapts and finishes without ignoring a Retry-After.
 func TestResilienceRateAboveLimit(t *testing.T) {
-	// Mostly waiting out Retry-After pauses: run beside the others.
 	t.Parallel()
-	f := generate(t, 2, 400, 5, 20, 0) // 1000 rows
-	srv, vars, seen := emulateCounting(t, f.state, emulator.Options{WriteLimit: 100, Window: time.Second,
-		RetryAfter: emulator.RetryAfterMixed, NoContent: true, Seed: 6})
-	_, st, rows := runApply(t, f, srv, vars, "--rate", "300", "--concurrency", "8")
-	checkWrittenOnce(t, f, st)
-	checkNoEarlyRetries(t, st)
-	if retried := checkAttempts(t, rows, seen, st.Requests); retried == 0 {
-		t.Error("no row was retried: the run never met the limit it should have")
-	}
+	fakeClock(t, func(t *testing.T) {
+		f := generate(t, 2, 400, 5, 20, 0) // 1000 rows
+		srv, ce, seen := emulateCounting(t, f.state, emulator.Options{WriteLimit: 100, Window: time.Second,
+			RetryAfter: emulator.RetryAfterMixed, NoContent: true, Seed: 6})
+		_, st, rows := runApply(t, f, srv, ce, "--rate", "300", "--concurrency", "8")
+		checkWrittenOnce(t, f, st)
+		checkNoEarlyRetries(t, st)
+		if retried := checkAttempts(t, rows, seen, st.Requests-st.Reads); retried == 0 {
+			t.Error("no row was retried: the run never met the limit it should have")
+		}
+	})
 }
 
 func TestResilienceAuthFailures(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name  string
 		opt   emulator.Options
@@ -424,25 +396,28 @@ func TestResilienceAuthFailures(t *testing.T) {
 // says nothing about the row (here: no answer at all), the run stops after
 // 20 of them with exit 5 instead of burning the tenant's quota.
 func TestResilienceSystemicFailures(t *testing.T) {
-	f := generate(t, 1, 200, 0, 0, 0)
-	srv, vars := emulate(t, f.state, emulator.Options{Faults: emulator.Faults{ResetBeforeApply: 1}})
-	dir := t.TempDir()
-	in := f.write(t, dir)
-	results := filepath.Join(dir, "results.csv")
-	r := cli(t, t.Context(), vars, "apply", in, "--yes", "--progress", "never", "--results", results,
-		"--rate", "1000", "--concurrency", "2", "--max-retries", "1")
-	if r.code != exitUnavailable {
-		t.Fatalf("apply: exit %d, want %d\n%s", r.code, exitUnavailable, lastLines(r.stderr, 10))
-	}
-	if !strings.Contains(r.stderr, "last 20 rows") {
-		t.Errorf("stderr does not explain the stop:\n%s", lastLines(r.stderr, 5))
-	}
-	_, rows := readResults(t, results)
-	n := countOutcomes(rows)
-	if len(rows) != f.rows || n["failed"] < 20 || n["failed"] > 22 || n["failed"]+n["not_attempted"] != f.rows {
-		t.Errorf("outcomes %v for %d rows: want 20 (and the 2 in flight) failed, the rest not_attempted", n, f.rows)
-	}
-	if st := srv.Stats(); st.Requests > 2*22 {
-		t.Errorf("%d requests, want at most 2 attempts for each of 22 rows", st.Requests)
-	}
+	t.Parallel()
+	fakeClock(t, func(t *testing.T) {
+		f := generate(t, 1, 200, 0, 0, 0)
+		srv, ce := emulateInProcess(t, f.state, emulator.Options{Faults: emulator.Faults{ResetBeforeApply: 1}})
+		dir := t.TempDir()
+		in := f.write(t, dir)
+		results := filepath.Join(dir, "results.csv")
+		r := ce.run(t, t.Context(), "apply", in, "--yes", "--progress", "never", "--results", results,
+			"--rate", "1000", "--concurrency", "2", "--max-retries", "1")
+		if r.code != exitUnavailable {
+			t.Fatalf("apply: exit %d, want %d\n%s", r.code, exitUnavailable, lastLines(r.stderr, 10))
+		}
+		if !strings.Contains(r.stderr, "last 20 rows") {
+			t.Errorf("stderr does not explain the stop:\n%s", lastLines(r.stderr, 5))
+		}
+		_, rows := readResults(t, results)
+		n := countOutcomes(rows)
+		if len(rows) != f.rows || n["failed"] < 20 || n["failed"] > 22 || n["failed"]+n["not_attempted"] != f.rows {
+			t.Errorf("outcomes %v for %d rows: want 20 (and the 2 in flight) failed, the rest not_attempted", n, f.rows)
+		}
+		if st := srv.Stats(); st.Writes > 2*22 {
+			t.Errorf("%d writes, want at most 2 attempts for each of 22 rows", st.Writes)
+		}
+	})
 }

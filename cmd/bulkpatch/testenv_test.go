@@ -1,8 +1,9 @@
 package main
 
 // Shared helpers of the whole-CLI tests: run the CLI in-process with a
-// controlled environment, start the emulator on loopback, generate
-// inputs and the state they should produce.
+// controlled environment, start the emulator on loopback or reach it
+// in-process on a fake clock, generate inputs and the state they should
+// produce, build the binary for tests that need a real process.
 
 import (
 	"bytes"
@@ -10,12 +11,15 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 
 	"github.com/bulkpatch/bulkpatch/internal/emulator"
 	"github.com/bulkpatch/bulkpatch/internal/resource"
@@ -27,38 +31,147 @@ type result struct {
 	stdout, stderr string
 }
 
-// cli runs bulkpatch in-process. vars is the whole environment it sees:
-// nothing leaks in from the test process (no AZURE_* sign-in, no az).
-func cli(t testing.TB, ctx context.Context, vars map[string]string, args ...string) result {
+// cliEnv is what a CLI run sees besides its arguments.
+type cliEnv struct {
+	// vars is the whole environment: nothing leaks in from the test
+	// process (no AZURE_* sign-in, no az).
+	vars map[string]string
+	// graphHTTP, when set, sends the requests to Graph (env.graphHTTP):
+	// an in-process emulator. nil: over the network.
+	graphHTTP *http.Client
+	// authHTTP, when set, sends the sign-in requests (env.authTransport),
+	// so that azidentity trusts an authtest server.
+	authHTTP *http.Client
+}
+
+// run runs bulkpatch in-process in this environment.
+func (c cliEnv) run(t testing.TB, ctx context.Context, args ...string) result {
 	t.Helper()
-	var stdout, stderr bytes.Buffer
+	var stdout, stderr syncBuffer
 	e := &env{
 		stdin:  strings.NewReader(""),
 		stdout: &stdout, stderr: &stderr,
-		getenv: func(k string) string { return vars[k] },
+		getenv:        func(k string) string { return c.vars[k] },
+		graphHTTP:     c.graphHTTP,
+		authTransport: c.authHTTP,
 	}
 	code := e.run(ctx, args)
 	return result{code, stdout.String(), stderr.String()}
+}
+
+// with returns c with the variables kv (name, value, ...) set; an empty
+// value removes the variable.
+func (c cliEnv) with(kv ...string) cliEnv {
+	vars := maps.Clone(c.vars)
+	for i := 0; i+1 < len(kv); i += 2 {
+		if kv[i+1] == "" {
+			delete(vars, kv[i])
+		} else {
+			vars[kv[i]] = kv[i+1]
+		}
+	}
+	c.vars = vars
+	return c
+}
+
+// cli runs bulkpatch in-process with exactly the environment vars and
+// Graph over the network.
+func cli(t testing.TB, ctx context.Context, vars map[string]string, args ...string) result {
+	t.Helper()
+	return cliEnv{vars: vars}.run(t, ctx, args...)
+}
+
+// syncBuffer is a bytes.Buffer safe to write and read at once, as the
+// *os.File of a real stdout or stderr is: the CLI writes stderr from
+// several goroutines (log lines from the workers, the progress bar).
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
+
+// newEmulator creates an emulator that is closed when the test ends.
+func newEmulator(t testing.TB, st *emulator.State, opt emulator.Options) *emulator.Server {
+	t.Helper()
+	srv, err := emulator.New(st, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	return srv
 }
 
 // emulate starts an emulator on 127.0.0.1 and returns it with the
 // environment that points the CLI at it with a static token.
 func emulate(t testing.TB, st *emulator.State, opt emulator.Options) (*emulator.Server, map[string]string) {
 	t.Helper()
-	srv, err := emulator.New(st, opt)
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv := newEmulator(t, st, opt)
 	url, err := srv.Start("127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { srv.Close() })
-	return srv, map[string]string{
+	return srv, tokenVars(url)
+}
+
+// tokenVars points the CLI at the Graph root url with a static token.
+func tokenVars(url string) map[string]string {
+	return map[string]string{
 		"BULKPATCH_GRAPH_URL": url,
 		"BULKPATCH_TOKEN":     "test-token-0123456789",
 		"BULKPATCH_AUTH":      "token",
 	}
+}
+
+// inProcessURL is the Graph root of an in-process emulator: loopback, so
+// the CLI accepts plain http, and a port nothing serves, so a request that
+// missed the in-process transport fails instead of reaching anything.
+const inProcessURL = "http://127.0.0.1:9/beta"
+
+// emulateInProcess creates an emulator that the CLI reaches through
+// env.graphHTTP, without a network. In a synctest bubble (see
+// fakeClock) the emulator's windows, latency and hangs and the CLI's
+// pacing, retries and timeouts then all run on the bubble's clock.
+func emulateInProcess(t testing.TB, st *emulator.State, opt emulator.Options) (*emulator.Server, cliEnv) {
+	t.Helper()
+	srv := newEmulator(t, st, opt)
+	return srv, inProcess(srv)
+}
+
+// inProcess is the environment of a CLI that reaches h, an emulator or a
+// handler wrapping one, in-process with a static token.
+func inProcess(h http.Handler) cliEnv {
+	return cliEnv{
+		vars:      tokenVars(inProcessURL),
+		graphHTTP: &http.Client{Transport: &emulator.Transport{Handler: h}},
+	}
+}
+
+// fakeClock runs f in a synctest bubble: time passes only while every
+// goroutine of the run waits (a Retry-After, the pacer, a latency, a
+// hang), so a run that would take minutes of waiting takes its CPU time
+// only. Everything f touches must be created inside it and reach the
+// emulator in-process (emulateInProcess): a goroutine blocked on a socket
+// would keep the clock from moving.
+//
+// So would one blocked on a mutex while the goroutine holding it waits
+// on the clock: plan and apply --reconcile list a collection shared by 10
+// rows or more once, under a sync.Once (apply.Live), and a listing that
+// waits (the read pacer, a second page, a 429) stalls the bubble for good.
+// Such runs stay on the real clock.
+func fakeClock(t *testing.T, f func(t *testing.T)) {
+	t.Helper()
+	synctest.Test(t, f)
 }
 
 // fixture is a generated tenant and an input that changes it.
@@ -211,6 +324,15 @@ var (
 	binPath string
 	binErr  error
 )
+
+// TestMain removes the binary that binary built, if any.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binPath != "" {
+		os.RemoveAll(filepath.Dir(binPath))
+	}
+	os.Exit(code)
+}
 
 // binary builds bulkpatch once per test run, for tests that need a real
 // process (kill -9, signals).

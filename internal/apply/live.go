@@ -39,8 +39,11 @@ type Live struct {
 	listings map[resource.Key]*listing
 }
 
+// listing is one collection's objects, read once by the first row that
+// needs them while the collection's other rows wait on done (or their
+// context: a wait on a lock could not be given up).
 type listing struct {
-	once    sync.Once
+	done    chan struct{}              // closed once objects and err are set
 	objects map[string]json.RawMessage // by the object's id, lower-cased
 	err     error
 }
@@ -66,9 +69,11 @@ func (l *Live) Fetch(ctx context.Context, op *plan.Op) (json.RawMessage, graph.R
 	if coll == (resource.Key{}) {
 		threshold = TopLevelListThreshold
 	}
+	lists := false // this row reads the listing for the others
 	if ls == nil && n >= threshold {
-		ls = &listing{}
+		ls = &listing{done: make(chan struct{})}
 		l.listings[coll] = ls
+		lists = true
 	}
 	if l.counts[coll]--; l.counts[coll] <= 0 {
 		delete(l.counts, coll)
@@ -78,7 +83,15 @@ func (l *Live) Fetch(ctx context.Context, op *plan.Op) (json.RawMessage, graph.R
 	if ls == nil {
 		return l.get(ctx, op)
 	}
-	ls.once.Do(func() { ls.objects, ls.err = l.list(ctx, op) })
+	if lists {
+		ls.objects, ls.err = l.list(ctx, op)
+		close(ls.done)
+	}
+	select {
+	case <-ls.done:
+	case <-ctx.Done():
+		return nil, graph.Result{Err: ctx.Err()}
+	}
 	if ls.err != nil {
 		return nil, graph.Result{Err: ls.err, Attempts: 1}
 	}
