@@ -22,10 +22,12 @@ type Report struct {
 	Batch    *BatchRuns
 	CPU      *CPURuns
 	Peers    *Peers
+	BadDay   *BadDay
+	Share    *ShareRun
 	Micro    *MicroRuns
 }
 
-// goal is one target of issue 5 (or 3) and how this run did against it.
+// goal is one target of an issue (3, 5, 11) and how this run did against it.
 type goal struct {
 	Figure   string
 	What     string
@@ -42,6 +44,8 @@ func (r *Report) Goals() []goal {
 	gs = append(gs, r.latencyGoals()...)
 	gs = append(gs, r.batchGoals()...)
 	gs = append(gs, r.overheadGoals()...)
+	gs = append(gs, r.badDayGoals()...)
+	gs = append(gs, r.shareGoals()...)
 	return gs
 }
 
@@ -68,6 +72,8 @@ func (r *Report) Render() string {
 	r.renderBatch(&w)
 	r.renderOverhead(&w)
 	r.renderPeers(&w)
+	r.renderBadDay(&w)
+	r.renderShare(&w)
 	r.renderMicro(&w)
 	return w.String()
 }

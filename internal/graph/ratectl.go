@@ -53,8 +53,11 @@ const (
 	batchRun429 = 3
 
 	// shareSpan is how many of the latest attempts the accepted share is
-	// measured over, and minEvidence how many answers it needs.
-	shareSpan   = 30
+	// measured over, and minEvidence how many answers it needs. The same
+	// ten as a run: a longer span reaches back before the server filled
+	// up and cuts too little, so that a client that must give way to
+	// another (figure 8) takes more runs, each a pause, to settle.
+	shareSpan   = 10
 	minEvidence = 5
 
 	// faultRun is how many transient failures in a row, with no other
@@ -77,7 +80,7 @@ const (
 	// probe up to probeMax, so that a client sitting at the server's
 	// limit probes rarely and one below it finds its way up quickly.
 	probeStep  = 0.10
-	probeEvery = 2 * time.Second
+	probeEvery = time.Second
 	probeMax   = 32 * time.Second
 
 	// idleGap is the pause in sending after which the server's window is
