@@ -372,7 +372,11 @@ func (r *Report) renderBadDay(w *mdWriter) {
 	if d.NewmanVersion != "" {
 		name += " (newman " + d.NewmanVersion + ")"
 	}
-	add(name, &d.Newman, d.NewmanErr, d.NewmanSkipped, d.NewmanCapped, "")
+	newmanNote := ""
+	if d.Newman.Exit == 1 {
+		newmanNote = "exit 1: some requests got no answer"
+	}
+	add(name, &d.Newman, d.NewmanErr, d.NewmanSkipped, d.NewmanCapped, newmanNote)
 	sdkNote := ""
 	if d.SDKSeen.Rows > 0 {
 		var errs []string
