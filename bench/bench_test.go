@@ -337,3 +337,36 @@ PASS
 		t.Errorf("errors %q", errs)
 	}
 }
+
+// TestShareMeasure: windows counted from the second client's first
+// write, up to bulkpatch's last; settled is the first window from which
+// every window held 0.8 to 1.1 of bulkpatch's half.
+func TestShareMeasure(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	at := func(ms int, status int) arrival {
+		return arrival{at: t0.Add(time.Duration(ms) * time.Millisecond), status: status}
+	}
+	var mine, theirs []arrival
+	// Window 0: 8 of ours (too few), window 1: 12 (too many), windows 2
+	// and 3: 10 each; the other client 10 a window, one refused.
+	for w, n := range []int{8, 12, 10, 10} {
+		for i := range n {
+			mine = append(mine, at(w*2000+i*100, 204))
+		}
+		for i := range 10 {
+			theirs = append(theirs, at(w*2000+i*200, 204))
+		}
+	}
+	theirs = append(theirs, at(100, 429))
+	s := ShareRun{Limit: 20, Window: 2 * time.Second, Allowed: 10}
+	s.measure(mine, theirs, t0.Add(8*time.Second))
+	if diff := cmp.Diff([][2]int{{8, 10}, {12, 10}, {10, 10}, {10, 10}}, s.Bins); diff != "" {
+		t.Errorf("bins (-want +got):\n%s", diff)
+	}
+	if k := s.settled(); k != 2 {
+		t.Errorf("settled after %d windows, want 2", k)
+	}
+	if s.OtherRefused != 1 || s.Mine != 5 || s.Theirs != 5 {
+		t.Errorf("refused %d, mine %v, theirs %v; want 1, 5, 5", s.OtherRefused, s.Mine, s.Theirs)
+	}
+}

@@ -68,7 +68,7 @@ func quickConfig() config {
 	}
 }
 
-const token = "bench-token" // the emulator checks no tokens; bulkpatch needs one
+const token = "bench-token" // the emulator requires a bearer token, any will do
 
 // bench runs the scenarios. Children run in dir, so commands name files
 // relative to it.
