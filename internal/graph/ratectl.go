@@ -66,7 +66,8 @@ const (
 
 	// faultRun is how many transient failures in a row, with no other
 	// answer between them, make a systemic signal: the server (or the
-	// way to it) is failing, not one request.
+	// way to it) is failing, not one request. Everyone then waits with
+	// the request that made the run.
 	faultRun = 4
 
 	// calmAnswers is how many answers must come back without a 429 after
@@ -128,10 +129,11 @@ type answerRec struct {
 //     server saying it is full: then every request waits out the
 //     Retry-After and the rate is cut to the rate the server was seen to
 //     accept (see estimate), not to a fixed fraction.
-//   - 5xx and resets delay only their own request, briefly, unless
-//     faultRun of them come in a row: then every request backs off.
-//     They never cut the rate: they say the server is failing, not that
-//     the client is too fast.
+//   - 5xx and resets delay only their own request, briefly (or by their
+//     Retry-After), unless faultRun of them come in a row: then every
+//     request waits with the one that made the run. They never cut the
+//     rate: they say the server is failing, not that the client is too
+//     fast.
 //   - Once the pause has passed and calmAnswers answers came back
 //     without a 429, the rate returns straight to the last one that
 //     drew no run of 429s. From the rate the server accepted it probes
@@ -339,8 +341,12 @@ func (c *ratectl) observe(now, sent time.Time, attempt uint64, sig signal, ra ti
 				c.faults++
 				c.lastFault = attempt
 			}
+			// A run of them is systemic: everyone waits with this
+			// request, but as briefly, so that a server failing every
+			// request is found out (apply stops after 20 such rows)
+			// at the pace of single failures.
 			v.pause = c.faults >= faultRun
-			v.brief = !v.pause
+			v.brief = true
 		} else {
 			c.faults = 0
 		}
