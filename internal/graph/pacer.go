@@ -30,7 +30,8 @@ func newPacer(clk Clock, perSec float64) *pacer {
 
 // wait blocks until a group of n requests may start, or the first k of
 // them (at least 1; see ratectl.reserve), and returns k: after any shared
-// pause, in the slots the controller books for them. A pause that starts
+// pause, in the slots the controller books for them, asking again when
+// the controller says the group may not book yet. A pause that starts
 // while it waits voids the booking, and it books again after the pause.
 // It returns ctx's error if ctx ends first, giving the slots back.
 func (p *pacer) wait(ctx context.Context, n int) (int, error) {

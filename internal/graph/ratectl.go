@@ -174,14 +174,14 @@ type ratectl struct {
 	// Evidence.
 	answers   [recent]answerRec // ring of the latest answered items
 	nAnswers  int
-	lastSent  time.Time   // the latest slot handed out
-	fresh     time.Time   // when the current measurement began: first send after an idle gap, or a pause's end
-	accepted  []time.Time // sent times of the items answered without a 429 since fresh
-	cutAt     time.Time   // answers to attempts sent before this are stale
-	calm      int         // answers without a 429 since the last pause ended
-	faults    int         // transient failures in a row
-	lastFault uint64      // the attempt of the latest of them
-	probeAt   time.Time   // next probe, if the rate is below the ceiling
+	lastSent  time.Time // the latest slot handed out
+	fresh     time.Time // when the current measurement began: first send after an idle gap, or a pause's end
+	accepted  int       // items sent since fresh and answered without a 429
+	cutAt     time.Time // answers to attempts sent before this are stale
+	calm      int       // answers without a 429 since the last pause ended
+	faults    int       // transient failures in a row
+	lastFault uint64    // the attempt of the latest of them
+	probeAt   time.Time // next probe, if the rate is below the ceiling
 	probeWait time.Duration
 }
 
@@ -196,9 +196,10 @@ func (c *ratectl) interval() time.Duration {
 
 // reserve books slots at or after now for a group of n requests (1 for a
 // request sent alone) and returns when they may leave together, how many
-// of them may (k, at least 1: a group that does not fit in the current
-// frame sends the rest in a later one), and a ticket that stays valid
-// until a pause voids the booking.
+// of them may (k: a group that does not fit in the current frame sends
+// the rest in a later one; 0 when it may not book yet, and is to ask
+// again at at), and a ticket that stays valid until a pause voids the
+// booking.
 func (c *ratectl) reserve(now time.Time, n int) (at time.Time, k int, ticket uint64) {
 	c.advance(now)
 	earliest := now
@@ -250,7 +251,7 @@ func (c *ratectl) reserve(now time.Time, n int) (at time.Time, k int, ticket uin
 	}
 	if at.Sub(c.lastSent) > idleGap {
 		c.fresh = at
-		c.accepted = c.accepted[:0]
+		c.accepted = 0
 	}
 	c.lastSent = at
 	return at, k, c.gen
@@ -289,7 +290,7 @@ func (c *ratectl) pause(until time.Time) {
 	c.gen++
 	c.calm = 0
 	c.fresh = until
-	c.accepted = c.accepted[:0]
+	c.accepted = 0
 }
 
 // paused returns the end of the shared pause.
@@ -351,7 +352,7 @@ func (c *ratectl) observe(now, sent time.Time, attempt uint64, sig signal, ra ti
 			c.faults = 0
 		}
 		if !sent.Before(c.fresh) {
-			c.accepted = append(c.accepted, sent)
+			c.accepted++
 		}
 		c.settle(now, sent)
 		return v
@@ -495,13 +496,13 @@ func (c *ratectl) estimate(now time.Time, ra time.Duration, whole bool) float64 
 		}
 		est = sent * float64(ok) / float64(n)
 	}
-	if len(c.accepted) >= minEvidence {
+	if c.accepted >= minEvidence {
 		d := ra
 		if whole {
 			d = max(0, d-time.Second)
 		}
 		if span := now.Sub(c.fresh) + d; span > 0 {
-			est = min(est, float64(len(c.accepted))/span.Seconds())
+			est = min(est, float64(c.accepted)/span.Seconds())
 		}
 	}
 	if math.IsInf(est, 1) {

@@ -79,7 +79,6 @@ func (c *Client) decide(ctx context.Context, r *request, a attempt, now time.Tim
 		r.res.Throttled++
 	}
 	if a.status == http.StatusOK || a.status == http.StatusNoContent {
-		c.pacerOf(r).observe(now, r.sent, r.attempt, served, 0)
 		r.setRequestID(a.header.Get("request-id"), a.requestID)
 		if a.err != nil && r.read {
 			// A read is for its body: without it the answer is no
@@ -87,6 +86,7 @@ func (c *Client) decide(ctx context.Context, r *request, a attempt, now time.Tim
 			err := fmt.Errorf("graph: %s %s: the %d answer's body is unreadable: %w", r.method, r.path, a.status, a.err)
 			return c.failed(ctx, r, err, shouldRetry(0, a.err), 0, now)
 		}
+		c.pacerOf(r).observe(now, r.sent, r.attempt, served, 0)
 		r.res.Err = nil
 		if a.err != nil {
 			// Graph accepted the write; only its echo is lost.
