@@ -88,6 +88,12 @@ func TestSequentialClientAppliesEveryRow(t *testing.T) {
 	if len(st.WritesApplied) != 40 {
 		t.Errorf("emulator applied %d objects, want 40", len(st.WritesApplied))
 	}
+	if n := exactRows(e.srv, 40); n != 40 {
+		t.Errorf("%d of 40 rows exact after applying them all", n)
+	}
+	if n := exactRows(e.srv, 41); n != 40 {
+		t.Errorf("%d of 41 rows exact, the last never written; want 40", n)
+	}
 	first, last, done := e.probe.writeTimes()
 	if first.IsZero() || last.Before(first) || done.Before(last) {
 		t.Errorf("probe times first %v last %v done %v", first, last, done)
@@ -204,6 +210,17 @@ func fakeReport() *Report {
 	for _, c := range cfg.concurrencies {
 		rep.Latency = append(rep.Latency, LatencyRun{Concurrency: c, Run: run(c*50, c*50, 0, 5*time.Second, 5*time.Second)})
 	}
+	day := func(wall time.Duration) applyRun {
+		a := run(1000, 1000, 10, wall, wall)
+		a.Admitted, a.Exact = 1080, 1000
+		return a
+	}
+	rep.BadDay = &BadDay{Allowed: 50, Single: day(23760 * time.Millisecond), Batched: day(30 * time.Second),
+		NewmanSkipped: "no npm here", SDKSkipped: "no npm here"}
+	share := ShareRun{Allowed: 20, Limit: 40, Window: 2 * time.Second, Run: run(300, 300, 5, 25*time.Second, 24*time.Second),
+		Bins: [][2]int{{25, 20}, {19, 20}, {20, 20}}, Mine: 9.5, Theirs: 10}
+	share.Run.Exact = 300
+	rep.Share = &share
 	for _, n := range cfg.overheadSizes {
 		plain := proc{Cmd: "bench -mode plaincsv", Wall: time.Duration(n) * 500, CPU: time.Duration(n) * 500, MaxRSS: 13 << 20}
 		val := proc{Cmd: "bulkpatch validate", Wall: time.Duration(n) * 4500, CPU: time.Duration(n) * 4500, MaxRSS: int64(n) * 150}
@@ -222,7 +239,11 @@ func TestRenderHasEverySection(t *testing.T) {
 		"## 5. Own overhead", "### CPU time per applied row during apply", "## 6. Peers", "## Go micro-benchmarks",
 		"AMD EPYC", "`go build -o $TMP/bulkpatch ./cmd/bulkpatch`",
 		"| 1 | pacing efficiency (achieved ÷ allowed writes/s) | 0.998, 0 × 429 | ≥ 0.97 and zero 429s | met |",
-		"**Missed: 2, over-asked rate: total ÷ ideal time.**", "fractional Retry-After (diagnosis)",
+		"**Missed: 2, over-asked rate (3 × the limit), whole-second Retry-After: total ÷ ideal time.**",
+		"| 2 | over-asked rate (3 × the limit), fractional Retry-After: total ÷ ideal time | 1.100 (429s: 1.6% of writes) | ≤ 1.15 | met |",
+		"## 7. A bad day", "| 7 | bad day: time ÷ (admitted writes ÷ allowed rate), state exact | 1.100 (23.76 s for 1080 admitted writes; 1000 of 1000 rows exact) | ≤ 1.15, every row exact | met |",
+		"**Missed: 7, bad day, --batch 20: time ÷ one request per row's, state exact.**", "skipped: no npm here",
+		"## 8. A second client takes half the quota", "settled after 1 windows; 0.950",
 		"**Missed: 5, `validate`, 100k rows: time ÷ encoding/csv read; 5, `plan`, 100k rows: time ÷ encoding/csv read; 5, `validate`, 1M rows",
 		"skipped: npm is not installed", "csvio Read ÷ plain encoding/csv: **3.00×**", "not measured: internal/journal: exit 1",
 		"latency hiding, --concurrency 64",
@@ -240,8 +261,8 @@ func TestRenderHasEverySection(t *testing.T) {
 // of failing.
 func TestRenderNotRun(t *testing.T) {
 	md := (&Report{Config: quickConfig(), Quick: true}).Render()
-	if n := strings.Count(md, "Not run this time"); n != 6 {
-		t.Errorf("%d sections say not run, want 6:\n%s", n, md)
+	if n := strings.Count(md, "Not run this time"); n != 8 {
+		t.Errorf("%d sections say not run, want 8:\n%s", n, md)
 	}
 	if !strings.Contains(md, "smoke run") {
 		t.Error("a -quick report does not say so")
@@ -314,5 +335,38 @@ PASS
 	}
 	if len(errs) != 1 || !strings.Contains(errs[0], "internal/journal [build failed]") {
 		t.Errorf("errors %q", errs)
+	}
+}
+
+// TestShareMeasure: windows counted from the second client's first
+// write, up to bulkpatch's last; settled is the first window from which
+// every window held 0.8 to 1.1 of bulkpatch's half.
+func TestShareMeasure(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	at := func(ms int, status int) arrival {
+		return arrival{at: t0.Add(time.Duration(ms) * time.Millisecond), status: status}
+	}
+	var mine, theirs []arrival
+	// Window 0: 8 of ours (too few), window 1: 12 (too many), windows 2
+	// and 3: 10 each; the other client 10 a window, one refused.
+	for w, n := range []int{8, 12, 10, 10} {
+		for i := range n {
+			mine = append(mine, at(w*2000+i*100, 204))
+		}
+		for i := range 10 {
+			theirs = append(theirs, at(w*2000+i*200, 204))
+		}
+	}
+	theirs = append(theirs, at(100, 429))
+	s := ShareRun{Limit: 20, Window: 2 * time.Second, Allowed: 10}
+	s.measure(mine, theirs, t0.Add(8*time.Second))
+	if diff := cmp.Diff([][2]int{{8, 10}, {12, 10}, {10, 10}, {10, 10}}, s.Bins); diff != "" {
+		t.Errorf("bins (-want +got):\n%s", diff)
+	}
+	if k := s.settled(); k != 2 {
+		t.Errorf("settled after %d windows, want 2", k)
+	}
+	if s.OtherRefused != 1 || s.Mine != 5 || s.Theirs != 5 {
+		t.Errorf("refused %d, mine %v, theirs %v; want 1, 5, 5", s.OtherRefused, s.Mine, s.Theirs)
 	}
 }

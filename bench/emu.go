@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -25,8 +26,25 @@ type emu struct {
 	opt   emulator.Options
 }
 
+// emuSpec is an emulator to serve: its options, the weather it serves
+// in (see emulator.Weather), and whether over TLS (for clients that send
+// a token only over https, as Microsoft's Graph SDK does).
+type emuSpec struct {
+	opt     emulator.Options
+	weather emulator.Weather
+	tls     bool
+	other   bool // the tenant also holds the second client's objects (withOther)
+}
+
 // startEmu serves a fresh emulator holding st on 127.0.0.1.
 func startEmu(st *emulator.State, opt emulator.Options) (*emu, error) {
+	return startEmuSpec(st, emuSpec{opt: opt})
+}
+
+// startEmuSpec serves a fresh emulator as spec says, holding st.
+func startEmuSpec(st *emulator.State, spec emuSpec) (*emu, error) {
+	opt := spec.opt
+	opt.TLS = spec.tls
 	srv, err := emulator.New(st, opt)
 	if err != nil {
 		return nil, err
@@ -36,10 +54,15 @@ func startEmu(st *emulator.State, opt emulator.Options) (*emu, error) {
 		srv.Close()
 		return nil, err
 	}
-	p := &probe{next: srv}
+	scheme := "http"
+	if spec.tls {
+		ln = tls.NewListener(ln, srv.TLSConfig())
+		scheme = "https"
+	}
+	p := &probe{next: srv.In(spec.weather)}
 	hs := &http.Server{Handler: p, ReadHeaderTimeout: time.Minute}
 	go func() { _ = hs.Serve(ln) }() // returns on Close
-	return &emu{srv: srv, hs: hs, base: "http://" + ln.Addr().String() + "/beta", probe: p, opt: opt}, nil
+	return &emu{srv: srv, hs: hs, base: scheme + "://" + ln.Addr().String() + "/beta", probe: p, opt: opt}, nil
 }
 
 // close ends pending latency and hangs, then the listener.
@@ -49,15 +72,24 @@ func (e *emu) close() {
 }
 
 // probe wraps the emulator's handler and records when write requests
-// (anything but GET) arrived and when their answers were done.
+// (anything but GET) arrived and when their answers were done. Those of
+// the bench's own second client (User-Agent otherAgent) are kept apart.
 type probe struct {
 	next http.Handler
 
 	mu         sync.Mutex
 	arrivals   []arrival
+	others     []arrival
 	lastDone   time.Time
 	retryAfter time.Duration // sum over 429s
+	// waits503 are the Retry-After values of the 503s answering whole
+	// requests: the time rows were told to wait although the quota had
+	// room.
+	waits503 []time.Duration
 }
+
+// otherAgent is the User-Agent of the bench's second client (figure 8).
+const otherAgent = "bench-second-client"
 
 // arrival is one write request as the probe saw it.
 type arrival struct {
@@ -72,13 +104,24 @@ func (p *probe) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodGet {
 		return
 	}
+	if r.Header.Get("User-Agent") == otherAgent {
+		p.mu.Lock()
+		p.others = append(p.others, arrival{at: start, status: rw.status})
+		p.mu.Unlock()
+		return
+	}
 	end := time.Now()
 	p.mu.Lock()
 	p.arrivals = append(p.arrivals, arrival{at: start, status: rw.status})
 	if end.After(p.lastDone) {
 		p.lastDone = end
 	}
-	p.retryAfter += rw.retryAfter
+	if rw.status == http.StatusTooManyRequests {
+		p.retryAfter += rw.retryAfter
+	}
+	if rw.status == http.StatusServiceUnavailable && rw.retryAfter > 0 {
+		p.waits503 = append(p.waits503, rw.retryAfter)
+	}
 	p.mu.Unlock()
 }
 
@@ -91,6 +134,14 @@ func (p *probe) promised() time.Duration {
 	return p.retryAfter
 }
 
+// waits503 returns the Retry-After values of the 503s answering whole
+// requests.
+func (p *probe) unavailableWaits() []time.Duration {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return slices.Clone(p.waits503)
+}
+
 // raRecorder notes the Retry-After of a 429 answer on its way out. A
 // $batch item's 429 travels inside the body and is not seen here.
 type raRecorder struct {
@@ -101,7 +152,7 @@ type raRecorder struct {
 
 func (w *raRecorder) WriteHeader(status int) {
 	w.status = status
-	if status == http.StatusTooManyRequests {
+	if status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable {
 		if s, err := strconv.ParseFloat(w.Header().Get("Retry-After"), 64); err == nil && s > 0 {
 			w.retryAfter = time.Duration(s * float64(time.Second))
 		}
@@ -163,6 +214,26 @@ func (p *probe) bunching(w int) (spans []time.Duration, maxGap time.Duration) {
 	return spans, maxGap
 }
 
+// describeSpec is describe, with the weather when there is one.
+func describeSpec(spec emuSpec) string {
+	d := describe(spec.opt)
+	w := spec.weather
+	var extra []string
+	if w.Latency > 0 || w.Jitter > 0 {
+		extra = append(extra, fmt.Sprintf("latency %v ± %v per request", w.Latency, w.Jitter))
+	}
+	if w.Unavailable {
+		extra = append(extra, "its 500s and 502s answered as 503")
+	}
+	if spec.tls {
+		extra = append(extra, "over TLS")
+	}
+	if len(extra) > 0 {
+		d += " (with emulator.Weather: " + strings.Join(extra, ", ") + ")"
+	}
+	return d
+}
+
 // describe is the emulator's profile as the equivalent `bulkpatch
 // emulator` flags, so a reader can reproduce a run by hand.
 func describe(opt emulator.Options) string {
@@ -175,6 +246,16 @@ func describe(opt emulator.Options) string {
 	}
 	if opt.Latency > 0 {
 		f = append(f, fmt.Sprintf("--latency %v", opt.Latency))
+	}
+	fs := opt.Faults
+	for _, x := range []struct {
+		flag string
+		p    float64
+	}{{"--fault-5xx", fs.ServerError}, {"--fault-reset-before", fs.ResetBeforeApply}, {"--fault-reset-after", fs.ResetAfterApply},
+		{"--fault-429-after", fs.ThrottleAfterApply}} {
+		if x.p > 0 {
+			f = append(f, fmt.Sprintf("%s %s", x.flag, formatFloat(x.p)))
+		}
 	}
 	if len(f) == 0 {
 		return "bulkpatch emulator (no limits, no latency)"

@@ -56,14 +56,21 @@ func (r *Report) limitGoals() []goal {
 			Cause: l.atLimitCause(eff, r.Machine.LoadEnd),
 		})
 	}
-	if l.OverErr == "" {
-		o := &l.OverAsked
+	for _, x := range []struct {
+		name string
+		run  *applyRun
+		err  string
+	}{{"whole-second", &l.OverAsked, l.OverErr}, {"fractional", l.OverFrac, l.OverFracErr}} {
+		if x.run == nil || x.err != "" {
+			continue
+		}
+		o := x.run
 		t := o.totalOverIdeal(l.Allowed)
 		gs = append(gs, goal{
-			Figure: "2", What: "over-asked rate: total ÷ ideal time",
+			Figure: "2", What: "over-asked rate (3 × the limit), " + x.name + " Retry-After: total ÷ ideal time",
 			Measured: fmt.Sprintf("%s (429s: %.1f%% of writes)", ratio(t), 100*o.throttleShare()),
 			Target:   "≤ 1.15", Met: t <= overAskedGoal && o.Applied == o.Rows,
-			Cause: l.overCause(t),
+			Cause: l.overCause(o, x.name, t),
 		})
 	}
 	return gs
@@ -84,8 +91,8 @@ func (l *LimitRuns) atLimitCause(eff float64, load string) string {
 				a.MaxGap.Round(time.Millisecond), (time.Duration(float64(time.Second) / (l.Allowed * 0.98))).Round(time.Millisecond))
 		}
 		c += fmt.Sprintf("A stall of more than 2%% of the %v window in either process (both shared 2 CPUs with other work: load "+
-			"average %s at the end of the bench) lets the server count one write too many; each 429 then pauses every worker "+
-			"for a whole-second Retry-After and halves the rate, which takes 10 s to climb back. ", l.Window, load)
+			"average %s at the end of the bench) lets the server count one write too many; a single 429 delays its own row by "+
+			"its Retry-After, a run of them pauses every worker for it and cuts the rate. ", l.Window, load)
 	}
 	if eff < pacingGoal {
 		c += fmt.Sprintf("Achieved %.2f writes/s of %.2f allowed. ", a.achieved(), l.Allowed)
@@ -102,28 +109,22 @@ func (l *LimitRuns) atLimitCause(eff float64, load string) string {
 	return c
 }
 
-func (l *LimitRuns) overCause(t float64) string {
-	o := &l.OverAsked
+func (l *LimitRuns) overCause(o *applyRun, mode string, t float64) string {
 	if t <= overAskedGoal && o.Applied == o.Rows {
 		return ""
 	}
-	c := fmt.Sprintf("At --rate %s the server throttled %d of %d writes, and its Retry-After values added up to %s: "+
-		"Intune-style whole seconds, at least 1 s, against a %v window, so each 429 stops every worker for up to half a "+
-		"window while the window itself frees much sooner. Each 429 also halves bulkpatch's rate, which climbs back by 5%% of "+
-		"--rate per second, so the rate saws between about half the limit and just over it.",
-		formatFloat(3*l.Allowed), o.Throttled, o.Writes, secs(o.Promised), l.Window)
-	if f := l.OverFrac; f != nil && l.OverFracErr == "" {
-		ft := f.totalOverIdeal(l.Allowed)
-		c += fmt.Sprintf(" The same run against the same server answering Retry-After to the millisecond "+
-			"(`--retry-after fractional`) took %s of the ideal time with %d 429s (Retry-After total %s): ",
-			ratio(ft), f.Throttled, secs(f.Promised))
-		if t > 1 && ft < t {
-			c += fmt.Sprintf("the whole-second rounding on a %v window accounts for %.0f%% of the excess time (on Intune's 20 s "+
-				"window the same rounding is a twentieth of the window, not half); the rest is the halving at each 429 "+
-				"and the slow climb back.", l.Window, 100*(t-ft)/(t-1))
-		} else {
-			c += "the rounding is not what costs the time; the halving at each 429 and the slow climb back are."
-		}
+	c := fmt.Sprintf("At --rate %s with %s Retry-After the server throttled %d of %d writes, and its Retry-After values added up "+
+		"to %s; the run took %s against the ideal %s. ",
+		formatFloat(3*l.Allowed), mode, o.Throttled, o.Writes, secs(o.Promised), secs(o.Wall),
+		secs(time.Duration(float64(o.Rows)/l.Allowed*float64(time.Second))))
+	if mode == "whole-second" {
+		c += fmt.Sprintf("A whole-second Retry-After is at least 1 s against a %v window, while the window frees a slot every "+
+			"%s: each run of 429s stops every worker for up to half a window, and the rate the controller estimates from such "+
+			"a Retry-After is uncertain by up to a second, so it probes to find the limit. ",
+			l.Window, secs(time.Duration(float64(time.Second)/l.Allowed)))
+	}
+	if o.Applied != o.Rows {
+		c += fmt.Sprintf("Only %d of %d rows were applied. ", o.Applied, o.Rows)
 	}
 	return c
 }
@@ -138,7 +139,7 @@ func (r *Report) renderLimits(w *mdWriter) {
 	}
 	c := r.Config
 	w.line(fmt.Sprintf("The emulator allows %d writes in any sliding %v window (%s writes/s sustained; Intune allows 100 per 20 s), "+
-		"answering 429 with a whole-second Retry-After like Intune. Each run applies the same %d generated rows to a fresh emulator. "+
+		"answering 429 with a whole-second Retry-After like Intune (the last run: to the millisecond, as Intune also does). Each run applies the same %d generated rows to a fresh emulator. "+
 		"*Achieved* is measured at the server: applied writes − 1 over the time from the first write's arrival to the last's. "+
 		"*Ideal* is rows ÷ allowed writes/s = %s; *total* is bulkpatch's wall time, start to exit. --concurrency %d is far more "+
 		"than the rate needs, so that the pacer alone decides when writes go.",
@@ -154,7 +155,7 @@ func (r *Report) renderLimits(w *mdWriter) {
 		rate float64
 	}{{"--rate = limit", &l.AtLimit, l.AtLimitErr, l.Allowed}, {"--rate = 3 × limit", &l.OverAsked, l.OverErr, 3 * l.Allowed},
 		{fmt.Sprintf("--rate = limit, %v window (diagnosis)", l.Window*longWindow), l.AtLimitLong, l.AtLimitLongErr, l.Allowed},
-		{"--rate = 3 × limit, fractional Retry-After (diagnosis)", l.OverFrac, l.OverFracErr, 3 * l.Allowed}} {
+		{"--rate = 3 × limit, fractional Retry-After", l.OverFrac, l.OverFracErr, 3 * l.Allowed}} {
 		if x.run == nil {
 			continue
 		}
@@ -182,15 +183,16 @@ func (r *Report) renderLimits(w *mdWriter) {
 
 func fracNote(l *LimitRuns) string {
 	var notes []string
-	for _, d := range []*applyRun{l.AtLimitLong, l.OverFrac} {
-		if d != nil {
-			notes = append(notes, "`"+d.Profile+"`")
-		}
+	if d := l.AtLimitLong; d != nil {
+		notes = append(notes, "diagnosis: `"+d.Profile+"`")
+	}
+	if d := l.OverFrac; d != nil {
+		notes = append(notes, "fractional Retry-After: `"+d.Profile+"`")
 	}
 	if len(notes) == 0 {
 		return ""
 	}
-	return " (diagnosis runs: " + strings.Join(notes, ", ") + ")"
+	return " (" + strings.Join(notes, "; ") + ")"
 }
 
 // Figure 3.

@@ -6,6 +6,8 @@ import (
 	"io"
 	"os"
 	"strconv"
+	"strings"
+	"time"
 
 	"github.com/bulkpatch/bulkpatch/internal/emulator"
 )
@@ -159,4 +161,64 @@ func genState(n int) *emulator.State {
 		app.UserStatuses[k].DeviceStatuses = append(app.UserStatuses[k].DeviceStatuses, s)
 	}
 	return st
+}
+
+// otherApp is the app whose statuses the bench's second client writes
+// (figure 8), apart from every generated row's; otherObjects is how many.
+const (
+	otherApp     = "0ther000-0000-4000-8000-5ec0ndc11e47"
+	otherObjects = 64
+)
+
+// withOther adds otherApp and its statuses to st.
+func withOther(st *emulator.State) *emulator.State {
+	app := emulator.App{ID: otherApp}
+	for i := range otherObjects {
+		app.DeviceStatuses = append(app.DeviceStatuses, emulator.Status{ID: fmt.Sprintf("other-%02d", i)})
+	}
+	st.MobileApps = append(st.MobileApps, app)
+	return st
+}
+
+// exactRows counts the generated rows 0..n-1 whose object on srv holds
+// exactly what the row says: the state a run was asked to leave.
+func exactRows(srv *emulator.Server, n int) int {
+	ok := 0
+	var buf []byte
+	for i := range n {
+		buf = appendRow(buf[:0], i, false)
+		cells := strings.Split(strings.TrimSuffix(string(buf), "\n"), ",")
+		if obj, found := srv.Object(cells[0], cells[1], cells[2]); found && rowMatches(obj, cells) {
+			ok++
+		}
+	}
+	return ok
+}
+
+// rowMatches reports whether obj holds the property cells of a generated
+// row (in genHeader order).
+func rowMatches(obj map[string]any, cells []string) bool {
+	for k := 3; k < len(genHeader); k++ {
+		name, want := genHeader[k], cells[k]
+		switch got := obj[name]; name {
+		case "errorCode":
+			f, ok := got.(float64)
+			n, err := strconv.Atoi(want)
+			if !ok || err != nil || f != float64(n) {
+				return false
+			}
+		case "lastSyncDateTime":
+			s, _ := got.(string)
+			a, err1 := time.Parse(time.RFC3339Nano, s)
+			b, err2 := time.Parse(time.RFC3339Nano, want)
+			if err1 != nil || err2 != nil || !a.Equal(b) {
+				return false
+			}
+		default:
+			if s, _ := got.(string); s != want {
+				return false
+			}
+		}
+	}
+	return true
 }

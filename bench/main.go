@@ -7,7 +7,8 @@
 //	go run ./bench -out BENCHMARKS.md
 //
 // -quick makes a small smoke run; -only limits, latency, batch, overhead,
-// cpu, peers or micro (comma-separated) runs some figures only. The same
+// cpu, peers, badday, share or micro (comma-separated) runs some figures
+// only. The same
 // binary also serves as the baselines (see child.go).
 package main
 
@@ -38,8 +39,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var (
 		out    = fs.String("out", "BENCHMARKS.md", "where to write the report")
 		quick  = fs.Bool("quick", false, "small sizes: a smoke run, not figures to publish")
-		only   = fs.String("only", "", "comma-separated figures to run (limits, latency, batch, overhead, cpu, peers, micro); default all")
-		newman = fs.Bool("newman", true, "install Newman with npm and run it as a peer")
+		only   = fs.String("only", "", "comma-separated figures to run (limits, latency, batch, overhead, cpu, peers, badday, share, micro); default all")
+		newman = fs.Bool("newman", true, "install Newman and the Graph JS SDK with npm and run them as peers")
 		keep   = fs.Bool("keep", false, "keep the temporary directory (inputs, results files)")
 		goCmd  = fs.String("go", envOr("GO", "go"), "the go command")
 		bin    = fs.String("bin", "", "measure this bulkpatch binary instead of building ./cmd/bulkpatch")
@@ -92,7 +93,7 @@ func envOr(key, def string) string {
 	return def
 }
 
-var figures = []string{"limits", "latency", "batch", "overhead", "cpu", "peers", "micro"}
+var figures = []string{"limits", "latency", "batch", "overhead", "cpu", "peers", "badday", "share", "micro"}
 
 func parseOnly(s string) (map[string]bool, error) {
 	want := map[string]bool{}
@@ -174,6 +175,8 @@ func measure(ctx context.Context, cfg config, want map[string]bool, goCmd, bin s
 		{"batch", func() { br := b.batchRuns(ctx); rep.Batch = &br }},
 		{"cpu", func() { cr := b.cpuRuns(ctx); rep.CPU = &cr }},
 		{"peers", func() { pr := b.peers(ctx, *rep.Limits); rep.Peers = &pr }},
+		{"badday", func() { bd := b.badDay(ctx); rep.BadDay = &bd }},
+		{"share", func() { sr := b.share(ctx); rep.Share = &sr }},
 		{"micro", func() { mr := b.micro(ctx, goCmd, root); rep.Micro = &mr }},
 	}
 	for _, s := range steps {

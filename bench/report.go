@@ -22,10 +22,12 @@ type Report struct {
 	Batch    *BatchRuns
 	CPU      *CPURuns
 	Peers    *Peers
+	BadDay   *BadDay
+	Share    *ShareRun
 	Micro    *MicroRuns
 }
 
-// goal is one target of issue 5 (or 3) and how this run did against it.
+// goal is one target of an issue (3, 5, 11) and how this run did against it.
 type goal struct {
 	Figure   string
 	What     string
@@ -42,6 +44,8 @@ func (r *Report) Goals() []goal {
 	gs = append(gs, r.latencyGoals()...)
 	gs = append(gs, r.batchGoals()...)
 	gs = append(gs, r.overheadGoals()...)
+	gs = append(gs, r.badDayGoals()...)
+	gs = append(gs, r.shareGoals()...)
 	return gs
 }
 
@@ -55,7 +59,7 @@ func (r *Report) Render() string {
 	w.line("bulkpatch's own (internal/emulator), served on 127.0.0.1 by the bench process; the bulkpatch under test is")
 	w.line("the real binary, built fresh and run as a child process. `PORT` stands for the emulator's port, `$TMP` for")
 	w.line("the bench's temporary directory, in which every command runs; each `bulkpatch` command ran with")
-	w.line("`BULKPATCH_TOKEN` set (the emulator checks no token).")
+	w.line("`BULKPATCH_TOKEN` set (the emulator requires a bearer token and takes any).")
 	w.line("")
 	if r.Quick {
 		w.line("**This is a `-quick` smoke run with small sizes: its figures are not meant to be published.**")
@@ -68,6 +72,8 @@ func (r *Report) Render() string {
 	r.renderBatch(&w)
 	r.renderOverhead(&w)
 	r.renderPeers(&w)
+	r.renderBadDay(&w)
+	r.renderShare(&w)
 	r.renderMicro(&w)
 	return w.String()
 }

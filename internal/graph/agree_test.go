@@ -77,7 +77,7 @@ func TestOneStateMachine(t *testing.T) {
 			{429, nil, throttle}, {503, []string{"Retry-After", "1"}, ""}, {200, rid("r3"), obj},
 		}, 200, 3, "", []time.Duration{500 * time.Millisecond, time.Second}},
 		{"500 until retries run out", []outcome{{500, rid("r5"), `{"error":{"code":"InternalError","message":"oops"}}`}},
-			500, 3, "APIError 500", []time.Duration{500 * time.Millisecond, time.Second}},
+			500, 3, "APIError 500", []time.Duration{50 * time.Millisecond, 100 * time.Millisecond}},
 		{"429 until retries run out", []outcome{{429, []string{"Retry-After", "0.25"}, throttle}},
 			429, 3, "APIError 429", []time.Duration{250 * time.Millisecond, 250 * time.Millisecond}},
 		{"404 is final", []outcome{{404, nil, errBody404}}, 404, 1, "APIError 404", nil},
@@ -88,10 +88,10 @@ func TestOneStateMachine(t *testing.T) {
 		{"401 twice is final", []outcome{{401, rid("r8"), unauth}}, 401, 2, "APIError 401", nil},
 		{"401 after a 429 still refreshes once", []outcome{{429, []string{"Retry-After", "1"}, throttle}, {401, nil, unauth}, {401, nil, unauth}},
 			401, 3, "APIError 401", []time.Duration{time.Second}},
-		{"no answer, then 204", []outcome{{0, nil, ""}, {204, rid("r9"), ""}}, 204, 2, "", []time.Duration{500 * time.Millisecond}},
-		{"no answer ever", []outcome{{0, nil, ""}}, 0, 3, "no answer", []time.Duration{500 * time.Millisecond, time.Second}},
+		{"no answer, then 204", []outcome{{0, nil, ""}, {204, rid("r9"), ""}}, 204, 2, "", []time.Duration{50 * time.Millisecond}},
+		{"no answer ever", []outcome{{0, nil, ""}}, 0, 3, "no answer", []time.Duration{50 * time.Millisecond, 100 * time.Millisecond}},
 		{"403 keeps the last request-id", []outcome{{503, rid("r10"), ""}, {403, nil, `{"error":{"code":"Forbidden","message":"no"}}`}},
-			403, 2, "APIError 403", []time.Duration{500 * time.Millisecond}},
+			403, 2, "APIError 403", []time.Duration{50 * time.Millisecond}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -185,14 +185,26 @@ func TestBatchSplitsAt20AndPacesEachItem(t *testing.T) {
 			t.Errorf("result %d = %+v", i, r)
 		}
 	}
-	// 45 items at 4/s with burst 1: 44 waits of 250 ms (plus the margin).
+	// 45 items at 4/s: three frames of 20 slots, back to back, each POST
+	// leaving at its frame's last slot. A full group books in the second
+	// half of its frame (smaller groups go first), so the clock is asked
+	// for 9+10, 10+10 and 20 slots.
+	slot := time.Duration(float64(spacing(4)) / frameShare)
+	var at time.Duration
+	var leaves []time.Duration
 	waits := clk.Waits()
-	if len(waits) != 44 {
-		t.Fatalf("%d waits, want 44", len(waits))
+	for i, w := range waits {
+		at += w
+		if i != 0 && i != 2 {
+			leaves = append(leaves, at)
+		}
 	}
-	for _, w := range waits {
-		if !closeTo(w, spacing(4)) {
-			t.Fatalf("wait %v, want %v each", w, spacing(4))
+	if len(waits) != 5 {
+		t.Fatalf("waits %v, want 5", waits)
+	}
+	for i, want := range []time.Duration{19 * slot, 39 * slot, 59 * slot} {
+		if !closeTo(leaves[i], want) {
+			t.Errorf("POST %d left at %v, want %v (slot %v)", i+1, leaves[i], want, slot)
 		}
 	}
 }
@@ -249,8 +261,9 @@ func TestBatchWholePostTransient(t *testing.T) {
 			t.Errorf("result %d = %+v", i, r)
 		}
 	}
-	// The 503's Retry-After, then backoff for retry 2 (window 2 s, draw 0.5).
-	if diff := cmp.Diff([]time.Duration{2 * time.Second, time.Second}, clk.Waits()); diff != "" {
+	// The 503's Retry-After, then the brief backoff of an isolated
+	// failure for retry 2 (window 200 ms, draw 0.5).
+	if diff := cmp.Diff([]time.Duration{2 * time.Second, 100 * time.Millisecond}, clk.Waits()); diff != "" {
 		t.Errorf("waits (-want +got):\n%s", diff)
 	}
 }

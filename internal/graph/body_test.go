@@ -61,7 +61,7 @@ func TestUnreadableBody(t *testing.T) {
 		{"200 dripping past the timeout", []http.HandlerFunc{drip(200, "request-id", "rid-1")}, 200, 1, "answer body unreadable: not complete within 100ms", "", nil},
 		{"200 too large", []http.HandlerFunc{big}, 200, 1, "answer body unreadable: too large (more than 64 bytes)", "", nil},
 		{"404 cut short", []http.HandlerFunc{cutShort(404, "request-id", "rid-1")}, 404, 1, "", "the answer's body could not be read: cut short", nil},
-		{"500 too large, retried by its status", []http.HandlerFunc{bigErr}, 500, 3, "", "could not be read: too large", []time.Duration{500 * time.Millisecond, time.Second}},
+		{"500 too large, retried by its status", []http.HandlerFunc{bigErr}, 500, 3, "", "could not be read: too large", []time.Duration{50 * time.Millisecond, 100 * time.Millisecond}},
 		{"503 dripping, retried after its Retry-After", []http.HandlerFunc{drip(503, "Retry-After", "2", "request-id", "rid-1"), reply(204, "")}, 204, 2, "", "", []time.Duration{2 * time.Second}},
 	}
 	for _, tt := range tests {

@@ -42,17 +42,22 @@ func TestCancelDuringPacerWait(t *testing.T) {
 	}
 }
 
-// TestCancelDuringSharedPause: a request held back by another request's
-// 429 (the pacer's shared pause) is not sent once cancelled.
+// TestCancelDuringSharedPause: a request held back by a run of another
+// request's 429s (the pacer's shared pause) is not sent once cancelled.
 func TestCancelDuringSharedPause(t *testing.T) {
 	for _, v := range ways {
 		t.Run(v.name, func(t *testing.T) {
 			clk := newFakeClock(false)
-			c, ss := newWayClient(t, v, []outcome{{429, []string{"Retry-After", "60"}, ""}, {204, nil, ""}}, nil,
-				func(cfg *Config) { cfg.Clock = clk })
+			throttle := outcome{429, []string{"Retry-After", "60"}, ""}
+			c, ss := newWayClient(t, v, []outcome{throttle, throttle, throttle, {204, nil, ""}}, nil,
+				func(cfg *Config) { cfg.Clock = clk; cfg.MaxRetries = 3 })
 			first := make(chan Result, 1)
 			go func() { first <- v.send(context.Background(), c, Write{Path: target, Body: []byte(`{}`)}) }()
-			clk.BlockUntil(t, 1) // the first got its 429 and waits 60 s
+			for range 2 {
+				clk.BlockUntil(t, 1) // a 429; the first waits 60 s
+				clk.Advance(time.Minute)
+			}
+			clk.BlockUntil(t, 1) // the third 429 in a row: everyone waits 60 s
 			ctx, cancel := context.WithCancel(context.Background())
 			done := make(chan Result)
 			go func() { done <- v.send(ctx, c, Write{Path: target, Body: []byte(`{}`)}) }()
@@ -62,11 +67,11 @@ func TestCancelDuringSharedPause(t *testing.T) {
 				t.Errorf("cancelled Result %+v; want Attempts 0 and context.Canceled", res)
 			}
 			clk.Advance(time.Minute)
-			if res := <-first; res.Err != nil || res.Attempts != 2 {
-				t.Errorf("first Result %+v; want success on its retry", res)
+			if res := <-first; res.Err != nil || res.Attempts != 4 {
+				t.Errorf("first Result %+v; want success on its third retry", res)
 			}
-			if n := ss.Requests(); n != 2 {
-				t.Errorf("%d requests, want 2: the first's two attempts only", n)
+			if n := ss.Requests(); n != 4 {
+				t.Errorf("%d requests, want 4: the first's attempts only", n)
 			}
 		})
 	}
@@ -84,7 +89,7 @@ func TestCancelDuringRetryWait(t *testing.T) {
 		wantGot    string
 	}{
 		{"Retry-After", outcome{429, []string{"Retry-After", "3600", "request-id", "rid-1"}, ""}, time.Hour, 429, "attempt 1 got 429"},
-		{"backoff after no answer", outcome{0, nil, ""}, 500 * time.Millisecond, 0, "attempt 1 got no answer"},
+		{"backoff after no answer", outcome{0, nil, ""}, 50 * time.Millisecond, 0, "attempt 1 got no answer"},
 	}
 	for _, tt := range tests {
 		for _, v := range ways {

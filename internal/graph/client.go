@@ -57,8 +57,10 @@ type Config struct {
 	// WriteRate is the most writes per second for the whole client: each
 	// PATCH attempt and each item of a $batch POST counts one. It is a
 	// ceiling: the client paces 2% below it (a margin against jitter on
-	// the way to a sliding-window quota), halves its actual rate on a 429
-	// and creeps back up while none come. 0 means unlimited.
+	// the way to a sliding-window quota), cuts its actual rate to what the
+	// server was seen to accept when 429s come in a run (a single 429
+	// delays only its own request), and returns towards the ceiling once
+	// they stop (see ratectl). 0 means unlimited.
 	WriteRate float64
 	// ReadRate is the same for GETs, each page of a List counting one.
 	// 0 means unlimited.
@@ -107,6 +109,8 @@ type Client struct {
 	reads  *pacer
 
 	requests, writesSent, readsSent, throttled, retries, unanswered atomic.Int64
+
+	attempts atomic.Uint64 // numbers the HTTP requests run sends, for the rate controller
 
 	reach reach // whether attempts are getting answers
 }

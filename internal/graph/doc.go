@@ -7,8 +7,8 @@
 // error bodies into *APIError.
 //
 // One *Client is meant to be shared by all workers of a run: its pacer
-// (token bucket, adaptive rate, shared pause after a 429) only protects
-// the tenant's quota if every request goes through it. All waiting runs
+// (a schedule of slots, a rate controller, a shared pause after a run of
+// 429s) only protects the tenant's quota if every request goes through it. All waiting runs
 // on an injectable Clock so tests can drive retries without sleeping.
 package graph
 

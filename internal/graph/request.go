@@ -29,6 +29,8 @@ type request struct {
 
 	res       Result    // what it got so far; final once done
 	start     time.Time // the first attempt's
+	sent      time.Time // the latest attempt's
+	attempt   uint64    // the latest attempt's HTTP request, numbered by the client
 	notBefore time.Time // its own Retry-After or backoff: no attempt before
 	retries   int       // attempts after a transient failure, against MaxRetries
 	refreshed bool      // the token was refreshed once for it
@@ -84,6 +86,7 @@ func (c *Client) decide(ctx context.Context, r *request, a attempt, now time.Tim
 			err := fmt.Errorf("graph: %s %s: the %d answer's body is unreadable: %w", r.method, r.path, a.status, a.err)
 			return c.failed(ctx, r, err, shouldRetry(0, a.err), 0, now)
 		}
+		c.pacerOf(r).observe(now, r.sent, r.attempt, served, 0)
 		r.res.Err = nil
 		if a.err != nil {
 			// Graph accepted the write; only its echo is lost.
@@ -101,6 +104,7 @@ func (c *Client) decide(ctx context.Context, r *request, a attempt, now time.Tim
 		e.ClientRequestID = r.res.ClientRequestID
 	}
 	if a.status == http.StatusUnauthorized && c.tokens != nil && !r.refreshed {
+		c.pacerOf(r).observe(now, r.sent, r.attempt, served, 0)
 		r.res.Err = e
 		c.logAttempt(ctx, r, 0, e)
 		return refresh
@@ -109,16 +113,20 @@ func (c *Client) decide(ctx context.Context, r *request, a attempt, now time.Tim
 }
 
 // failed records err as r's outcome so far. When retry is set and r has
-// retries left it schedules the next attempt, else r is finished. A
-// throttling answer (429, or 503 with Retry-After) also pauses every
-// request of its kind, whether or not r itself may retry.
+// retries left it schedules the next attempt, else r is finished. The
+// pacer's controller reads the answer first: a 429 or a transient
+// failure that it takes as strong evidence (a run of them) pauses every
+// request of its kind for as long as this one waits, whether or not r
+// itself may retry; an isolated one delays r alone.
 func (c *Client) failed(ctx context.Context, r *request, err error, retry bool, ra time.Duration, now time.Time) next {
 	r.res.Err = err
+	p := c.pacerOf(r)
+	v := p.observe(now, r.sent, r.attempt, signalOf(r.res.Status, retry), ra)
 	var wait time.Duration
 	if retry {
-		wait = c.retryWait(r.res.Status, ra, r.retries+1)
+		wait = c.retryWait(r.res.Status, ra, r.retries+1, v.brief)
 	}
-	c.noteThrottle(c.pacerOf(r), r.res.Status, ra, wait, now)
+	c.noteThrottle(p, r.res.Status, ra, wait, v, now)
 	if !retry || r.retries >= c.maxRetries {
 		c.logAttempt(ctx, r, 0, err)
 		return finished
@@ -127,6 +135,19 @@ func (c *Client) failed(ctx context.Context, r *request, err error, retry bool, 
 	r.notBefore = now.Add(wait)
 	c.logAttempt(ctx, r, wait, err)
 	return retryLater
+}
+
+// signalOf is what a failed attempt tells the rate controller: a 429 is
+// throttling, a failure worth retrying otherwise (5xx, no answer) a
+// fault, anything else (a 4xx) an answer the server had room for.
+func signalOf(status int, retry bool) signal {
+	switch {
+	case status == http.StatusTooManyRequests:
+		return throttled
+	case retry:
+		return faulted
+	}
+	return served
 }
 
 // setRequestID records the answer's request-id, else fallback; an answer
@@ -147,43 +168,57 @@ func (c *Client) pacerOf(r *request) *pacer {
 	return c.writes
 }
 
-// retryWait is the wait before retry number n after a failed attempt:
-// the server's Retry-After when a 429, 503 or 504 gave one, else jittered
-// backoff.
-func (c *Client) retryWait(status int, ra time.Duration, n int) time.Duration {
+// retryWait is the wait before retry number n after a failed attempt
+// (see waitFor).
+func (c *Client) retryWait(status int, ra time.Duration, n int, brief bool) time.Duration {
+	return waitFor(status, ra, n, brief, c.jitter())
+}
+
+// waitFor is the wait before retry number n after a failed attempt: the
+// server's Retry-After when a 429, 503 or 504 gave one, else jittered
+// backoff (r is the jitter draw), brief when the rate controller took the
+// failure for an isolated one.
+func waitFor(status int, ra time.Duration, n int, brief bool, r float64) time.Duration {
 	switch status {
 	case http.StatusTooManyRequests, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
 		if ra > 0 {
 			return ra
 		}
 	}
-	return backoff(n, c.jitter())
+	if brief {
+		return briefBackoff(n, r)
+	}
+	return backoff(n, r)
 }
 
-// noteThrottle tells the pacer about a throttling answer received at now.
-// A 429 pauses every request of its kind for wait (its Retry-After, or
-// the backoff drawn when it had none) and cuts the rate; a 503 with
-// Retry-After pauses without cutting. A cut is logged for operators: it
-// is what explains a run slower than --rate. The many 429s of one $batch
-// answer cut once: the pacer cuts at most once per cutSpacing.
-func (c *Client) noteThrottle(p *pacer, status int, ra, wait time.Duration, now time.Time) {
-	var before, after float64
-	switch {
-	case status == http.StatusTooManyRequests:
-		if wait == 0 {
-			wait = max(ra, backoffMin)
-		}
-		before, after = p.throttled(now, now.Add(wait), true)
-	case status == http.StatusServiceUnavailable && ra > 0:
-		before, after = p.throttled(now, now.Add(ra), false)
+// sharedPause is how long every request waits after an answer the
+// controller judged strong evidence: as long as the request that got it
+// (wait: its Retry-After or backoff), or, for one that will not retry
+// (wait 0), its Retry-After or the shortest backoff.
+func sharedPause(ra, wait time.Duration) time.Duration {
+	if wait > 0 {
+		return wait
 	}
-	if after < before {
+	return max(ra, backoffMin)
+}
+
+// noteThrottle carries out the controller's verdict on an answer received
+// at now: strong evidence pauses every request of its kind (see
+// sharedPause). A cut is logged for operators: it is what explains a run
+// slower than --rate.
+func (c *Client) noteThrottle(p *pacer, status int, ra, wait time.Duration, v verdict, now time.Time) {
+	var pause time.Duration
+	if v.pause {
+		pause = sharedPause(ra, wait)
+		p.pauseUntil(now.Add(pause))
+	}
+	if v.after < v.before {
 		kind := "write"
 		if p == c.reads {
 			kind = "read"
 		}
 		c.log.Info("throttled: rate lowered", "requests", kind, "status", status,
-			"rate_before", roundRate(before), "rate_after", roundRate(after), "pause_ms", wait.Milliseconds())
+			"rate_before", roundRate(v.before), "rate_after", roundRate(v.after), "pause_ms", pause.Milliseconds())
 	}
 }
 
@@ -223,7 +258,8 @@ func (c *Client) run(ctx context.Context, rs []*request, size int, send sender) 
 		if group == nil && wake.IsZero() {
 			return
 		}
-		if err := c.ready(ctx, group, wake, &tok); err != nil {
+		group, err := c.ready(ctx, group, wake, &tok)
+		if err != nil {
 			if ctx.Err() != nil {
 				c.stop(rs, ctx.Err())
 				return
@@ -235,8 +271,9 @@ func (c *Client) run(ctx context.Context, rs []*request, size int, send sender) 
 			continue
 		}
 		now := c.clock.Now()
+		attempt := c.attempts.Add(1)
 		for _, r := range group {
-			r.begin(c, now)
+			r.begin(c, now, attempt)
 		}
 		got := send(ctx, group, tok)
 		sent := tok
@@ -257,28 +294,33 @@ func (c *Client) run(ctx context.Context, rs []*request, size int, send sender) 
 	}
 }
 
-// ready waits until group may be sent: for the pacer once per request and
-// for a token, which it leaves in *tok unless one is there already. With
-// no group it sleeps until wake instead. It fails with ctx's error when
-// ctx ends first, and checks ctx once more last, so that a request whose
-// waits all completed at the moment ctx ended is not sent either.
-func (c *Client) ready(ctx context.Context, group []*request, wake time.Time, tok *string) error {
+// ready waits until group may be sent, or the part of it the pacer lets
+// go now (the rest stays due), and returns that part: it waits for the
+// pacer and for a token, which it leaves in *tok unless one is there
+// already. With no group it sleeps until wake instead. It fails with
+// ctx's error when ctx ends first, and checks ctx once more last, so that
+// a request whose waits all completed at the moment ctx ended is not
+// sent either.
+func (c *Client) ready(ctx context.Context, group []*request, wake time.Time, tok *string) ([]*request, error) {
 	if group == nil {
-		return sleep(ctx, c.clock, wake.Sub(c.clock.Now()))
+		return nil, sleep(ctx, c.clock, wake.Sub(c.clock.Now()))
 	}
-	for range group {
-		if err := c.pacerOf(group[0]).wait(ctx); err != nil {
-			return err
-		}
+	// One booking for the whole group: a $batch leaves when the last of
+	// its items' slots has come, and the next group's slots follow them,
+	// so that concurrent $batch POSTs do not leave together.
+	k, err := c.pacerOf(group[0]).wait(ctx, len(group))
+	if err != nil {
+		return group, err
 	}
+	group = group[:k]
 	if *tok == "" {
 		t, err := c.token(ctx)
 		if err != nil {
-			return err
+			return group, err
 		}
 		*tok = t
 	}
-	return ctx.Err()
+	return group, ctx.Err()
 }
 
 // due returns the first (at most size) unfinished requests of rs whose
@@ -299,11 +341,13 @@ func due(rs []*request, now time.Time, size int) (group []*request, wake time.Ti
 	return group, wake
 }
 
-// begin counts the attempt r is about to make at now.
-func (r *request) begin(c *Client, now time.Time) {
+// begin counts the attempt r is about to make at now, in the HTTP
+// request numbered attempt.
+func (r *request) begin(c *Client, now time.Time, attempt uint64) {
 	if r.start.IsZero() {
 		r.start = now
 	}
+	r.sent, r.attempt = now, attempt
 	r.res.Attempts++
 	if r.res.Attempts > 1 {
 		c.retries.Add(1)

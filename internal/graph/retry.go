@@ -21,6 +21,12 @@ const (
 	// backoffMin keeps full jitter from drawing an immediate retry: a
 	// 429 without Retry-After must never be answered by resending at once.
 	backoffMin = backoffBase / 4
+	// briefBase is the backoff window of a first retry after an isolated
+	// failure (a 5xx without Retry-After, a reset), which the rate
+	// controller does not take for a server in trouble: such a request
+	// is resent soon, since it holds a worker while it waits.
+	briefBase = 100 * time.Millisecond
+	briefMin  = briefBase / 4
 )
 
 // ParseRetryAfter parses a Retry-After value: delta-seconds, integer or
@@ -176,4 +182,20 @@ func backoff(n int, r float64) time.Duration {
 		window = backoffBase
 	}
 	return max(time.Duration(r*float64(window)), backoffMin)
+}
+
+// briefBackoff is backoff after an isolated failure: full jitter over a
+// window of briefBase doubling per retry (so that a request failing again
+// and again soon backs off like any other), at least briefMin.
+func briefBackoff(n int, r float64) time.Duration {
+	if !(r >= 0 && r < 1) {
+		r = 0.5
+	}
+	window := backoffCap
+	if n >= 1 && n <= 9 {
+		window = min(briefBase<<(n-1), backoffCap)
+	} else if n < 1 {
+		window = briefBase
+	}
+	return max(time.Duration(r*float64(window)), briefMin)
 }
