@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"os"
 	"strings"
-	"sync"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
@@ -59,17 +58,24 @@ type env struct {
 	// quiet (--quiet): nothing on stdout or stderr when all is well;
 	// problems and the summary of a failure still print.
 	quiet bool
-	// barOut is stderr for the progress bar, which draws with control
-	// characters that stderr, on a terminal, does not let through. It
-	// shares stderr's lock. Set by run.
+	// barOut is where the progress bar is drawn: the same
+	// *report.Console as stderr, whose status line it is. Set by run.
 	barOut io.Writer
 }
 
 // run is the whole program; main only wires the process to it.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	return newEnv(stdin, stdout, stderr).run(ctx, args)
+}
+
+// newEnv returns the environment of a process with these streams, its
+// outputs guarded: what main itself prints (that it was interrupted) goes
+// through e.stderr too, above the progress bar.
+func newEnv(stdin io.Reader, stdout, stderr io.Writer) *env {
 	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, getenv: os.Getenv,
 		stdinTTY: isTerminal(stdin), stderrTTY: isTerminal(stderr)}
-	return e.run(ctx, args)
+	e.guardOutputs()
+	return e
 }
 
 func (e *env) run(ctx context.Context, args []string) int {
@@ -242,33 +248,38 @@ var errChangesPending = errors.New("changes are pending")
 // guardOutputs makes stdout and stderr safe: on a terminal, nothing that
 // a server or a file supplied may reach it as a control or
 // bidirectional-text character (report.NewTerminalWriter); and logs, the
-// progress display and messages, written to stderr from several
-// goroutines, go through one lock so their lines stay whole.
+// progress bar and messages, written to stderr from several goroutines,
+// go through one report.Console, which keeps their lines whole and writes
+// text above the bar, never onto it.
 func (e *env) guardOutputs() {
-	if _, done := e.stderr.(*lockedWriter); done {
+	if _, done := e.stderr.(*report.Console); done {
 		return
 	}
-	mu := new(sync.Mutex)
-	raw := e.stderr
+	raw, text := e.stderr, e.stderr
 	if e.stderrTTY {
-		e.stderr = report.NewTerminalWriter(raw)
+		text = report.NewTerminalWriter(raw)
 	}
-	e.stderr, e.barOut = &lockedWriter{mu: mu, w: e.stderr}, &lockedWriter{mu: mu, w: raw}
+	con := report.NewConsole(raw, text, terminalWidth(raw))
+	e.stderr, e.barOut = con, con
 	if isTerminal(e.stdout) {
 		e.stdout = report.NewTerminalWriter(e.stdout)
 	}
 }
 
-// lockedWriter serialises writes to w under mu.
-type lockedWriter struct {
-	mu *sync.Mutex
-	w  io.Writer
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
+// terminalWidth returns what reads w's width now, when w is a terminal;
+// nil otherwise (the Console then takes 80 columns).
+func terminalWidth(w io.Writer) func() int {
+	f, ok := w.(*os.File)
+	if !ok || !term.IsTerminal(int(f.Fd())) {
+		return nil
+	}
+	return func() int {
+		cols, _, err := term.GetSize(int(f.Fd()))
+		if err != nil {
+			return 0
+		}
+		return cols
+	}
 }
 
 func isTerminal(f any) bool {
