@@ -35,9 +35,6 @@ const (
 	exitInterrupted = 130
 )
 
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "dev"
-
 // env is everything a command touches outside its arguments, so tests can
 // run the whole CLI in-process.
 type env struct {
@@ -81,6 +78,9 @@ func newEnv(stdin io.Reader, stdout, stderr io.Writer) *env {
 func (e *env) run(ctx context.Context, args []string) int {
 	e.guardOutputs()
 	root := e.newRoot()
+	if args == nil {
+		args = []string{} // nil would make cobra read os.Args
+	}
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
 	e.report(err)
@@ -102,36 +102,49 @@ func (e *env) newRoot() *cobra.Command {
 			return reported{usagef("bulkpatch", "a command is needed")}
 		},
 	}
-	describe(root, "bulkpatch")
 	root.PersistentFlags().BoolVarP(&e.quiet, "quiet", "q", false, "print nothing when all is well (cron); problems and a failed run's summary still print")
 	root.SetIn(e.stdin)
 	root.SetOut(e.stdout)
 	root.SetErr(e.stderr)
 	root.SetVersionTemplate("bulkpatch {{.Version}}\n")
-	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return &usageError{cmd: c.CommandPath(), err: err} })
-	root.AddCommand(e.validateCmd(), e.planCmd(), e.applyCmd(), e.exportCmd(), e.reportCmd(), e.resourcesCmd(), e.emulatorCmd(), e.demoCmd(), e.versionCmd())
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return &usageError{cmd: c.CommandPath(), err: err, help: true}
+	})
+	// cobra's own completion command would say nothing of our help; ours
+	// is the same generators with a help file.
+	root.CompletionOptions.DisableDefaultCmd = true
+	root.AddCommand(e.validateCmd(), e.planCmd(), e.applyCmd(), e.exportCmd(), e.reportCmd(), e.resourcesCmd(),
+		e.emulatorCmd(), e.demoCmd(), e.completionCmd(), e.versionCmd(), exitCodesTopic())
+	root.SetHelpCommand(helpCmd())
+	root.InitDefaultHelpCmd() // adds it now, not when run, so that it is described like the others
+	describe(root, "bulkpatch")
 	for _, c := range root.Commands() {
 		c.SilenceUsage, c.SilenceErrors = true, true
 		describe(c, c.Name())
 	}
+	setHelp(root)
+	addCompletions(root)
 	return root
 }
 
-func (e *env) versionCmd() *cobra.Command {
-	return &cobra.Command{Use: "version", Args: cobra.NoArgs, RunE: func(c *cobra.Command, _ []string) error {
-		fmt.Fprintf(e.stdout, "bulkpatch %s\n", version)
-		return nil
-	}}
+// exitCodesTopic is "bulkpatch help exit-codes": a help topic, not a
+// command (it has no Run).
+func exitCodesTopic() *cobra.Command {
+	return &cobra.Command{Use: "exit-codes"}
 }
 
 // args accepts exactly n positional arguments, named what in the message
 // when there are not.
 func args(n int, what string) cobra.PositionalArgs {
 	return func(c *cobra.Command, args []string) error {
-		if len(args) != n {
-			return usagef(c.CommandPath(), "want %s, got %d argument(s): %s", what, len(args), strings.Join(args, " "))
+		switch {
+		case len(args) == n:
+			return nil
+		case len(args) == 0:
+			return &usageError{cmd: c.CommandPath(), err: fmt.Errorf("want %s", what), help: true}
 		}
-		return nil
+		return &usageError{cmd: c.CommandPath(), help: true,
+			err: fmt.Errorf("want %s, got %d: %s", what, len(args), strings.Join(args, " "))}
 	}
 }
 
@@ -142,6 +155,9 @@ func (e *env) report(err error) {
 	case err == nil, errors.As(err, &r), errors.Is(err, errChangesPending):
 	default:
 		fmt.Fprintf(e.stderr, "bulkpatch: %v\n", err)
+	}
+	if ue := (*usageError)(nil); errors.As(err, &ue) && ue.help {
+		fmt.Fprintf(e.stderr, "Run '%s --help' for usage.\n", ue.cmd)
 	}
 }
 
@@ -206,9 +222,19 @@ func stopCode(r apply.StopReason) int {
 type usageError struct {
 	cmd string
 	err error
+	// help: the command line itself is wrong (a flag, an argument), so
+	// the message ends by pointing at the command's help.
+	help bool
 }
 
-func (e *usageError) Error() string { return e.cmd + ": " + e.err.Error() }
+// Error names the command without the program ("apply: …"): report
+// prints it after "bulkpatch: ".
+func (e *usageError) Error() string {
+	if cmd := strings.TrimPrefix(e.cmd, "bulkpatch"); cmd != "" {
+		return strings.TrimPrefix(cmd, " ") + ": " + e.err.Error()
+	}
+	return e.err.Error()
+}
 func (e *usageError) Unwrap() error { return e.err }
 
 func usagef(cmd, format string, a ...any) error {
