@@ -55,8 +55,11 @@ func describeBuild(ver, commit, date string, info *debug.BuildInfo) string {
 	}
 	var parts []string
 	if commit != "" {
-		if len(commit) == 40 {
-			commit = commit[:12]
+		if full, rest, _ := strings.Cut(commit, "-"); len(full) == 40 {
+			commit = full[:12] // enough to find it; a -dirty stays
+			if rest != "" {
+				commit += "-" + rest
+			}
 		}
 		if dirty && !strings.HasSuffix(commit, "-dirty") {
 			commit += "-dirty"

@@ -29,6 +29,8 @@ func TestVersionDescribeBuild(t *testing.T) {
 	}{
 		{"ldflags", "v1.2.3", "0123456789abcdef0123456789abcdef01234567", "2026-05-02T08:00:00Z", nil,
 			"v1.2.3 (commit 0123456789ab, built 2026-05-02T08:00:00Z, " + runtime.Version() + " " + platform + ")"},
+		{"make build of a changed tree", "dev", "0123456789abcdef0123456789abcdef01234567-dirty", "2026-05-02T08:00:00Z", nil,
+			"dev (commit 0123456789ab-dirty, built 2026-05-02T08:00:00Z, " + runtime.Version() + " " + platform + ")"},
 		{"ldflags win over build info", "v1.2.3", "0123456789ab", "2026-05-02T08:00:00Z", vcs,
 			"v1.2.3 (commit 0123456789ab-dirty, built 2026-05-02T08:00:00Z, go1.26.0 " + platform + ")"},
 		{"build info of a checkout", "dev", "", "", vcs,
