@@ -22,6 +22,10 @@ build:
 # goreleaser v2, built from the Go module proxy on first use.
 GORELEASER ?= $(GO) run github.com/goreleaser/goreleaser/v2@v2.15.1
 
+release: export BULKPATCH_VERSION = $(VERSION)
+release: export BULKPATCH_COMMIT = $(COMMIT)
+release: export BULKPATCH_DATE = $(DATE)
+release: export BULKPATCH_EPOCH = $(shell git log -1 --format=%ct 2>/dev/null)
 ## release: archives for linux, darwin and windows on amd64 and arm64, and checksums.txt, in dist/ (a snapshot unless HEAD is a tag and the tree is clean)
 release:
 	$(GORELEASER) check
