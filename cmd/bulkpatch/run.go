@@ -115,6 +115,8 @@ func (e *env) newRoot() *cobra.Command {
 	root.CompletionOptions.DisableDefaultCmd = true
 	root.AddCommand(e.validateCmd(), e.planCmd(), e.applyCmd(), e.exportCmd(), e.reportCmd(), e.resourcesCmd(),
 		e.emulatorCmd(), e.demoCmd(), e.completionCmd(), e.versionCmd(), exitCodesTopic())
+	root.InitDefaultVersionFlag() // now, to say what it prints
+	root.Flags().Lookup("version").Usage = "print the version, commit and build date (as bulkpatch version)"
 	root.SetHelpCommand(helpCmd())
 	root.InitDefaultHelpCmd() // adds it now, not when run, so that it is described like the others
 	describe(root, "bulkpatch")
