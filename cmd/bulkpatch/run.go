@@ -81,6 +81,11 @@ func (e *env) run(ctx context.Context, args []string) int {
 	if args == nil {
 		args = []string{} // nil would make cobra read os.Args
 	}
+	if len(args) > 0 && (args[0] == cobra.ShellCompRequestCmd || args[0] == cobra.ShellCompNoDescRequestCmd) {
+		// Only for a shell asking: cobra keeps what is registered in a
+		// map of its own for the life of the process.
+		addCompletions(root)
+	}
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
 	e.report(err)
@@ -125,7 +130,6 @@ func (e *env) newRoot() *cobra.Command {
 		describe(c, c.Name())
 	}
 	setHelp(root)
-	addCompletions(root)
 	return root
 }
 
