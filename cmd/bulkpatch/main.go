@@ -15,15 +15,16 @@ func main() {
 	// flight finish and the results are written. A second one ends the
 	// process at once; the journal still knows every finished row.
 	ctx, cancel := context.WithCancel(context.Background())
+	e := newEnv(os.Stdin, os.Stdout, os.Stderr)
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	go func() {
 		<-sigs
-		fmt.Fprintln(os.Stderr, "bulkpatch: interrupted: finishing rows in flight (interrupt again to abort at once; --resume continues later)")
+		fmt.Fprintln(e.stderr, "bulkpatch: interrupted: finishing rows in flight (interrupt again to abort at once; --resume continues later)")
 		cancel()
 		<-sigs
-		fmt.Fprintln(os.Stderr, "bulkpatch: aborted; rerun with --resume to continue")
+		fmt.Fprintln(e.stderr, "bulkpatch: aborted; rerun with --resume to continue")
 		os.Exit(exitInterrupted)
 	}()
-	os.Exit(run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	os.Exit(e.run(ctx, os.Args[1:]))
 }

@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"os"
 	"strings"
-	"sync"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
@@ -36,9 +35,6 @@ const (
 	exitInterrupted = 130
 )
 
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "dev"
-
 // env is everything a command touches outside its arguments, so tests can
 // run the whole CLI in-process.
 type env struct {
@@ -59,22 +55,37 @@ type env struct {
 	// quiet (--quiet): nothing on stdout or stderr when all is well;
 	// problems and the summary of a failure still print.
 	quiet bool
-	// barOut is stderr for the progress bar, which draws with control
-	// characters that stderr, on a terminal, does not let through. It
-	// shares stderr's lock. Set by run.
+	// barOut is where the progress bar is drawn: the same
+	// *report.Console as stderr, whose status line it is. Set by run.
 	barOut io.Writer
 }
 
 // run is the whole program; main only wires the process to it.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	return newEnv(stdin, stdout, stderr).run(ctx, args)
+}
+
+// newEnv returns the environment of a process with these streams, its
+// outputs guarded: what main itself prints (that it was interrupted) goes
+// through e.stderr too, above the progress bar.
+func newEnv(stdin io.Reader, stdout, stderr io.Writer) *env {
 	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, getenv: os.Getenv,
 		stdinTTY: isTerminal(stdin), stderrTTY: isTerminal(stderr)}
-	return e.run(ctx, args)
+	e.guardOutputs()
+	return e
 }
 
 func (e *env) run(ctx context.Context, args []string) int {
 	e.guardOutputs()
 	root := e.newRoot()
+	if args == nil {
+		args = []string{} // nil would make cobra read os.Args
+	}
+	if len(args) > 0 && (args[0] == cobra.ShellCompRequestCmd || args[0] == cobra.ShellCompNoDescRequestCmd) {
+		// Only for a shell asking: cobra keeps what is registered in a
+		// map of its own for the life of the process.
+		addCompletions(root)
+	}
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
 	e.report(err)
@@ -96,36 +107,50 @@ func (e *env) newRoot() *cobra.Command {
 			return reported{usagef("bulkpatch", "a command is needed")}
 		},
 	}
-	describe(root, "bulkpatch")
 	root.PersistentFlags().BoolVarP(&e.quiet, "quiet", "q", false, "print nothing when all is well (cron); problems and a failed run's summary still print")
 	root.SetIn(e.stdin)
 	root.SetOut(e.stdout)
 	root.SetErr(e.stderr)
 	root.SetVersionTemplate("bulkpatch {{.Version}}\n")
-	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return &usageError{cmd: c.CommandPath(), err: err} })
-	root.AddCommand(e.validateCmd(), e.planCmd(), e.applyCmd(), e.exportCmd(), e.reportCmd(), e.resourcesCmd(), e.emulatorCmd(), e.demoCmd(), e.versionCmd())
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return &usageError{cmd: c.CommandPath(), err: err, help: true}
+	})
+	// cobra's own completion command would say nothing of our help; ours
+	// is the same generators with a help file.
+	root.CompletionOptions.DisableDefaultCmd = true
+	root.AddCommand(e.validateCmd(), e.planCmd(), e.applyCmd(), e.exportCmd(), e.reportCmd(), e.resourcesCmd(),
+		e.emulatorCmd(), e.demoCmd(), e.completionCmd(), e.versionCmd(), exitCodesTopic())
+	root.InitDefaultVersionFlag() // now, to say what it prints
+	root.Flags().Lookup("version").Usage = "print the version, commit and build date (as bulkpatch version)"
+	root.SetHelpCommand(helpCmd())
+	root.InitDefaultHelpCmd() // adds it now, not when run, so that it is described like the others
+	describe(root, "bulkpatch")
 	for _, c := range root.Commands() {
 		c.SilenceUsage, c.SilenceErrors = true, true
 		describe(c, c.Name())
 	}
+	setHelp(root)
 	return root
 }
 
-func (e *env) versionCmd() *cobra.Command {
-	return &cobra.Command{Use: "version", Args: cobra.NoArgs, RunE: func(c *cobra.Command, _ []string) error {
-		fmt.Fprintf(e.stdout, "bulkpatch %s\n", version)
-		return nil
-	}}
+// exitCodesTopic is "bulkpatch help exit-codes": a help topic, not a
+// command (it has no Run).
+func exitCodesTopic() *cobra.Command {
+	return &cobra.Command{Use: "exit-codes"}
 }
 
 // args accepts exactly n positional arguments, named what in the message
 // when there are not.
 func args(n int, what string) cobra.PositionalArgs {
 	return func(c *cobra.Command, args []string) error {
-		if len(args) != n {
-			return usagef(c.CommandPath(), "want %s, got %d argument(s): %s", what, len(args), strings.Join(args, " "))
+		switch {
+		case len(args) == n:
+			return nil
+		case len(args) == 0:
+			return &usageError{cmd: c.CommandPath(), err: fmt.Errorf("want %s", what), help: true}
 		}
-		return nil
+		return &usageError{cmd: c.CommandPath(), help: true,
+			err: fmt.Errorf("want %s, got %d: %s", what, len(args), strings.Join(args, " "))}
 	}
 }
 
@@ -136,6 +161,9 @@ func (e *env) report(err error) {
 	case err == nil, errors.As(err, &r), errors.Is(err, errChangesPending):
 	default:
 		fmt.Fprintf(e.stderr, "bulkpatch: %v\n", err)
+	}
+	if ue := (*usageError)(nil); errors.As(err, &ue) && ue.help {
+		fmt.Fprintf(e.stderr, "Run '%s --help' for usage.\n", ue.cmd)
 	}
 }
 
@@ -200,9 +228,19 @@ func stopCode(r apply.StopReason) int {
 type usageError struct {
 	cmd string
 	err error
+	// help: the command line itself is wrong (a flag, an argument), so
+	// the message ends by pointing at the command's help.
+	help bool
 }
 
-func (e *usageError) Error() string { return e.cmd + ": " + e.err.Error() }
+// Error names the command without the program ("apply: …"): report
+// prints it after "bulkpatch: ".
+func (e *usageError) Error() string {
+	if cmd := strings.TrimPrefix(e.cmd, "bulkpatch"); cmd != "" {
+		return strings.TrimPrefix(cmd, " ") + ": " + e.err.Error()
+	}
+	return e.err.Error()
+}
 func (e *usageError) Unwrap() error { return e.err }
 
 func usagef(cmd, format string, a ...any) error {
@@ -242,33 +280,38 @@ var errChangesPending = errors.New("changes are pending")
 // guardOutputs makes stdout and stderr safe: on a terminal, nothing that
 // a server or a file supplied may reach it as a control or
 // bidirectional-text character (report.NewTerminalWriter); and logs, the
-// progress display and messages, written to stderr from several
-// goroutines, go through one lock so their lines stay whole.
+// progress bar and messages, written to stderr from several goroutines,
+// go through one report.Console, which keeps their lines whole and writes
+// text above the bar, never onto it.
 func (e *env) guardOutputs() {
-	if _, done := e.stderr.(*lockedWriter); done {
+	if _, done := e.stderr.(*report.Console); done {
 		return
 	}
-	mu := new(sync.Mutex)
-	raw := e.stderr
+	raw, text := e.stderr, e.stderr
 	if e.stderrTTY {
-		e.stderr = report.NewTerminalWriter(raw)
+		text = report.NewTerminalWriter(raw)
 	}
-	e.stderr, e.barOut = &lockedWriter{mu: mu, w: e.stderr}, &lockedWriter{mu: mu, w: raw}
+	con := report.NewConsole(raw, text, terminalWidth(raw))
+	e.stderr, e.barOut = con, con
 	if isTerminal(e.stdout) {
 		e.stdout = report.NewTerminalWriter(e.stdout)
 	}
 }
 
-// lockedWriter serialises writes to w under mu.
-type lockedWriter struct {
-	mu *sync.Mutex
-	w  io.Writer
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
+// terminalWidth returns what reads w's width now, when w is a terminal;
+// nil otherwise (the Console then takes 80 columns).
+func terminalWidth(w io.Writer) func() int {
+	f, ok := w.(*os.File)
+	if !ok || !term.IsTerminal(int(f.Fd())) {
+		return nil
+	}
+	return func() int {
+		cols, _, err := term.GetSize(int(f.Fd()))
+		if err != nil {
+			return 0
+		}
+		return cols
+	}
 }
 
 func isTerminal(f any) bool {
