@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 	"unicode/utf8"
+
+	"github.com/schollz/progressbar/v3"
 )
 
 const (
@@ -309,22 +311,32 @@ func StatusLine(c Counts, eta string, live Live, width int) string {
 // The bar's width, brackets included, when it is shown.
 const minBar, maxBar = 12, 42
 
-// bar draws done/total in width columns: [=====>    ].
+// bar draws done/total in width columns, [====>     ], with
+// schollz/progressbar: the bar alone, rendered to no writer, for the
+// status line Console keeps (which owns the line, its width and the log
+// lines above it).
 func bar(done, total, width int) string {
-	inner := width - 2
-	fill := inner
-	if total > 0 {
-		fill = inner * min(done, total) / total
+	if total <= 0 {
+		done, total = 1, 1 // nothing to do is all done
 	}
-	var b strings.Builder
-	b.WriteByte('[')
-	b.WriteString(strings.Repeat("=", fill))
-	if fill < inner {
-		b.WriteByte('>')
-		b.WriteString(strings.Repeat(" ", inner-fill-1))
+	pb := progressbar.NewOptions(total,
+		progressbar.OptionSetWriter(io.Discard),
+		progressbar.OptionSetWidth(width-2),
+		progressbar.OptionSetTheme(progressbar.Theme{Saucer: "=", SaucerHead: ">", SaucerPadding: " ", BarStart: "[", BarEnd: "]"}),
+		progressbar.OptionSetElapsedTime(false),
+		progressbar.OptionSetPredictTime(false),
+		progressbar.OptionEnableColorCodes(false),
+		progressbar.OptionThrottle(0),
+	)
+	pb.RenderBlank()
+	pb.Set(min(done, total))
+	// Rendered as "\r NN% [bar] ": the bar is from its first bracket to
+	// its last.
+	r := pb.String()
+	if i, j := strings.IndexByte(r, '['), strings.LastIndexByte(r, ']'); i >= 0 && j > i {
+		return r[i : j+1]
 	}
-	b.WriteByte(']')
-	return b.String()
+	return r
 }
 
 func firstOf(s []string) string {
