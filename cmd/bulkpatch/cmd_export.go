@@ -47,10 +47,10 @@ func (e *env) exportCmd() *cobra.Command {
 }
 
 func (e *env) export(ctx context.Context, cmd string, o exportOpts) error {
-	res, err := lookupResource(o.resource)
+	res, err := resource.Find(o.resource)
 	switch {
 	case err != nil:
-		return &usageError{cmd: cmd, err: err}
+		return usagef(cmd, "--resource %w", err)
 	case res == nil:
 		res = resource.MobileAppInstallStatus
 	}
@@ -67,9 +67,9 @@ func (e *env) export(ctx context.Context, cmd string, o exportOpts) error {
 	if err := o.pace.check(); err != nil {
 		return &usageError{cmd: cmd, err: err}
 	}
-	comma, err := parseDelimiter(o.delimiter)
+	comma, err := csvio.ParseDelimiter(o.delimiter)
 	if err != nil {
-		return &usageError{cmd: cmd, err: err}
+		return usagef(cmd, "--delimiter %w", err)
 	}
 	dialect := csvio.WriterOptions{Comma: comma}
 	if o.excel {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -31,8 +30,8 @@ func (f *inputFlags) add(fs *pflag.FlagSet) {
 func (f *inputFlags) options() (input.Options, error) {
 	o := input.Options{MaxRows: f.maxRows}
 	var err error
-	if o.Comma, err = parseDelimiter(f.delimiter); err != nil {
-		return o, err
+	if o.Comma, err = csvio.ParseDelimiter(f.delimiter); err != nil {
+		return o, fmt.Errorf("--delimiter %w", err)
 	}
 	if o.Encoding, err = csvio.ParseEncoding(f.encoding); err != nil {
 		return o, fmt.Errorf("--encoding: %w", err)
@@ -40,36 +39,10 @@ func (f *inputFlags) options() (input.Options, error) {
 	if f.maxRows < 0 {
 		return o, fmt.Errorf("--max-rows must not be negative")
 	}
-	o.Resource, err = lookupResource(f.resource)
-	return o, err
-}
-
-// parseDelimiter reads --delimiter: , ; or tab; "" for none given.
-func parseDelimiter(d string) (rune, error) {
-	switch d {
-	case "":
-		return 0, nil
-	case ",", ";":
-		return rune(d[0]), nil
-	case "tab", `\t`, "\t":
-		return '\t', nil
+	if o.Resource, err = resource.Find(f.resource); err != nil {
+		return o, fmt.Errorf("--resource %w", err)
 	}
-	return 0, fmt.Errorf("--delimiter %q: want , ; or tab", d)
-}
-
-// lookupResource returns the resource --resource names, nil when empty.
-func lookupResource(name string) (*resource.Resource, error) {
-	if name == "" {
-		return nil, nil
-	}
-	if r, ok := resource.Lookup(name); ok {
-		return r, nil
-	}
-	var names []string
-	for _, r := range resource.All() {
-		names = append(names, r.Name)
-	}
-	return nil, fmt.Errorf("--resource %q: bulkpatch writes %s", name, strings.Join(names, ", "))
+	return o, nil
 }
 
 // connFlags say where Graph is and how to sign in (plan --reconcile,
