@@ -298,3 +298,22 @@ func TestInferResource(t *testing.T) {
 		}
 	}
 }
+
+func TestWritePlan(t *testing.T) {
+	s, err := Open(write(t, "in.csv", good), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.Check(func(msg string) { t.Errorf("problem: %s", msg) }); err != nil {
+		t.Fatal(err)
+	}
+	var shown strings.Builder
+	out := &plan.Output{W: &shown}
+	if err := s.WritePlan(out, "test", "https://graph.example/beta"); err != nil {
+		t.Fatal(err)
+	}
+	if out.Counts.Patch != 3 || !strings.Contains(shown.String(), "s1") {
+		t.Errorf("counts %+v, shown:\n%s", out.Counts, shown.String())
+	}
+}

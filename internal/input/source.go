@@ -324,3 +324,21 @@ func (s *Source) PlanHeader(tool, root string, reconcile bool) plan.Header {
 		Columns:     s.PropNames(),
 	}
 }
+
+// WritePlan makes the plan of a valid input without the network on out,
+// from Start to the last row: exactly what apply would send. tool and
+// root go in its header (PlanHeader); out.Finish is the caller's.
+func (s *Source) WritePlan(out *plan.Output, tool, root string) error {
+	if err := out.Start(s.PlanHeader(tool, root, false)); err != nil {
+		return err
+	}
+	for r, err := range s.Rows() {
+		if err == nil {
+			err = out.Patch(&r.Op, r.Body)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
