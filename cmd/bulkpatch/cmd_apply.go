@@ -13,7 +13,6 @@ import (
 
 	"github.com/bulkpatch/bulkpatch/internal/apply"
 	"github.com/bulkpatch/bulkpatch/internal/auth"
-	"github.com/bulkpatch/bulkpatch/internal/csvio"
 	"github.com/bulkpatch/bulkpatch/internal/input"
 	"github.com/bulkpatch/bulkpatch/internal/journal"
 	"github.com/bulkpatch/bulkpatch/internal/report"
@@ -109,7 +108,7 @@ func (e *env) applySource(o applyOpts, pos []string, opt input.Options) (*input.
 // validate: nothing is sent, and the spreadsheet user sees the problems
 // next to the data.
 func (e *env) writeInvalid(files *apply.Files, src *input.Source, ie *input.InvalidError, dialect string) error {
-	d, _ := resultsDialect(dialect, src) // checked with the other flags
+	d, _ := apply.ResultsDialect(dialect, src.Dialect) // checked with the other flags
 	err := files.WriteResults(src, d, func(w apply.Results) error {
 		return apply.WriteInvalid(w, src.Rows(), &report.Summary{})
 	})
@@ -146,9 +145,9 @@ func (e *env) applyRun(ctx context.Context, o applyOpts, src *input.Source, st i
 	if ask && !e.stdinTTY {
 		return usagef("bulkpatch apply", "refusing to write without confirmation: there is no terminal to ask on; pass --yes (cron) or review with `bulkpatch plan` first")
 	}
-	dialect, err := resultsDialect(o.resultsDialect, src)
+	dialect, err := apply.ResultsDialect(o.resultsDialect, src.Dialect)
 	if err != nil {
-		return usagef("bulkpatch apply", "%v", err)
+		return usagef("bulkpatch apply", "--results-dialect %w", err)
 	}
 	job := &apply.Job{
 		Source: src, Rows: st.Rows, Files: files, Graph: conn.client, Mode: journalMode(o), Dialect: dialect,
@@ -194,19 +193,6 @@ func (e *env) runFiles(files *apply.Files, src *input.Source, sum *report.Summar
 	} else if !e.quiet {
 		fmt.Fprintf(e.stdout, "Report: %s\n", out.HTML)
 	}
-}
-
-// resultsDialect is how --results-dialect writes the results of src.
-func resultsDialect(name string, src *input.Source) (csvio.WriterOptions, error) {
-	switch name {
-	case "input", "":
-		return src.Dialect.WriterOptions(), nil
-	case "excel":
-		return csvio.ExcelOptions(max(src.Dialect.Comma, ',')), nil
-	case "plain":
-		return csvio.WriterOptions{}, nil
-	}
-	return csvio.WriterOptions{}, fmt.Errorf("--results-dialect %q: want input, excel or plain", name)
 }
 
 // finishRun shows the summary and says how the run ended.
@@ -288,14 +274,7 @@ func planTarget(c *connFlags, src *input.Source) error {
 
 // confirm shows what apply is about to do, where and as whom, and asks.
 func (e *env) confirm(src *input.Source, a apply.Ahead, root, who string) error {
-	what := fmt.Sprintf("%d rows", a.Rows)
-	if r := a.Reads; r != nil {
-		what = fmt.Sprintf("%d rows that differ (%d already as asked; %d could not be read and will fail unwritten)", r.Update, r.Unchanged, r.Failed)
-	}
-	if a.Done > 0 {
-		what += fmt.Sprintf(", skipping %d an earlier run finished", a.Done)
-	}
-	fmt.Fprintf(e.stderr, "About to write %s from %s\nto %s as %s.\nType yes to apply: ", what, src.Path, root, who)
+	fmt.Fprintf(e.stderr, "About to write %s from %s\nto %s as %s.\nType yes to apply: ", a, src.Path, root, who)
 	answer, _ := bufio.NewReader(e.stdin).ReadString('\n')
 	if strings.TrimSpace(strings.ToLower(answer)) != "yes" {
 		return usagef("bulkpatch apply", "not confirmed; nothing was written")

@@ -1,6 +1,7 @@
 package apply
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -97,6 +98,24 @@ func (f *Files) KeepPrevious() (string, error) {
 		return "", err
 	}
 	return kept, nil
+}
+
+// ResultsDialect returns how a results file is written, by name: "input"
+// (or "") as the input was written (in: its delimiter, encoding, BOM and
+// line ends), "excel" with a UTF-8 BOM and CRLF line ends (and in's
+// delimiter, but a comma for a tab: max(in.Comma, ',')), "plain" as UTF-8
+// with commas and LF. An unknown name's error starts with the quoted name,
+// for the caller to say where it came from.
+func ResultsDialect(name string, in csvio.Dialect) (csvio.WriterOptions, error) {
+	switch name {
+	case "input", "":
+		return in.WriterOptions(), nil
+	case "excel":
+		return csvio.ExcelOptions(max(in.Comma, ',')), nil
+	case "plain":
+		return csvio.WriterOptions{}, nil
+	}
+	return csvio.WriterOptions{}, fmt.Errorf("%q: want input, excel or plain", name)
 }
 
 // WriteResults writes the results file for src, in dialect, with the

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/bulkpatch/bulkpatch/internal/csvio"
 	"github.com/bulkpatch/bulkpatch/internal/journal"
 	"github.com/bulkpatch/bulkpatch/internal/safefile"
 )
@@ -57,5 +58,30 @@ func TestResultsFor(t *testing.T) {
 	}
 	if got := ResultsFor(dir); got != "" {
 		t.Errorf("ResultsFor(a directory) = %q, want none", got)
+	}
+}
+
+func TestResultsDialect(t *testing.T) {
+	semi := csvio.Dialect{Comma: ';', Encoding: csvio.Windows1252, CRLF: true, SepLine: true}
+	tab := csvio.Dialect{Comma: '\t', Encoding: csvio.UTF16LE, BOM: true}
+	tests := []struct {
+		name string
+		in   csvio.Dialect
+		want csvio.WriterOptions
+	}{
+		{"input", semi, semi.WriterOptions()},
+		{"", tab, tab.WriterOptions()},
+		{"excel", semi, csvio.ExcelOptions(';')},
+		{"excel", tab, csvio.ExcelOptions(',')},
+		{"plain", semi, csvio.WriterOptions{}},
+	}
+	for _, tt := range tests {
+		got, err := ResultsDialect(tt.name, tt.in)
+		if err != nil || got != tt.want {
+			t.Errorf("ResultsDialect(%q, %+v) = %+v, %v, want %+v", tt.name, tt.in, got, err, tt.want)
+		}
+	}
+	if _, err := ResultsDialect("Excel", semi); err == nil || err.Error() != `"Excel": want input, excel or plain` {
+		t.Errorf("unknown name: %v", err)
 	}
 }

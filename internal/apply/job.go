@@ -61,6 +61,20 @@ type Ahead struct {
 	Reads *Reads
 }
 
+// String says what the run is about to write, as its confirmation asks:
+// the rows, or, when it reconciles, the rows that differ, and the rows an
+// earlier run finished, skipped.
+func (a Ahead) String() string {
+	what := fmt.Sprintf("%d rows", a.Rows)
+	if r := a.Reads; r != nil {
+		what = fmt.Sprintf("%d rows that differ (%d already as asked; %d could not be read and will fail unwritten)", r.Update, r.Unchanged, r.Failed)
+	}
+	if a.Done > 0 {
+		what += fmt.Sprintf(", skipping %d an earlier run finished", a.Done)
+	}
+	return what
+}
+
 // attrs are the counts as log attributes.
 func (a Ahead) attrs() []any {
 	at := []any{"rows", a.Rows, "resumed_rows", a.Done}
