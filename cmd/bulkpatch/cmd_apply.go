@@ -16,6 +16,7 @@ import (
 	"github.com/bulkpatch/bulkpatch/internal/input"
 	"github.com/bulkpatch/bulkpatch/internal/journal"
 	"github.com/bulkpatch/bulkpatch/internal/report"
+	"github.com/bulkpatch/bulkpatch/internal/session"
 )
 
 // applyOpts are apply's flags.
@@ -138,7 +139,7 @@ func (e *env) applyRun(ctx context.Context, o applyOpts, src *input.Source, st i
 		events = logger
 	}
 	prog := report.NewProgress(e.barOut, e.progressMode(o.pace.progress), st.Rows, func() report.Live {
-		s := conn.client.Stats()
+		s := conn.Client.Stats()
 		return report.Live{Throttled: s.Throttled, WriteRate: s.WriteRate}
 	}, events)
 	ask := src.Plan == nil && !o.yes
@@ -150,20 +151,20 @@ func (e *env) applyRun(ctx context.Context, o applyOpts, src *input.Source, st i
 		return usagef("bulkpatch apply", "--results-dialect %w", err)
 	}
 	job := &apply.Job{
-		Source: src, Rows: st.Rows, Files: files, Graph: conn.client, Mode: journalMode(o), Dialect: dialect,
+		Source: src, Rows: st.Rows, Files: files, Graph: conn.Client, Mode: journalMode(o), Dialect: dialect,
 		Reconcile: reconciles(o, src), Collections: st, Logger: logger,
 		Options: apply.Options{Concurrency: o.pace.concurrency, Batch: o.pace.batch, MaxDuration: o.pace.maxDuration},
 		OnRow:   prog.Row, Verify: o.verify, VerifyDelay: o.verifyDelay,
 	}
 	var who string
 	job.Ready = func(ctx context.Context) error {
-		id, err := conn.signIn(ctx)
+		id, err := signIn(ctx, conn)
 		who = id.String()
-		job.LogAttrs = []any{"graph", conn.root, "identity", who, "auth", conn.tokens.Kind(), "version", version, "rate", o.pace.rate}
+		job.LogAttrs = []any{"graph", conn.Root, "identity", who, "auth", conn.Tokens.Kind(), "version", version, "rate", o.pace.rate}
 		return err
 	}
 	if ask {
-		job.Confirm = func(_ context.Context, a apply.Ahead) error { return e.confirm(src, a, conn.root, who) }
+		job.Confirm = func(_ context.Context, a apply.Ahead) error { return e.confirm(src, a, conn.Root, who) }
 	}
 	sum, err := job.Run(ctx)
 	prog.Finish()
@@ -196,8 +197,8 @@ func (e *env) runFiles(files *apply.Files, src *input.Source, sum *report.Summar
 }
 
 // finishRun shows the summary and says how the run ended.
-func (e *env) finishRun(sum *report.Summary, err error, files *apply.Files, conn *connection, logger, events *slog.Logger) error {
-	stats := conn.client.Stats()
+func (e *env) finishRun(sum *report.Summary, err error, files *apply.Files, conn *session.Session, logger, events *slog.Logger) error {
+	stats := conn.Client.Stats()
 	sum.Writes, sum.Reads, sum.Throttled, sum.Unanswered = stats.Writes, stats.Reads, stats.Throttled, stats.Unanswered
 	if !e.quiet || err != nil {
 		sum.WriteText(e.stdout)

@@ -90,14 +90,14 @@ func (e *env) export(ctx context.Context, cmd string, o exportOpts) error {
 	if err != nil {
 		return err
 	}
-	if _, err := conn.signIn(ctx); err != nil {
+	if _, err := signIn(ctx, conn); err != nil {
 		return err
 	}
 	var w io.Writer = e.stdout
 	if out != nil {
 		w = out
 	}
-	n, err := export.Write(ctx, conn.client, res, coll, w, export.Options{
+	n, err := export.Write(ctx, conn.Client, res, coll, w, export.Options{
 		Filter: o.filter, Nested: o.all, Dialect: dialect,
 		Warn: func(msg string) { fmt.Fprintf(e.stderr, "bulkpatch: export: %s\n", msg) },
 	})

@@ -92,13 +92,13 @@ func (e *env) planReconcile(ctx context.Context, src *input.Source, st input.Sta
 	if err != nil {
 		return err
 	}
-	if _, err := conn.signIn(ctx); err != nil {
+	if _, err := signIn(ctx, conn); err != nil {
 		return err
 	}
-	if err := out.Start(src.PlanHeader("bulkpatch "+version, conn.root, true)); err != nil {
+	if err := out.Start(src.PlanHeader("bulkpatch "+version, conn.Root, true)); err != nil {
 		return err
 	}
-	return apply.ReconcilePlan(ctx, conn.client, src, st, o.pace.concurrency, out, func(r input.Row, err error) {
+	return apply.ReconcilePlan(ctx, conn.Client, src, st, o.pace.concurrency, out, func(r input.Row, err error) {
 		fmt.Fprintf(e.stderr, "%s: line %d: reading the live object: %v\n", src.Path, r.Line, err)
 	})
 }
