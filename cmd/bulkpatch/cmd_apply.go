@@ -96,11 +96,12 @@ func (e *env) apply(ctx context.Context, cmd string, pos []string, o applyOpts) 
 func (e *env) applySource(o applyOpts, pos []string, opt input.Options) (*input.Source, error) {
 	path, open := o.planPath, input.OpenPlan
 	if path == "" {
-		path, open = pos[0], func(p string) (*input.Source, error) { return e.open(p, opt) }
+		opt.Stdin = e.stdin
+		path, open = pos[0], func(p string) (*input.Source, error) { return input.Open(p, opt) }
 	}
 	src, err := open(path)
 	if err != nil {
-		return nil, e.inputError(path, err)
+		return nil, told(input.Explain(e.stderr, path, err))
 	}
 	return src, nil
 }

@@ -36,6 +36,9 @@ type Options struct {
 	// Encoding is how the file is encoded; csvio.AutoEncoding detects
 	// UTF-8 and UTF-16 with a byte order mark.
 	Encoding csvio.Encoding
+	// Stdin is what Open reads for the path "-" (standard input); nil:
+	// "-" is a file of that name.
+	Stdin io.Reader
 }
 
 // Source is an input held open for a command. Its fields are set by Open
@@ -97,10 +100,14 @@ type Stats struct {
 	Collections map[resource.Key]int
 }
 
-// Open opens the CSV file at path and holds it until Close. A pipe is
-// copied to a private temporary file first, since every pass reads from
-// the start. It reads nothing yet but to check that the file exists.
+// Open opens the CSV file at path, or opt.Stdin for "-", and holds it
+// until Close. A pipe is copied to a private temporary file first, since
+// every pass reads from the start. It reads nothing yet but to check that
+// the file exists.
 func Open(path string, opt Options) (*Source, error) {
+	if path == "-" && opt.Stdin != nil {
+		return OpenReader(path, opt.Stdin, opt)
+	}
 	h, err := openHeld(path)
 	if err != nil {
 		return nil, err
