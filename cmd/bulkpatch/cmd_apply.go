@@ -259,12 +259,12 @@ func planTarget(c *connFlags, src *input.Source) error {
 		return nil
 	}
 	want := strings.TrimRight(src.Plan.GraphRoot, "/")
-	explicit := c.graphURL != "" || c.cloud != "global"
+	explicit := c.GraphURL != "" || c.Cloud != "global"
 	if !explicit {
-		c.graphURL = src.Plan.GraphRoot
+		c.GraphURL = src.Plan.GraphRoot
 		return nil
 	}
-	root, err := auth.GraphRoot(c.cloud, c.graphURL)
+	root, err := auth.GraphRoot(c.Cloud, c.GraphURL)
 	if err != nil {
 		return usagef("bulkpatch apply", "%v", err)
 	}

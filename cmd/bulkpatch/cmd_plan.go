@@ -39,7 +39,7 @@ func (e *env) plan(ctx context.Context, cmd, path string, o planOpts) error {
 	if err != nil {
 		return err
 	}
-	root, err := auth.GraphRoot(o.conn.cloud, o.conn.graphURL) // recorded even when the plan is made offline
+	root, err := auth.GraphRoot(o.conn.Cloud, o.conn.GraphURL) // recorded even when the plan is made offline
 	if err != nil {
 		return &usageError{cmd: cmd, err: err}
 	}

@@ -20,12 +20,10 @@ func (e *env) logger(p paceFlags) *slog.Logger {
 // connect builds the Graph client; it does not contact anything yet. Its
 // errors are configuration mistakes: usage errors (exit 2).
 func (e *env) connect(cmd string, c connFlags, p paceFlags, logger *slog.Logger) (*session.Session, error) {
-	cfg := session.Config{Cloud: c.cloud, GraphURL: c.graphURL,
-		Auth: auth.Options{Kind: c.auth, TenantID: c.tenant, ClientID: c.clientID, TokenCommand: c.tokenCommand,
-			Getenv: e.getenv, Interactive: e.stdinTTY, Prompt: e.stderr, AuthorityHost: c.authorityHost},
-		Graph: graph.Config{HTTPClient: e.graphHTTP, WriteRate: p.rate, ReadRate: p.readRate, MaxRetries: p.maxRetries,
-			RequestTimeout: p.requestTimeout, Logger: logger, UserAgent: "bulkpatch/" + version},
-	}
+	cfg := c.Config
+	cfg.Auth.Getenv, cfg.Auth.Interactive, cfg.Auth.Prompt = e.getenv, e.stdinTTY, e.stderr
+	cfg.Graph = graph.Config{HTTPClient: e.graphHTTP, WriteRate: p.rate, ReadRate: p.readRate, MaxRetries: p.maxRetries,
+		RequestTimeout: p.requestTimeout, Logger: logger, UserAgent: "bulkpatch/" + version}
 	if e.authTransport != nil {
 		// Only when set: a nil *http.Client in the interface would not
 		// be a nil Transport.

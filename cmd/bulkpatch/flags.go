@@ -9,6 +9,7 @@ import (
 	"github.com/bulkpatch/bulkpatch/internal/csvio"
 	"github.com/bulkpatch/bulkpatch/internal/input"
 	"github.com/bulkpatch/bulkpatch/internal/resource"
+	"github.com/bulkpatch/bulkpatch/internal/session"
 )
 
 // inputFlags say how to read the input CSV.
@@ -46,25 +47,18 @@ func (f *inputFlags) options() (input.Options, error) {
 }
 
 // connFlags say where Graph is and how to sign in (plan --reconcile,
-// apply, export). Defaults come from the environment.
-type connFlags struct {
-	graphURL      string
-	cloud         string
-	auth          string
-	tokenCommand  string
-	tenant        string
-	clientID      string
-	authorityHost string
-}
+// apply, export), bound straight into the session's Config; connect adds
+// what comes from the process. Defaults come from the environment.
+type connFlags struct{ session.Config }
 
 func (c *connFlags) add(fs *pflag.FlagSet, getenv func(string) string) {
-	fs.StringVar(&c.graphURL, "graph-url", getenv("BULKPATCH_GRAPH_URL"), "Graph API root (default: the cloud's, e.g. https://graph.microsoft.com/beta); http:// only for loopback")
-	fs.StringVar(&c.cloud, "cloud", envOr(getenv, "BULKPATCH_CLOUD", "global"), "national cloud: global, usgov, dod or china")
-	fs.StringVar(&c.auth, "auth", envOr(getenv, "BULKPATCH_AUTH", "auto"), "sign-in: token, token-command, environment, azure-cli, device-code or auto")
-	fs.StringVar(&c.tokenCommand, "token-command", getenv("BULKPATCH_TOKEN_COMMAND"), "command that prints a bearer token (run again when Graph rejects it)")
-	fs.StringVar(&c.tenant, "tenant", "", "tenant id for azidentity sign-in (default $AZURE_TENANT_ID)")
-	fs.StringVar(&c.clientID, "client-id", "", "app (client) id for azidentity sign-in (default $AZURE_CLIENT_ID)")
-	fs.StringVar(&c.authorityHost, "authority-host", getenv("BULKPATCH_AUTHORITY_HOST"), "override the cloud's sign-in authority (private clouds, tests)")
+	fs.StringVar(&c.GraphURL, "graph-url", getenv("BULKPATCH_GRAPH_URL"), "Graph API root (default: the cloud's, e.g. https://graph.microsoft.com/beta); http:// only for loopback")
+	fs.StringVar(&c.Cloud, "cloud", envOr(getenv, "BULKPATCH_CLOUD", "global"), "national cloud: global, usgov, dod or china")
+	fs.StringVar(&c.Auth.Kind, "auth", envOr(getenv, "BULKPATCH_AUTH", "auto"), "sign-in: token, token-command, environment, azure-cli, device-code or auto")
+	fs.StringVar(&c.Auth.TokenCommand, "token-command", getenv("BULKPATCH_TOKEN_COMMAND"), "command that prints a bearer token (run again when Graph rejects it)")
+	fs.StringVar(&c.Auth.TenantID, "tenant", "", "tenant id for azidentity sign-in (default $AZURE_TENANT_ID)")
+	fs.StringVar(&c.Auth.ClientID, "client-id", "", "app (client) id for azidentity sign-in (default $AZURE_CLIENT_ID)")
+	fs.StringVar(&c.Auth.AuthorityHost, "authority-host", getenv("BULKPATCH_AUTHORITY_HOST"), "override the cloud's sign-in authority (private clouds, tests)")
 }
 
 func envOr(getenv func(string) string, key, def string) string {
