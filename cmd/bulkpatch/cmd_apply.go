@@ -153,7 +153,7 @@ func (e *env) applyRun(ctx context.Context, o applyOpts, src *input.Source, st i
 	}
 	job := &apply.Job{
 		Source: src, Rows: st.Rows, Files: files, Graph: conn.Client, Mode: journalMode(o), Dialect: dialect,
-		Reconcile: reconciles(o, src), Collections: st, Logger: logger,
+		Reconcile: !o.noReconcile && (o.reconcile || src.Reconciles()), Collections: st, Logger: logger,
 		Options: apply.Options{Concurrency: o.pace.concurrency, Batch: o.pace.batch, MaxDuration: o.pace.maxDuration},
 		OnRow:   prog.Row, Verify: o.verify, VerifyDelay: o.verifyDelay,
 	}
@@ -172,46 +172,29 @@ func (e *env) applyRun(ctx context.Context, o applyOpts, src *input.Source, st i
 	if sum == nil {
 		return err
 	}
-	err = e.finishRun(sum, err, files, conn, logger, events)
-	e.runFiles(files, src, sum, err, o)
-	return err
+	end := report.RunEnd{Results: files.Results, Quiet: e.quiet, Stdout: e.stdout, Stderr: e.stderr, Logger: logger, Events: events}
+	if o.report {
+		end.Report = &report.HTMLOptions{InputPath: src.Path, Resource: src.Res.Name, Encoding: src.Dialect.Encoding, Rate: o.pace.rate}
+	}
+	return e.finishRun(sum, err, conn, end)
 }
 
-// runFiles writes what is made from a finished run's results: its
-// summary.json, for scripts, and with --report the HTML run report. A
-// failure to write them is logged; the results file is the record.
-func (e *env) runFiles(files *apply.Files, src *input.Source, sum *report.Summary, err error, o applyOpts) {
-	rs := sum.RunSummary(report.RunInfo{Results: files.Results, ExitCode: exitCode(err)})
-	if werr := report.WriteSummaryJSON(report.SummaryPath(files.Results), rs); werr != nil {
-		fmt.Fprintf(e.stderr, "bulkpatch: %v\n", werr)
-	}
-	if !o.report {
-		return
-	}
-	out, rerr := report.WriteReport(files.Results, "", report.HTMLOptions{InputPath: src.Path, Resource: src.Res.Name,
-		Encoding: src.Dialect.Encoding, Rate: o.pace.rate, Summary: &rs})
-	if rerr != nil {
-		fmt.Fprintf(e.stderr, "bulkpatch: the run report: %v\n", rerr)
-	} else if !e.quiet {
-		fmt.Fprintf(e.stdout, "Report: %s\n", out.HTML)
-	}
-}
-
-// finishRun shows the summary and says how the run ended.
-func (e *env) finishRun(sum *report.Summary, err error, files *apply.Files, conn *session.Session, logger, events *slog.Logger) error {
+// finishRun completes the summary with the client's request counts,
+// tells how the run ended (report.RunEnd) and returns the run's error,
+// marked reported when the summary or the "run stopped" event said it.
+func (e *env) finishRun(sum *report.Summary, err error, conn *session.Session, end report.RunEnd) error {
 	stats := conn.Client.Stats()
 	sum.Writes, sum.Reads, sum.Throttled, sum.Unanswered = stats.Writes, stats.Reads, stats.Throttled, stats.Unanswered
-	if !e.quiet || err != nil {
-		sum.WriteText(e.stdout)
-		fmt.Fprintf(e.stdout, "Results: %s\n", files.Results)
-	}
 	if errors.Is(err, report.ErrRowsFailed) {
 		err = reported{err} // the summary said which rows and why
 	}
-	logger.Info("run finished", append(append([]any{"results", files.Results, "elapsed_ms", sum.Elapsed.Milliseconds()},
-		sum.Attrs()...), "exit_code", exitCode(err))...)
-	if se, ok := err.(*apply.StopError); ok && events != nil {
-		events.Error("run stopped", "exit_code", exitCode(se), "reason", se.Msg)
+	end.ExitCode = exitCode(err)
+	se, stopped := err.(*apply.StopError)
+	if stopped {
+		end.Stopped = se
+	}
+	end.Tell(sum)
+	if stopped && end.Events != nil {
 		return reported{se}
 	}
 	return err
@@ -226,19 +209,6 @@ func (e *env) progressMode(flag string) report.ProgressMode {
 		return report.ProgressBar
 	}
 	return report.ProgressLines
-}
-
-// reconciles says whether apply reads before it writes: by default for a
-// CSV; for a saved plan, as the plan was made (a reconciled plan is
-// checked again), unless a flag says otherwise.
-func reconciles(o applyOpts, src *input.Source) bool {
-	switch {
-	case o.noReconcile:
-		return false
-	case o.reconcile || src.Plan == nil:
-		return true
-	}
-	return src.Plan.Reconcile
 }
 
 // journalMode is what apply does with an earlier run's journal.

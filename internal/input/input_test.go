@@ -317,3 +317,18 @@ func TestWritePlan(t *testing.T) {
 		t.Errorf("counts %+v, shown:\n%s", out.Counts, shown.String())
 	}
 }
+
+func TestReconciles(t *testing.T) {
+	for _, tt := range []struct {
+		s    *Source
+		want bool
+	}{
+		{&Source{}, true}, // a CSV
+		{&Source{Plan: &plan.Header{}}, false},
+		{&Source{Plan: &plan.Header{Reconcile: true}}, true},
+	} {
+		if got := tt.s.Reconciles(); got != tt.want {
+			t.Errorf("plan %+v: Reconciles() = %v, want %v", tt.s.Plan, got, tt.want)
+		}
+	}
+}
