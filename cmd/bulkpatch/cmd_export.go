@@ -2,13 +2,11 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 
 	"github.com/spf13/cobra"
 
-	"github.com/bulkpatch/bulkpatch/internal/apply"
 	"github.com/bulkpatch/bulkpatch/internal/csvio"
 	"github.com/bulkpatch/bulkpatch/internal/export"
 	"github.com/bulkpatch/bulkpatch/internal/resource"
@@ -102,7 +100,7 @@ func (e *env) export(ctx context.Context, cmd string, o exportOpts) error {
 		Warn: func(msg string) { fmt.Fprintf(e.stderr, "bulkpatch: export: %s\n", msg) },
 	})
 	if err != nil {
-		return exportError(ctx, res, err)
+		return err
 	}
 	if out != nil {
 		if err := out.Commit(); err != nil {
@@ -113,21 +111,4 @@ func (e *env) export(ctx context.Context, cmd string, o exportOpts) error {
 		}
 	}
 	return nil
-}
-
-// exportError says why an export failed, with the exit code it means: an
-// interruption, a collection that does not exist (the ids given are
-// wrong), a run-fatal answer, or Graph unavailable.
-func exportError(ctx context.Context, res *resource.Resource, err error) error {
-	var nf *export.NotFoundError
-	switch {
-	case ctx.Err() != nil:
-		return fmt.Errorf("interrupted: the export is not finished and was not saved: %w", ctx.Err())
-	case errors.As(err, &nf):
-		return err
-	}
-	if stop := apply.RunFatal(res, err); stop != nil {
-		return stop
-	}
-	return &apply.StopError{Reason: apply.Systemic, Err: err, Msg: "exporting: " + err.Error()}
 }
