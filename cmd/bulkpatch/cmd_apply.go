@@ -12,7 +12,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/bulkpatch/bulkpatch/internal/apply"
-	"github.com/bulkpatch/bulkpatch/internal/auth"
 	"github.com/bulkpatch/bulkpatch/internal/input"
 	"github.com/bulkpatch/bulkpatch/internal/journal"
 	"github.com/bulkpatch/bulkpatch/internal/report"
@@ -111,10 +110,7 @@ func (e *env) applySource(o applyOpts, pos []string, opt input.Options) (*input.
 // next to the data.
 func (e *env) writeInvalid(files *apply.Files, src *input.Source, ie *input.InvalidError, dialect string) error {
 	d, _ := apply.ResultsDialect(dialect, src.Dialect) // checked with the other flags
-	err := files.WriteResults(src, d, func(w apply.Results) error {
-		return apply.WriteInvalid(w, src.Rows(), &report.Summary{})
-	})
-	if err != nil {
+	if err := files.WriteInvalid(src, d); err != nil {
 		fmt.Fprintf(e.stderr, "bulkpatch: writing %s: %v\n", files.Results, err)
 	} else {
 		fmt.Fprintf(e.stderr, "bulkpatch: problems listed per row in %s\n", files.Results)
@@ -225,21 +221,15 @@ func journalMode(o applyOpts) journal.Mode {
 // planTarget makes a saved plan go to the Graph root it was made for,
 // unless the user names one explicitly: a different one is refused.
 func planTarget(c *connFlags, src *input.Source) error {
-	if src.Plan == nil || src.Plan.GraphRoot == "" {
+	if src.Plan == nil {
 		return nil
 	}
-	want := strings.TrimRight(src.Plan.GraphRoot, "/")
-	explicit := c.GraphURL != "" || c.Cloud != "global"
-	if !explicit {
-		c.GraphURL = src.Plan.GraphRoot
-		return nil
-	}
-	root, err := auth.GraphRoot(c.Cloud, c.GraphURL)
-	if err != nil {
+	var re *session.RootError
+	switch err := c.ForPlan(src.Plan.GraphRoot); {
+	case errors.As(err, &re):
+		return usagef("bulkpatch apply", "%v; plan again, or leave out --graph-url/--cloud to use the plan's", err)
+	case err != nil:
 		return usagef("bulkpatch apply", "%v", err)
-	}
-	if strings.TrimRight(root, "/") != want {
-		return usagef("bulkpatch apply", "the plan was made for %s, not %s; plan again, or leave out --graph-url/--cloud to use the plan's", want, root)
 	}
 	return nil
 }

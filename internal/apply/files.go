@@ -118,8 +118,18 @@ func ResultsDialect(name string, in csvio.Dialect) (csvio.WriterOptions, error) 
 	return csvio.WriterOptions{}, fmt.Errorf("%q: want input, excel or plain", name)
 }
 
+// WriteInvalid writes the results file of src, an input that did not
+// validate, in dialect: nothing was sent, each bad row is invalid with its
+// problems and the others not_attempted, so a spreadsheet user sees the
+// problems next to the data.
+func (f *Files) WriteInvalid(src *input.Source, dialect csvio.WriterOptions) error {
+	return f.WriteResults(src, dialect, func(w Results) error {
+		return writeInvalid(w, src.Rows(), &report.Summary{})
+	})
+}
+
 // WriteResults writes the results file for src, in dialect, with the
-// rows fill writes (Runner.WriteResults or WriteInvalid).
+// rows fill writes (Runner.WriteResults, say).
 func (f *Files) WriteResults(src *input.Source, dialect csvio.WriterOptions, fill func(Results) error) error {
 	cols := report.Columns{Keys: src.Res.KeyNames(), Props: src.PropNames(), Comments: src.Comments}
 	w, err := report.Create(f.Results, cols, dialect)

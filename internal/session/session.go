@@ -8,6 +8,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/bulkpatch/bulkpatch/internal/auth"
 	"github.com/bulkpatch/bulkpatch/internal/graph"
@@ -23,6 +24,40 @@ type Config struct {
 	Auth auth.Options
 	// Graph configures the client; Open sets its BaseURL and Tokens.
 	Graph graph.Config
+}
+
+// ForPlan makes c send a saved plan to root, the Graph root the plan was
+// made for ("": it names none; c is left as it is), unless c names a
+// place of its own: a GraphURL, or a Cloud other than "global". That
+// place must then be root, trailing slashes aside, or ForPlan returns a
+// *RootError (or why the place cannot be resolved).
+func (c *Config) ForPlan(root string) error {
+	if root == "" {
+		return nil
+	}
+	if c.GraphURL == "" && c.Cloud == "global" {
+		c.GraphURL = root
+		return nil
+	}
+	got, err := auth.GraphRoot(c.Cloud, c.GraphURL)
+	if err != nil {
+		return err
+	}
+	if want := strings.TrimRight(root, "/"); strings.TrimRight(got, "/") != want {
+		return &RootError{Plan: want, Got: got}
+	}
+	return nil
+}
+
+// RootError reports a Graph root other than the one a saved plan was
+// made for.
+type RootError struct {
+	Plan string // the plan's root, without a trailing slash
+	Got  string // the root named instead
+}
+
+func (e *RootError) Error() string {
+	return fmt.Sprintf("the plan was made for %s, not %s", e.Plan, e.Got)
 }
 
 // Session is a Graph client and the sign-in behind it.

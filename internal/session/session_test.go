@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"runtime"
+	"strings"
 	"testing"
 
 	"github.com/bulkpatch/bulkpatch/internal/auth"
@@ -70,5 +71,38 @@ func TestSignIn(t *testing.T) {
 	cancel()
 	if _, err := s.SignIn(ctx); !errors.Is(err, context.Canceled) || errors.As(err, &se) {
 		t.Errorf("SignIn after cancel = %v, want context.Canceled alone", err)
+	}
+}
+
+func TestForPlan(t *testing.T) {
+	const plan = "https://graph.microsoft.com/beta/"
+	tests := []struct {
+		name    string
+		c       Config
+		root    string
+		wantURL string // c.GraphURL after
+		wantErr string
+	}{
+		{"plan names none", Config{Cloud: "usgov"}, "", "", ""},
+		{"none named: the plan's", Config{Cloud: "global"}, plan, plan, ""},
+		{"the same, named", Config{Cloud: "global", GraphURL: "https://graph.microsoft.com/beta"}, plan, "https://graph.microsoft.com/beta", ""},
+		{"the same cloud", Config{Cloud: "china"}, "https://microsoftgraph.chinacloudapi.cn/beta", "", ""},
+		{"another URL", Config{Cloud: "global", GraphURL: "http://127.0.0.1:1/beta"}, plan,
+			"http://127.0.0.1:1/beta", "the plan was made for https://graph.microsoft.com/beta, not http://127.0.0.1:1/beta"},
+		{"another cloud", Config{Cloud: "usgov"}, plan, "", "the plan was made for https://graph.microsoft.com/beta, not https://graph.microsoft.us/beta"},
+		{"no such cloud", Config{Cloud: "moon"}, plan, "", `unknown cloud "moon"`},
+	}
+	for _, tt := range tests {
+		c := tt.c
+		err := c.ForPlan(tt.root)
+		switch {
+		case tt.wantErr == "" && err != nil, tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
+			t.Errorf("%s: ForPlan = %v, want %q", tt.name, err, tt.wantErr)
+		case c.GraphURL != tt.wantURL:
+			t.Errorf("%s: GraphURL %q, want %q", tt.name, c.GraphURL, tt.wantURL)
+		}
+		if re := (*RootError)(nil); errors.As(err, &re) != strings.HasPrefix(tt.wantErr, "the plan") {
+			t.Errorf("%s: %v: a *RootError: %v", tt.name, err, re != nil)
+		}
 	}
 }
