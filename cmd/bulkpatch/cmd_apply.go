@@ -172,15 +172,13 @@ func (e *env) applyRun(ctx context.Context, o applyOpts, src *input.Source, st i
 	if o.report {
 		end.Report = &report.HTMLOptions{InputPath: src.Path, Resource: src.Res.Name, Encoding: src.Dialect.Encoding, Rate: o.pace.rate}
 	}
-	return e.finishRun(sum, err, conn, end)
+	return e.finishRun(sum, err, end)
 }
 
-// finishRun completes the summary with the client's request counts,
-// tells how the run ended (report.RunEnd) and returns the run's error,
-// marked reported when the summary or the "run stopped" event said it.
-func (e *env) finishRun(sum *report.Summary, err error, conn *session.Session, end report.RunEnd) error {
-	stats := conn.Client.Stats()
-	sum.Writes, sum.Reads, sum.Throttled, sum.Unanswered = stats.Writes, stats.Reads, stats.Throttled, stats.Unanswered
+// finishRun tells how the run ended (report.RunEnd) and returns its
+// error, marked reported when the summary or the "run stopped" event
+// said it.
+func (e *env) finishRun(sum *report.Summary, err error, end report.RunEnd) error {
 	if errors.Is(err, report.ErrRowsFailed) {
 		err = reported{err} // the summary said which rows and why
 	}

@@ -84,8 +84,8 @@ func (a Ahead) attrs() []any {
 	return at
 }
 
-// Run runs the job and returns the results' summary (the caller sets its
-// request counts) and how the run ended: nil when every row was applied,
+// Run runs the job and returns the results' summary (with the request
+// counts of a Graph that is a Counter) and how the run ended: nil when every row was applied,
 // unchanged or skipped, a *StopError when it stopped early, an error
 // wrapping report.ErrRowsFailed when some rows failed, or what kept it
 // from starting or from writing its results.
@@ -225,6 +225,10 @@ func (j *Job) results(r *Runner, started time.Time) (*report.Summary, error) {
 		return r.WriteResults(w, j.Source.Rows(), sum)
 	})
 	sum.Elapsed = time.Since(started)
+	if c, ok := j.Graph.(Counter); ok {
+		st := c.Stats()
+		sum.Writes, sum.Reads, sum.Throttled, sum.Unanswered = st.Writes, st.Reads, st.Throttled, st.Unanswered
+	}
 	if err != nil {
 		if verr := j.Source.Verify(); verr != nil {
 			return sum, verr // the input changed in place: that is why its rows no longer match
