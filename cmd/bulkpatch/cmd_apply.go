@@ -122,7 +122,7 @@ func (e *env) writeInvalid(files *apply.Files, src *input.Source, ie *input.Inva
 func (e *env) applyRun(ctx context.Context, o applyOpts, src *input.Source, st input.Stats, files *apply.Files) error {
 	logger := e.logger(o.pace)
 	if !o.pace.rateSet {
-		o.pace.rate = src.Res.DefaultRate // the resource's Intune throttling bucket
+		o.pace.graph.WriteRate = src.Res.DefaultRate // the resource's Intune throttling bucket
 	}
 	if err := planTarget(&o.conn, src); err != nil {
 		return err
@@ -150,14 +150,13 @@ func (e *env) applyRun(ctx context.Context, o applyOpts, src *input.Source, st i
 	job := &apply.Job{
 		Source: src, Rows: st.Rows, Files: files, Graph: conn.Client, Mode: journalMode(o), Dialect: dialect,
 		Reconcile: !o.noReconcile && (o.reconcile || src.Reconciles()), Collections: st, Logger: logger,
-		Options: apply.Options{Concurrency: o.pace.concurrency, Batch: o.pace.batch, MaxDuration: o.pace.maxDuration},
-		OnRow:   prog.Row, Verify: o.verify, VerifyDelay: o.verifyDelay,
+		Options: o.pace.run, OnRow: prog.Row, Verify: o.verify, VerifyDelay: o.verifyDelay,
 	}
 	var who string
 	job.Ready = func(ctx context.Context) error {
 		id, err := signIn(ctx, conn)
 		who = id.String()
-		job.LogAttrs = []any{"graph", conn.Root, "identity", who, "auth", conn.Tokens.Kind(), "version", version, "rate", o.pace.rate}
+		job.LogAttrs = []any{"graph", conn.Root, "identity", who, "auth", conn.Tokens.Kind(), "version", version, "rate", o.pace.graph.WriteRate}
 		return err
 	}
 	if ask {
@@ -170,7 +169,7 @@ func (e *env) applyRun(ctx context.Context, o applyOpts, src *input.Source, st i
 	}
 	end := report.RunEnd{Results: files.Results, Quiet: e.quiet, Stdout: e.stdout, Stderr: e.stderr, Logger: logger, Events: events}
 	if o.report {
-		end.Report = &report.HTMLOptions{InputPath: src.Path, Resource: src.Res.Name, Encoding: src.Dialect.Encoding, Rate: o.pace.rate}
+		end.Report = &report.HTMLOptions{InputPath: src.Path, Resource: src.Res.Name, Encoding: src.Dialect.Encoding, Rate: o.pace.graph.WriteRate}
 	}
 	return e.finishRun(sum, err, end)
 }

@@ -74,6 +74,7 @@ func (e *env) export(ctx context.Context, cmd string, o exportOpts) error {
 		dialect = csvio.ExcelOptions(max(comma, ','))
 	}
 	var out *safefile.File
+	var w io.Writer = e.stdout
 	if o.out != "" {
 		if err := safefile.Check(o.out, "--out"); err != nil {
 			return err
@@ -82,6 +83,7 @@ func (e *env) export(ctx context.Context, cmd string, o exportOpts) error {
 			return &usageError{cmd: cmd, err: err}
 		}
 		defer out.Abort()
+		w = out
 	}
 	logger := e.logger(o.pace)
 	conn, err := e.connect(cmd, o.conn, o.pace, logger)
@@ -90,10 +92,6 @@ func (e *env) export(ctx context.Context, cmd string, o exportOpts) error {
 	}
 	if _, err := signIn(ctx, conn); err != nil {
 		return err
-	}
-	var w io.Writer = e.stdout
-	if out != nil {
-		w = out
 	}
 	n, err := export.Write(ctx, conn.Client, res, coll, w, export.Options{
 		Filter: o.filter, Nested: o.all, Dialect: dialect,

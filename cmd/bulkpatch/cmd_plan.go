@@ -57,13 +57,12 @@ func (e *env) plan(ctx context.Context, cmd, path string, o planOpts) error {
 		defer out.File.Abort()
 	}
 	src, st, err := e.openChecked(path, opt)
+	if src != nil { // an invalid input comes back open
+		defer src.Close()
+	}
 	if err != nil {
-		if src != nil {
-			src.Close()
-		}
 		return err
 	}
-	defer src.Close()
 	if o.reconcile {
 		err = e.planReconcile(ctx, src, st, o, out)
 	} else {
@@ -98,7 +97,7 @@ func (e *env) planReconcile(ctx context.Context, src *input.Source, st input.Sta
 	if err := out.Start(src.PlanHeader("bulkpatch "+version, conn.Root, true)); err != nil {
 		return err
 	}
-	return apply.ReconcilePlan(ctx, conn.Client, src, st, o.pace.concurrency, out, func(r input.Row, err error) {
+	return apply.ReconcilePlan(ctx, conn.Client, src, st, o.pace.run.Concurrency, out, func(r input.Row, err error) {
 		fmt.Fprintf(e.stderr, "%s: line %d: reading the live object: %v\n", src.Path, r.Line, err)
 	})
 }

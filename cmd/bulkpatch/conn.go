@@ -6,7 +6,6 @@ import (
 	"log/slog"
 
 	"github.com/bulkpatch/bulkpatch/internal/auth"
-	"github.com/bulkpatch/bulkpatch/internal/graph"
 	"github.com/bulkpatch/bulkpatch/internal/report"
 	"github.com/bulkpatch/bulkpatch/internal/session"
 )
@@ -22,8 +21,8 @@ func (e *env) logger(p paceFlags) *slog.Logger {
 func (e *env) connect(cmd string, c connFlags, p paceFlags, logger *slog.Logger) (*session.Session, error) {
 	cfg := c.Config
 	cfg.Auth.Getenv, cfg.Auth.Interactive, cfg.Auth.Prompt = e.getenv, e.stdinTTY, e.stderr
-	cfg.Graph = graph.Config{HTTPClient: e.graphHTTP, WriteRate: p.rate, ReadRate: p.readRate, MaxRetries: p.maxRetries,
-		RequestTimeout: p.requestTimeout, Logger: logger, UserAgent: "bulkpatch/" + version}
+	cfg.Graph = p.graph
+	cfg.Graph.HTTPClient, cfg.Graph.Logger, cfg.Graph.UserAgent = e.graphHTTP, logger, "bulkpatch/"+version
 	if e.authTransport != nil {
 		// Only when set: a nil *http.Client in the interface would not
 		// be a nil Transport.

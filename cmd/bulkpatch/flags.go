@@ -1,12 +1,15 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"time"
 
 	"github.com/spf13/pflag"
 
+	"github.com/bulkpatch/bulkpatch/internal/apply"
 	"github.com/bulkpatch/bulkpatch/internal/csvio"
+	"github.com/bulkpatch/bulkpatch/internal/graph"
 	"github.com/bulkpatch/bulkpatch/internal/input"
 	"github.com/bulkpatch/bulkpatch/internal/resource"
 	"github.com/bulkpatch/bulkpatch/internal/session"
@@ -53,68 +56,57 @@ type connFlags struct{ session.Config }
 
 func (c *connFlags) add(fs *pflag.FlagSet, getenv func(string) string) {
 	fs.StringVar(&c.GraphURL, "graph-url", getenv("BULKPATCH_GRAPH_URL"), "Graph API root (default: the cloud's, e.g. https://graph.microsoft.com/beta); http:// only for loopback")
-	fs.StringVar(&c.Cloud, "cloud", envOr(getenv, "BULKPATCH_CLOUD", "global"), "national cloud: global, usgov, dod or china")
-	fs.StringVar(&c.Auth.Kind, "auth", envOr(getenv, "BULKPATCH_AUTH", "auto"), "sign-in: token, token-command, environment, azure-cli, device-code or auto")
+	fs.StringVar(&c.Cloud, "cloud", cmp.Or(getenv("BULKPATCH_CLOUD"), "global"), "national cloud: global, usgov, dod or china")
+	fs.StringVar(&c.Auth.Kind, "auth", cmp.Or(getenv("BULKPATCH_AUTH"), "auto"), "sign-in: token, token-command, environment, azure-cli, device-code or auto")
 	fs.StringVar(&c.Auth.TokenCommand, "token-command", getenv("BULKPATCH_TOKEN_COMMAND"), "command that prints a bearer token (run again when Graph rejects it)")
 	fs.StringVar(&c.Auth.TenantID, "tenant", "", "tenant id for azidentity sign-in (default $AZURE_TENANT_ID)")
 	fs.StringVar(&c.Auth.ClientID, "client-id", "", "app (client) id for azidentity sign-in (default $AZURE_CLIENT_ID)")
 	fs.StringVar(&c.Auth.AuthorityHost, "authority-host", getenv("BULKPATCH_AUTHORITY_HOST"), "override the cloud's sign-in authority (private clouds, tests)")
 }
 
-func envOr(getenv func(string) string, key, def string) string {
-	if v := getenv(key); v != "" {
-		return v
-	}
-	return def
-}
-
-// paceFlags say how fast and how stubbornly to talk to Graph.
+// paceFlags say how fast and how stubbornly to talk to Graph, bound
+// straight into the client's Config and the run's Options.
 type paceFlags struct {
-	rateSet        bool // --rate was given; otherwise the resource's default applies
-	rate           float64
-	readRate       float64
-	concurrency    int
-	batch          int
-	maxRetries     int
-	requestTimeout time.Duration
-	maxDuration    time.Duration
-	logFormat      string
-	progress       string
+	rateSet   bool          // --rate was given; otherwise the resource's default applies
+	graph     graph.Config  // --rate, --read-rate, --max-retries, --request-timeout
+	run       apply.Options // --concurrency, --batch, --max-duration
+	logFormat string
+	progress  string
 }
 
 func (p *paceFlags) add(fs *pflag.FlagSet) {
 	p.addRead(fs)
-	fs.Float64Var(&p.rate, "rate", 5, "writes per second for the whole run (default: the resource's Intune bucket, e.g. 5 for apps, 10 for devices)")
-	fs.IntVar(&p.concurrency, "concurrency", 4, "requests in flight at most")
-	fs.IntVar(&p.batch, "batch", 0, "0: one request per row; 1-20: rows per JSON $batch request")
-	fs.DurationVar(&p.maxDuration, "max-duration", 0, "stop dispatching new rows after this long, finish rows in flight, exit 6 (0: no limit)")
+	fs.Float64Var(&p.graph.WriteRate, "rate", 5, "writes per second for the whole run (default: the resource's Intune bucket, e.g. 5 for apps, 10 for devices)")
+	fs.IntVar(&p.run.Concurrency, "concurrency", 4, "requests in flight at most")
+	fs.IntVar(&p.run.Batch, "batch", 0, "0: one request per row; 1-20: rows per JSON $batch request")
+	fs.DurationVar(&p.run.MaxDuration, "max-duration", 0, "stop dispatching new rows after this long, finish rows in flight, exit 6 (0: no limit)")
 	fs.StringVar(&p.progress, "progress", "auto", "progress display: auto, always or never")
 }
 
 // addRead adds the flags of a command that only reads (export).
 func (p *paceFlags) addRead(fs *pflag.FlagSet) {
-	p.rate, p.concurrency, p.progress = 5, 4, "never" // what check wants of flags it does not have
-	fs.Float64Var(&p.readRate, "read-rate", 50, "reads per second (reconcile, export)")
-	fs.IntVar(&p.maxRetries, "max-retries", 10, "retries per request for transient failures (429, 5xx, timeouts, resets)")
-	fs.DurationVar(&p.requestTimeout, "request-timeout", 60*time.Second, "timeout of each HTTP attempt")
+	p.graph.WriteRate, p.run.Concurrency, p.progress = 5, 4, "never" // what check wants of flags it does not have
+	fs.Float64Var(&p.graph.ReadRate, "read-rate", 50, "reads per second (reconcile, export)")
+	fs.IntVar(&p.graph.MaxRetries, "max-retries", 10, "retries per request for transient failures (429, 5xx, timeouts, resets)")
+	fs.DurationVar(&p.graph.RequestTimeout, "request-timeout", 60*time.Second, "timeout of each HTTP attempt")
 	fs.StringVar(&p.logFormat, "log-format", "text", "stderr log format: text or json (one event per line)")
 }
 
 func (p *paceFlags) check() error {
 	switch {
-	case p.rate <= 0:
+	case p.graph.WriteRate <= 0:
 		return fmt.Errorf("--rate must be positive")
-	case p.readRate <= 0:
+	case p.graph.ReadRate <= 0:
 		return fmt.Errorf("--read-rate must be positive")
-	case p.concurrency < 1 || p.concurrency > 256:
+	case p.run.Concurrency < 1 || p.run.Concurrency > 256:
 		return fmt.Errorf("--concurrency must be 1 to 256")
-	case p.batch < 0 || p.batch > 20:
+	case p.run.Batch < 0 || p.run.Batch > 20:
 		return fmt.Errorf("--batch must be 0 to 20")
-	case p.maxRetries < 0:
+	case p.graph.MaxRetries < 0:
 		return fmt.Errorf("--max-retries must not be negative")
-	case p.requestTimeout <= 0:
+	case p.graph.RequestTimeout <= 0:
 		return fmt.Errorf("--request-timeout must be positive")
-	case p.maxDuration < 0:
+	case p.run.MaxDuration < 0:
 		return fmt.Errorf("--max-duration must not be negative")
 	case p.logFormat != "text" && p.logFormat != "json":
 		return fmt.Errorf("--log-format must be text or json")
