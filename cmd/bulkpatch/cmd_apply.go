@@ -109,7 +109,7 @@ func (e *env) applySource(o applyOpts, pos []string, opt input.Options) (*input.
 // validate: nothing is sent, and the spreadsheet user sees the problems
 // next to the data.
 func (e *env) writeInvalid(files *apply.Files, src *input.Source, ie *input.InvalidError, dialect string) error {
-	d, _ := apply.ResultsDialect(dialect, src.Dialect) // checked with the other flags
+	d, _ := apply.ResultsDialect(dialect, src.Dialect) // an unknown name, refused only for a valid input, writes plain
 	if err := files.WriteInvalid(src, d); err != nil {
 		fmt.Fprintf(e.stderr, "bulkpatch: writing %s: %v\n", files.Results, err)
 	} else {
