@@ -12,11 +12,10 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/bulkpatch/bulkpatch/internal/apply"
-	"github.com/bulkpatch/bulkpatch/internal/auth"
-	"github.com/bulkpatch/bulkpatch/internal/csvio"
 	"github.com/bulkpatch/bulkpatch/internal/input"
 	"github.com/bulkpatch/bulkpatch/internal/journal"
 	"github.com/bulkpatch/bulkpatch/internal/report"
+	"github.com/bulkpatch/bulkpatch/internal/session"
 )
 
 // applyOpts are apply's flags.
@@ -96,11 +95,12 @@ func (e *env) apply(ctx context.Context, cmd string, pos []string, o applyOpts) 
 func (e *env) applySource(o applyOpts, pos []string, opt input.Options) (*input.Source, error) {
 	path, open := o.planPath, input.OpenPlan
 	if path == "" {
-		path, open = pos[0], func(p string) (*input.Source, error) { return e.open(p, opt) }
+		opt.Stdin = e.stdin
+		path, open = pos[0], func(p string) (*input.Source, error) { return input.Open(p, opt) }
 	}
 	src, err := open(path)
 	if err != nil {
-		return nil, e.inputError(path, err)
+		return nil, told(input.Explain(e.stderr, path, err))
 	}
 	return src, nil
 }
@@ -109,11 +109,8 @@ func (e *env) applySource(o applyOpts, pos []string, opt input.Options) (*input.
 // validate: nothing is sent, and the spreadsheet user sees the problems
 // next to the data.
 func (e *env) writeInvalid(files *apply.Files, src *input.Source, ie *input.InvalidError, dialect string) error {
-	d, _ := resultsDialect(dialect, src) // checked with the other flags
-	err := files.WriteResults(src, d, func(w apply.Results) error {
-		return apply.WriteInvalid(w, src.Rows(), &report.Summary{})
-	})
-	if err != nil {
+	d, _ := apply.ResultsDialect(dialect, src.Dialect) // an unknown name, refused only for a valid input, writes plain
+	if err := files.WriteInvalid(src, d); err != nil {
 		fmt.Fprintf(e.stderr, "bulkpatch: writing %s: %v\n", files.Results, err)
 	} else {
 		fmt.Fprintf(e.stderr, "bulkpatch: problems listed per row in %s\n", files.Results)
@@ -125,7 +122,7 @@ func (e *env) writeInvalid(files *apply.Files, src *input.Source, ie *input.Inva
 func (e *env) applyRun(ctx context.Context, o applyOpts, src *input.Source, st input.Stats, files *apply.Files) error {
 	logger := e.logger(o.pace)
 	if !o.pace.rateSet {
-		o.pace.rate = src.Res.DefaultRate // the resource's Intune throttling bucket
+		o.pace.graph.WriteRate = src.Res.DefaultRate // the resource's Intune throttling bucket
 	}
 	if err := planTarget(&o.conn, src); err != nil {
 		return err
@@ -139,91 +136,58 @@ func (e *env) applyRun(ctx context.Context, o applyOpts, src *input.Source, st i
 		events = logger
 	}
 	prog := report.NewProgress(e.barOut, e.progressMode(o.pace.progress), st.Rows, func() report.Live {
-		s := conn.client.Stats()
+		s := conn.Client.Stats()
 		return report.Live{Throttled: s.Throttled, WriteRate: s.WriteRate}
 	}, events)
 	ask := src.Plan == nil && !o.yes
 	if ask && !e.stdinTTY {
 		return usagef("bulkpatch apply", "refusing to write without confirmation: there is no terminal to ask on; pass --yes (cron) or review with `bulkpatch plan` first")
 	}
-	dialect, err := resultsDialect(o.resultsDialect, src)
+	dialect, err := apply.ResultsDialect(o.resultsDialect, src.Dialect)
 	if err != nil {
-		return usagef("bulkpatch apply", "%v", err)
+		return usagef("bulkpatch apply", "--results-dialect %w", err)
 	}
 	job := &apply.Job{
-		Source: src, Rows: st.Rows, Files: files, Graph: conn.client, Mode: journalMode(o), Dialect: dialect,
-		Reconcile: reconciles(o, src), Collections: st, Logger: logger,
-		Options: apply.Options{Concurrency: o.pace.concurrency, Batch: o.pace.batch, MaxDuration: o.pace.maxDuration},
-		OnRow:   prog.Row, Verify: o.verify, VerifyDelay: o.verifyDelay,
+		Source: src, Rows: st.Rows, Files: files, Graph: conn.Client, Mode: journalMode(o), Dialect: dialect,
+		Reconcile: !o.noReconcile && (o.reconcile || src.Reconciles()), Collections: st, Logger: logger,
+		Options: o.pace.run, OnRow: prog.Row, Verify: o.verify, VerifyDelay: o.verifyDelay,
 	}
 	var who string
 	job.Ready = func(ctx context.Context) error {
-		id, err := conn.signIn(ctx)
+		id, err := signIn(ctx, conn)
 		who = id.String()
-		job.LogAttrs = []any{"graph", conn.root, "identity", who, "auth", conn.tokens.Kind(), "version", version, "rate", o.pace.rate}
+		job.LogAttrs = []any{"graph", conn.Root, "identity", who, "auth", conn.Tokens.Kind(), "version", version, "rate", o.pace.graph.WriteRate}
 		return err
 	}
 	if ask {
-		job.Confirm = func(_ context.Context, a apply.Ahead) error { return e.confirm(src, a, conn.root, who) }
+		job.Confirm = func(_ context.Context, a apply.Ahead) error { return e.confirm(src, a, conn.Root, who) }
 	}
 	sum, err := job.Run(ctx)
 	prog.Finish()
 	if sum == nil {
 		return err
 	}
-	err = e.finishRun(sum, err, files, conn, logger, events)
-	e.runFiles(files, src, sum, err, o)
-	return err
+	end := report.RunEnd{Results: files.Results, Quiet: e.quiet, Stdout: e.stdout, Stderr: e.stderr, Logger: logger, Events: events}
+	if o.report {
+		end.Report = &report.HTMLOptions{InputPath: src.Path, Resource: src.Res.Name, Encoding: src.Dialect.Encoding, Rate: o.pace.graph.WriteRate}
+	}
+	return e.finishRun(sum, err, end)
 }
 
-// runFiles writes what is made from a finished run's results: its
-// summary.json, for scripts, and with --report the HTML run report. A
-// failure to write them is logged; the results file is the record.
-func (e *env) runFiles(files *apply.Files, src *input.Source, sum *report.Summary, err error, o applyOpts) {
-	rs := sum.RunSummary(report.RunInfo{Results: files.Results, ExitCode: exitCode(err)})
-	if werr := report.WriteSummaryJSON(report.SummaryPath(files.Results), rs); werr != nil {
-		fmt.Fprintf(e.stderr, "bulkpatch: %v\n", werr)
-	}
-	if !o.report {
-		return
-	}
-	out, rerr := report.WriteReport(files.Results, "", report.HTMLOptions{InputPath: src.Path, Resource: src.Res.Name,
-		Encoding: src.Dialect.Encoding, Rate: o.pace.rate, Summary: &rs})
-	if rerr != nil {
-		fmt.Fprintf(e.stderr, "bulkpatch: the run report: %v\n", rerr)
-	} else if !e.quiet {
-		fmt.Fprintf(e.stdout, "Report: %s\n", out.HTML)
-	}
-}
-
-// resultsDialect is how --results-dialect writes the results of src.
-func resultsDialect(name string, src *input.Source) (csvio.WriterOptions, error) {
-	switch name {
-	case "input", "":
-		return src.Dialect.WriterOptions(), nil
-	case "excel":
-		return csvio.ExcelOptions(max(src.Dialect.Comma, ',')), nil
-	case "plain":
-		return csvio.WriterOptions{}, nil
-	}
-	return csvio.WriterOptions{}, fmt.Errorf("--results-dialect %q: want input, excel or plain", name)
-}
-
-// finishRun shows the summary and says how the run ended.
-func (e *env) finishRun(sum *report.Summary, err error, files *apply.Files, conn *connection, logger, events *slog.Logger) error {
-	stats := conn.client.Stats()
-	sum.Writes, sum.Reads, sum.Throttled, sum.Unanswered = stats.Writes, stats.Reads, stats.Throttled, stats.Unanswered
-	if !e.quiet || err != nil {
-		sum.WriteText(e.stdout)
-		fmt.Fprintf(e.stdout, "Results: %s\n", files.Results)
-	}
+// finishRun tells how the run ended (report.RunEnd) and returns its
+// error, marked reported when the summary or the "run stopped" event
+// said it.
+func (e *env) finishRun(sum *report.Summary, err error, end report.RunEnd) error {
 	if errors.Is(err, report.ErrRowsFailed) {
 		err = reported{err} // the summary said which rows and why
 	}
-	logger.Info("run finished", append(append([]any{"results", files.Results, "elapsed_ms", sum.Elapsed.Milliseconds()},
-		sum.Attrs()...), "exit_code", exitCode(err))...)
-	if se, ok := err.(*apply.StopError); ok && events != nil {
-		events.Error("run stopped", "exit_code", exitCode(se), "reason", se.Msg)
+	end.ExitCode = exitCode(err)
+	se, stopped := err.(*apply.StopError)
+	if stopped {
+		end.Stopped = se
+	}
+	end.Tell(sum)
+	if stopped && end.Events != nil {
 		return reported{se}
 	}
 	return err
@@ -240,19 +204,6 @@ func (e *env) progressMode(flag string) report.ProgressMode {
 	return report.ProgressLines
 }
 
-// reconciles says whether apply reads before it writes: by default for a
-// CSV; for a saved plan, as the plan was made (a reconciled plan is
-// checked again), unless a flag says otherwise.
-func reconciles(o applyOpts, src *input.Source) bool {
-	switch {
-	case o.noReconcile:
-		return false
-	case o.reconcile || src.Plan == nil:
-		return true
-	}
-	return src.Plan.Reconcile
-}
-
 // journalMode is what apply does with an earlier run's journal.
 func journalMode(o applyOpts) journal.Mode {
 	switch {
@@ -267,35 +218,22 @@ func journalMode(o applyOpts) journal.Mode {
 // planTarget makes a saved plan go to the Graph root it was made for,
 // unless the user names one explicitly: a different one is refused.
 func planTarget(c *connFlags, src *input.Source) error {
-	if src.Plan == nil || src.Plan.GraphRoot == "" {
+	if src.Plan == nil {
 		return nil
 	}
-	want := strings.TrimRight(src.Plan.GraphRoot, "/")
-	explicit := c.graphURL != "" || c.cloud != "global"
-	if !explicit {
-		c.graphURL = src.Plan.GraphRoot
-		return nil
-	}
-	root, err := auth.GraphRoot(c.cloud, c.graphURL)
-	if err != nil {
+	var re *session.RootError
+	switch err := c.ForPlan(src.Plan.GraphRoot); {
+	case errors.As(err, &re):
+		return usagef("bulkpatch apply", "%v; plan again, or leave out --graph-url/--cloud to use the plan's", err)
+	case err != nil:
 		return usagef("bulkpatch apply", "%v", err)
-	}
-	if strings.TrimRight(root, "/") != want {
-		return usagef("bulkpatch apply", "the plan was made for %s, not %s; plan again, or leave out --graph-url/--cloud to use the plan's", want, root)
 	}
 	return nil
 }
 
 // confirm shows what apply is about to do, where and as whom, and asks.
 func (e *env) confirm(src *input.Source, a apply.Ahead, root, who string) error {
-	what := fmt.Sprintf("%d rows", a.Rows)
-	if r := a.Reads; r != nil {
-		what = fmt.Sprintf("%d rows that differ (%d already as asked; %d could not be read and will fail unwritten)", r.Update, r.Unchanged, r.Failed)
-	}
-	if a.Done > 0 {
-		what += fmt.Sprintf(", skipping %d an earlier run finished", a.Done)
-	}
-	fmt.Fprintf(e.stderr, "About to write %s from %s\nto %s as %s.\nType yes to apply: ", what, src.Path, root, who)
+	fmt.Fprintf(e.stderr, "About to write %s from %s\nto %s as %s.\nType yes to apply: ", a, src.Path, root, who)
 	answer, _ := bufio.NewReader(e.stdin).ReadString('\n')
 	if strings.TrimSpace(strings.ToLower(answer)) != "yes" {
 		return usagef("bulkpatch apply", "not confirmed; nothing was written")

@@ -2,13 +2,11 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 
 	"github.com/spf13/cobra"
 
-	"github.com/bulkpatch/bulkpatch/internal/apply"
 	"github.com/bulkpatch/bulkpatch/internal/csvio"
 	"github.com/bulkpatch/bulkpatch/internal/export"
 	"github.com/bulkpatch/bulkpatch/internal/resource"
@@ -52,10 +50,10 @@ func (e *env) exportCmd() *cobra.Command {
 }
 
 func (e *env) export(ctx context.Context, cmd string, o exportOpts) error {
-	res, err := lookupResource(o.resource)
+	res, err := resource.Find(o.resource)
 	switch {
 	case err != nil:
-		return &usageError{cmd: cmd, err: err}
+		return usagef(cmd, "--resource %w", err)
 	case res == nil:
 		res = resource.MobileAppInstallStatus
 	}
@@ -72,15 +70,16 @@ func (e *env) export(ctx context.Context, cmd string, o exportOpts) error {
 	if err := o.pace.check(); err != nil {
 		return &usageError{cmd: cmd, err: err}
 	}
-	comma, err := parseDelimiter(o.delimiter)
+	comma, err := csvio.ParseDelimiter(o.delimiter)
 	if err != nil {
-		return &usageError{cmd: cmd, err: err}
+		return usagef(cmd, "--delimiter %w", err)
 	}
 	dialect := csvio.WriterOptions{Comma: comma}
 	if o.excel {
 		dialect = csvio.ExcelOptions(max(comma, ','))
 	}
 	var out *safefile.File
+	var w io.Writer = e.stdout
 	if o.out != "" {
 		if err := safefile.Check(o.out, "--out"); err != nil {
 			return err
@@ -89,25 +88,22 @@ func (e *env) export(ctx context.Context, cmd string, o exportOpts) error {
 			return &usageError{cmd: cmd, err: err}
 		}
 		defer out.Abort()
+		w = out
 	}
 	logger := e.logger(o.pace)
 	conn, err := e.connect(cmd, o.conn, o.pace, logger)
 	if err != nil {
 		return err
 	}
-	if _, err := conn.signIn(ctx); err != nil {
+	if _, err := signIn(ctx, conn); err != nil {
 		return err
 	}
-	var w io.Writer = e.stdout
-	if out != nil {
-		w = out
-	}
-	n, err := export.Write(ctx, conn.client, res, coll, w, export.Options{
+	n, err := export.Write(ctx, conn.Client, res, coll, w, export.Options{
 		Filter: o.filter, Nested: o.all, Dialect: dialect,
 		Warn: func(msg string) { fmt.Fprintf(e.stderr, "bulkpatch: export: %s\n", msg) },
 	})
 	if err != nil {
-		return exportError(ctx, res, err)
+		return err
 	}
 	if out != nil {
 		if err := out.Commit(); err != nil {
@@ -118,21 +114,4 @@ func (e *env) export(ctx context.Context, cmd string, o exportOpts) error {
 		}
 	}
 	return nil
-}
-
-// exportError says why an export failed, with the exit code it means: an
-// interruption, a collection that does not exist (the ids given are
-// wrong), a run-fatal answer, or Graph unavailable.
-func exportError(ctx context.Context, res *resource.Resource, err error) error {
-	var nf *export.NotFoundError
-	switch {
-	case ctx.Err() != nil:
-		return fmt.Errorf("interrupted: the export is not finished and was not saved: %w", ctx.Err())
-	case errors.As(err, &nf):
-		return err
-	}
-	if stop := apply.RunFatal(res, err); stop != nil {
-		return stop
-	}
-	return &apply.StopError{Reason: apply.Systemic, Err: err, Msg: "exporting: " + err.Error()}
 }

@@ -10,7 +10,6 @@ import (
 
 	"github.com/bulkpatch/bulkpatch/internal/apply"
 	"github.com/bulkpatch/bulkpatch/internal/auth"
-	"github.com/bulkpatch/bulkpatch/internal/graph"
 	"github.com/bulkpatch/bulkpatch/internal/input"
 	"github.com/bulkpatch/bulkpatch/internal/plan"
 	"github.com/bulkpatch/bulkpatch/internal/safefile"
@@ -40,7 +39,7 @@ func (e *env) plan(ctx context.Context, cmd, path string, o planOpts) error {
 	if err != nil {
 		return err
 	}
-	root, err := auth.GraphRoot(o.conn.cloud, o.conn.graphURL) // recorded even when the plan is made offline
+	root, err := auth.GraphRoot(o.conn.Cloud, o.conn.GraphURL) // recorded even when the plan is made offline
 	if err != nil {
 		return &usageError{cmd: cmd, err: err}
 	}
@@ -58,17 +57,16 @@ func (e *env) plan(ctx context.Context, cmd, path string, o planOpts) error {
 		defer out.File.Abort()
 	}
 	src, st, err := e.openChecked(path, opt)
+	if src != nil { // an invalid input comes back open
+		defer src.Close()
+	}
 	if err != nil {
-		if src != nil {
-			src.Close()
-		}
 		return err
 	}
-	defer src.Close()
 	if o.reconcile {
 		err = e.planReconcile(ctx, src, st, o, out)
 	} else {
-		err = planOffline(src, root, out)
+		err = src.WritePlan(out, "bulkpatch "+version, root)
 	}
 	if err != nil {
 		return err
@@ -85,23 +83,6 @@ func (e *env) plan(ctx context.Context, cmd, path string, o planOpts) error {
 	return nil
 }
 
-// planOffline plans a valid input without the network: the plan is
-// exactly what apply would send.
-func planOffline(src *input.Source, root string, out *plan.Output) error {
-	if err := out.Start(src.PlanHeader("bulkpatch "+version, root, false)); err != nil {
-		return err
-	}
-	for r, err := range src.Rows() {
-		if err == nil {
-			err = out.Patch(&r.Op, r.Body)
-		}
-		if err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // planReconcile reads the live objects of a valid input and plans only
 // what differs.
 func (e *env) planReconcile(ctx context.Context, src *input.Source, st input.Stats, o planOpts, out *plan.Output) error {
@@ -110,28 +91,13 @@ func (e *env) planReconcile(ctx context.Context, src *input.Source, st input.Sta
 	if err != nil {
 		return err
 	}
-	if _, err := conn.signIn(ctx); err != nil {
+	if _, err := signIn(ctx, conn); err != nil {
 		return err
 	}
-	if err := out.Start(src.PlanHeader("bulkpatch "+version, conn.root, true)); err != nil {
+	if err := out.Start(src.PlanHeader("bulkpatch "+version, conn.Root, true)); err != nil {
 		return err
 	}
-	live := apply.NewLive(conn.client, st.Collections)
-	err = apply.Reconcile(ctx, live, src.Rows(), o.pace.concurrency, func(r input.Row, changes []plan.Change, res graph.Result) error {
-		if res.Err == nil {
-			return out.Reconciled(&r.Op, r.Body, changes)
-		}
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		if stop := apply.RunFatal(src.Res, res.Err); stop != nil {
-			return stop
-		}
-		fmt.Fprintf(e.stderr, "%s: line %d: reading the live object: %v\n", src.Path, r.Line, res.Err)
-		return out.Unreadable(&r.Op, r.Body)
+	return apply.ReconcilePlan(ctx, conn.Client, src, st, o.pace.run.Concurrency, out, func(r input.Row, err error) {
+		fmt.Fprintf(e.stderr, "%s: line %d: reading the live object: %v\n", src.Path, r.Line, err)
 	})
-	if err != nil && ctx.Err() != nil {
-		return fmt.Errorf("interrupted: the plan is not finished and was not saved: %w", ctx.Err())
-	}
-	return err
 }

@@ -21,9 +21,9 @@ func (e *env) resourcesCmd() *cobra.Command {
 			resource.WriteSummary(e.stdout)
 			return nil
 		}
-		r, err := lookupResource(pos[0])
+		r, err := resource.Find(pos[0])
 		if err != nil {
-			return &usageError{cmd: c.CommandPath(), err: err}
+			return usagef(c.CommandPath(), "--resource %w", err)
 		}
 		if !template {
 			r.WriteDoc(e.stdout)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -38,56 +37,27 @@ func (e *env) validate(path string, opt input.Options) error {
 	return nil
 }
 
-// open opens the CSV input at path, or standard input for "-".
-func (e *env) open(path string, opt input.Options) (*input.Source, error) {
-	if path == "-" {
-		return input.OpenReader("-", e.stdin, opt)
-	}
-	return input.Open(path, opt)
-}
-
-// openChecked opens a CSV input and checks every row (see check). On
-// success the caller closes the source; an invalid input comes back open
-// too, with its *input.InvalidError.
+// openChecked opens a CSV input, "-" being stdin, and checks every row,
+// printing each problem on stderr (input.OpenChecked). An invalid input
+// comes back open, with its *input.InvalidError.
 func (e *env) openChecked(path string, opt input.Options) (*input.Source, input.Stats, error) {
-	src, err := e.open(path, opt)
-	if err != nil {
-		return nil, input.Stats{}, e.inputError(path, err)
-	}
-	st, err := e.check(src)
-	var ie *input.InvalidError
-	if err != nil && !errors.As(err, &ie) {
-		src.Close()
-		return nil, st, err
-	}
-	return src, st, err
+	opt.Stdin = e.stdin
+	src, st, err := input.OpenChecked(path, opt, e.stderr)
+	return src, st, told(err)
 }
 
-// check reads the whole input once, printing each problem as "FILE: line
-// N, column C: ...", as compilers do, so editors can jump.
+// check reads the whole input once, printing each problem on stderr
+// (input.Source.CheckTo).
 func (e *env) check(src *input.Source) (input.Stats, error) {
-	path := src.Path
-	if src.PlanPath != "" {
-		path = src.PlanPath
-	}
-	st, err := src.Check(func(msg string) { fmt.Fprintf(e.stderr, "%s: %s\n", path, msg) })
-	var ie *input.InvalidError
-	if err != nil && !errors.As(err, &ie) {
-		return st, e.inputError(path, err)
-	}
-	return st, err
+	st, err := src.CheckTo(e.stderr)
+	return st, told(err)
 }
 
-// inputError reports an input that cannot be used at all: a file error
-// line by line, as the problems of rows are.
-func (e *env) inputError(path string, err error) error {
-	var fe *input.FileError
-	if !errors.As(err, &fe) || fe.Missing() {
-		return err
+// told marks an error the input package has told the user about (an
+// *input.ExplainedError) as reported.
+func told(err error) error {
+	if errors.As(err, new(*input.ExplainedError)) {
+		return reported{err}
 	}
-	for _, line := range strings.Split(err.Error(), "\n") {
-		fmt.Fprintf(e.stderr, "%s: %s\n", path, line)
-	}
-	fmt.Fprintf(e.stderr, "bulkpatch: %s cannot be used as input; nothing was sent\n", path)
-	return reported{err}
+	return err
 }

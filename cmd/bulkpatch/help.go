@@ -104,7 +104,7 @@ var flagInfos = map[string]flagInfo{
 	"tenant":         {groupConnection, "ID", "AZURE_TENANT_ID"},
 	"client-id":      {groupConnection, "ID", "AZURE_CLIENT_ID"},
 	"authority-host": {groupConnection, "URL", "BULKPATCH_AUTHORITY_HOST"},
-	"ca-cert":        {groupConnection, "FILE", ""},
+	"ca-cert":        {groupConnection, "FILE", "BULKPATCH_CA_CERT"},
 	// Pace and robustness
 	"rate":            {groupPace, "N", ""},
 	"read-rate":       {groupPace, "N", ""},

@@ -253,8 +253,8 @@ func (sc *scenario) run(st scenarioStep) {
 func startScenarioEmulator(dir string, args []string) (*emulator.Server, error) {
 	fs := pflag.NewFlagSet("emulator", pflag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	var f emulatorFlags
-	f.bind(fs)
+	var f emulator.Config
+	bindEmulator(fs, &f)
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -262,7 +262,7 @@ func startScenarioEmulator(dir string, args []string) (*emulator.Server, error) 
 	if len(pos) != 1 {
 		return nil, fmt.Errorf("emulator: want the seed file, got %q", pos)
 	}
-	f.opt.ReadFaults.HangFor = f.opt.Faults.HangFor // as the command does
+	f.Options.ReadFaults.HangFor = f.Options.Faults.HangFor // as the command does
 	var refused []string
 	fs.Visit(func(fl *pflag.Flag) {
 		switch fl.Name {
@@ -277,7 +277,7 @@ func startScenarioEmulator(dir string, args []string) (*emulator.Server, error) 
 	if err != nil {
 		return nil, err
 	}
-	return emulator.New(st, f.opt)
+	return emulator.New(st, f.Options)
 }
 
 // sentCounts are the counters a sent line can name.

@@ -78,6 +78,12 @@ type Reachability interface {
 	Unanswered() (since time.Time, err error)
 }
 
+// Counter is implemented by a Graph that counts its requests
+// (*graph.Client does): a Job puts the counts in its summary.
+type Counter interface {
+	Stats() graph.Stats
+}
+
 // StopReason says why a run ended before dispatching every row.
 type StopReason int
 

@@ -1,6 +1,7 @@
 package apply
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -99,8 +100,36 @@ func (f *Files) KeepPrevious() (string, error) {
 	return kept, nil
 }
 
+// ResultsDialect returns how a results file is written, by name: "input"
+// (or "") as the input was written (in: its delimiter, encoding, BOM and
+// line ends), "excel" with a UTF-8 BOM and CRLF line ends (and in's
+// delimiter, but a comma for a tab: max(in.Comma, ',')), "plain" as UTF-8
+// with commas and LF. An unknown name's error starts with the quoted name,
+// for the caller to say where it came from.
+func ResultsDialect(name string, in csvio.Dialect) (csvio.WriterOptions, error) {
+	switch name {
+	case "input", "":
+		return in.WriterOptions(), nil
+	case "excel":
+		return csvio.ExcelOptions(max(in.Comma, ',')), nil
+	case "plain":
+		return csvio.WriterOptions{}, nil
+	}
+	return csvio.WriterOptions{}, fmt.Errorf("%q: want input, excel or plain", name)
+}
+
+// WriteInvalid writes the results file of src, an input that did not
+// validate, in dialect: nothing was sent, each bad row is invalid with its
+// problems and the others not_attempted, so a spreadsheet user sees the
+// problems next to the data.
+func (f *Files) WriteInvalid(src *input.Source, dialect csvio.WriterOptions) error {
+	return f.WriteResults(src, dialect, func(w Results) error {
+		return writeInvalid(w, src.Rows(), &report.Summary{})
+	})
+}
+
 // WriteResults writes the results file for src, in dialect, with the
-// rows fill writes (Runner.WriteResults or WriteInvalid).
+// rows fill writes (Runner.WriteResults, say).
 func (f *Files) WriteResults(src *input.Source, dialect csvio.WriterOptions, fill func(Results) error) error {
 	cols := report.Columns{Keys: src.Res.KeyNames(), Props: src.PropNames(), Comments: src.Comments}
 	w, err := report.Create(f.Results, cols, dialect)

@@ -4,8 +4,11 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
+	"github.com/bulkpatch/bulkpatch/internal/csvio"
+	"github.com/bulkpatch/bulkpatch/internal/input"
 	"github.com/bulkpatch/bulkpatch/internal/journal"
 	"github.com/bulkpatch/bulkpatch/internal/safefile"
 )
@@ -57,5 +60,61 @@ func TestResultsFor(t *testing.T) {
 	}
 	if got := ResultsFor(dir); got != "" {
 		t.Errorf("ResultsFor(a directory) = %q, want none", got)
+	}
+}
+
+func TestResultsDialect(t *testing.T) {
+	semi := csvio.Dialect{Comma: ';', Encoding: csvio.Windows1252, CRLF: true, SepLine: true}
+	tab := csvio.Dialect{Comma: '\t', Encoding: csvio.UTF16LE, BOM: true}
+	tests := []struct {
+		name string
+		in   csvio.Dialect
+		want csvio.WriterOptions
+	}{
+		{"input", semi, semi.WriterOptions()},
+		{"", tab, tab.WriterOptions()},
+		{"excel", semi, csvio.ExcelOptions(';')},
+		{"excel", tab, csvio.ExcelOptions(',')},
+		{"plain", semi, csvio.WriterOptions{}},
+	}
+	for _, tt := range tests {
+		got, err := ResultsDialect(tt.name, tt.in)
+		if err != nil || got != tt.want {
+			t.Errorf("ResultsDialect(%q, %+v) = %+v, %v, want %+v", tt.name, tt.in, got, err, tt.want)
+		}
+	}
+	if _, err := ResultsDialect("Excel", semi); err == nil || err.Error() != `"Excel": want input, excel or plain` {
+		t.Errorf("unknown name: %v", err)
+	}
+}
+
+func TestWriteInvalid(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in.csv")
+	os.WriteFile(in, []byte("mobileAppId,mobileAppInstallStatusId,installState\na,s1,installed\na,s2,sideways\n"), 0o600)
+	src, err := input.Open(in, input.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	var ie *input.InvalidError
+	if _, err := src.Check(func(string) {}); !errors.As(err, &ie) {
+		t.Fatalf("Check = %v, want the input invalid", err)
+	}
+	f, err := OpenFiles(ResultsFor(in), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := f.WriteInvalid(src, csvio.WriterOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(f.Results)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(string(b), "\n")
+	if len(lines) < 3 || !strings.Contains(lines[1], "not_attempted") || !strings.Contains(lines[2], "invalid") || !strings.Contains(lines[2], "sideways") {
+		t.Errorf("results:\n%s", b)
 	}
 }

@@ -61,6 +61,20 @@ type Ahead struct {
 	Reads *Reads
 }
 
+// String says what the run is about to write, as its confirmation asks:
+// the rows, or, when it reconciles, the rows that differ, and the rows an
+// earlier run finished, skipped.
+func (a Ahead) String() string {
+	what := fmt.Sprintf("%d rows", a.Rows)
+	if r := a.Reads; r != nil {
+		what = fmt.Sprintf("%d rows that differ (%d already as asked; %d could not be read and will fail unwritten)", r.Update, r.Unchanged, r.Failed)
+	}
+	if a.Done > 0 {
+		what += fmt.Sprintf(", skipping %d an earlier run finished", a.Done)
+	}
+	return what
+}
+
 // attrs are the counts as log attributes.
 func (a Ahead) attrs() []any {
 	at := []any{"rows", a.Rows, "resumed_rows", a.Done}
@@ -70,47 +84,20 @@ func (a Ahead) attrs() []any {
 	return at
 }
 
-// Run runs the job and returns the results' summary (the caller sets its
-// request counts) and how the run ended: nil when every row was applied,
+// Run runs the job and returns the results' summary (with the request
+// counts of a Graph that is a Counter) and how the run ended: nil when every row was applied,
 // unchanged or skipped, a *StopError when it stopped early, an error
 // wrapping report.ErrRowsFailed when some rows failed, or what kept it
 // from starting or from writing its results.
 func (j *Job) Run(ctx context.Context) (*report.Summary, error) {
-	path := j.Files.Journal()
-	peek, err := journal.Peek(path, j.Source.SHA256, j.Mode)
-	if err == nil && peek.Resumed {
-		err = j.verifyJournal(path)
-	}
+	peek, err := j.look(ctx)
 	if err != nil {
-		return nil, JournalError(err)
-	}
-	if j.Ready != nil {
-		if err := j.Ready(ctx); err != nil {
-			return nil, err
-		}
+		return nil, err
 	}
 	ahead := Ahead{Rows: j.Rows, Done: peek.Done}
 	started := time.Now()
 	var runErr error
-	// The reads before any write are watched like the run: a Graph that
-	// answers nothing stops the job within Options.NoAnswer.
-	readCtx, stopReads := context.WithCancelCause(ctx)
-	endWatch := watchAnswers(readCtx, j.Graph, j.Options.NoAnswer, time.Now, func(e *StopError) { stopReads(e) })
-	if j.Reconcile {
-		// Every row is read before any is written: a run-fatal read
-		// answer stops the job with nothing written (its results still
-		// list every row), and the confirmation and the log can say how
-		// much really differs.
-		live := NewLive(j.Graph, j.Collections.Collections)
-		ahead.Reads, runErr = ReadAll(readCtx, live, j.Source.Rows(), j.Options.Concurrency, nil)
-	} else {
-		runErr = j.preflight(readCtx)
-	}
-	endWatch()
-	if cause := context.Cause(readCtx); cause != nil && ctx.Err() == nil {
-		runErr = cause // the watch stopped the reads
-	}
-	stopReads(nil)
+	ahead.Reads, runErr = j.readFirst(ctx)
 	var se *StopError
 	if runErr != nil && !errors.As(runErr, &se) {
 		return nil, runErr
@@ -120,7 +107,7 @@ func (j *Job) Run(ctx context.Context) (*report.Summary, error) {
 			return nil, err
 		}
 	}
-	jr, opened, err := journal.Open(path, j.Source.SHA256, j.Mode)
+	jr, opened, err := journal.Open(j.Files.Journal(), j.Source.SHA256, j.Mode)
 	if err != nil {
 		return nil, JournalError(err)
 	}
@@ -129,19 +116,79 @@ func (j *Job) Run(ctx context.Context) (*report.Summary, error) {
 	r := &Runner{Graph: j.Graph, Recorder: jr, OnRow: j.onRow, Options: j.Options}
 	if runErr == nil {
 		ahead.Done = opened.Done
-		j.Logger.Info("run starting", append(append([]any{"input", j.Source.Path, "results", j.Files.Results,
-			"concurrency", j.Options.Concurrency, "batch", j.Options.Batch, "reconcile", j.Reconcile, "resume", opened.Resumed},
-			ahead.attrs()...), j.LogAttrs...)...)
-		r.Options.Reads = ahead.Reads
-		runErr = r.Run(ctx, j.Source.Rows())
-		if runErr == nil && j.Verify {
-			if n, err := j.verify(ctx, jr, j.VerifyDelay); err != nil {
-				runErr = err
-			} else if n > 0 {
-				j.Logger.Warn("writes accepted but not applied", "rows", n)
-			}
+		runErr = j.send(ctx, r, jr, ahead, opened.Resumed)
+	}
+	return j.finish(r, jr, started, runErr)
+}
+
+// look looks at the journal first, checking the one a resumed run will
+// continue against the input, and then signs in (Ready): before anything
+// is read or written.
+func (j *Job) look(ctx context.Context) (journal.Opened, error) {
+	path := j.Files.Journal()
+	peek, err := journal.Peek(path, j.Source.SHA256, j.Mode)
+	if err == nil && peek.Resumed {
+		err = j.verifyJournal(path)
+	}
+	if err != nil {
+		return peek, JournalError(err)
+	}
+	if j.Ready != nil {
+		if err := j.Ready(ctx); err != nil {
+			return peek, err
 		}
 	}
+	return peek, nil
+}
+
+// readFirst makes the reads before any write: every row's object when
+// reconciling (what it found, for the run and its confirmation), else
+// the preflight read. A run-fatal answer is a *StopError.
+func (j *Job) readFirst(ctx context.Context) (*Reads, error) {
+	var reads *Reads
+	var err error
+	// The reads before any write are watched like the run: a Graph that
+	// answers nothing stops the job within Options.NoAnswer.
+	readCtx, stopReads := context.WithCancelCause(ctx)
+	defer stopReads(nil)
+	endWatch := watchAnswers(readCtx, j.Graph, j.Options.NoAnswer, time.Now, func(e *StopError) { stopReads(e) })
+	if j.Reconcile {
+		// Every row is read before any is written: a run-fatal read
+		// answer stops the job with nothing written (its results still
+		// list every row), and the confirmation and the log can say how
+		// much really differs.
+		live := NewLive(j.Graph, j.Collections.Collections)
+		reads, err = ReadAll(readCtx, live, j.Source.Rows(), j.Options.Concurrency, nil)
+	} else {
+		err = j.preflight(readCtx)
+	}
+	endWatch()
+	if cause := context.Cause(readCtx); cause != nil && ctx.Err() == nil {
+		err = cause // the watch stopped the reads
+	}
+	return reads, err
+}
+
+// send logs the start of the run and sends every row; with Verify, it
+// then reads back what it applied.
+func (j *Job) send(ctx context.Context, r *Runner, jr *journal.Journal, ahead Ahead, resumed bool) error {
+	j.Logger.Info("run starting", append(append([]any{"input", j.Source.Path, "results", j.Files.Results,
+		"concurrency", j.Options.Concurrency, "batch", j.Options.Batch, "reconcile", j.Reconcile, "resume", resumed},
+		ahead.attrs()...), j.LogAttrs...)...)
+	r.Options.Reads = ahead.Reads
+	if err := r.Run(ctx, j.Source.Rows()); err != nil || !j.Verify {
+		return err
+	}
+	n, err := j.verify(ctx, jr, j.VerifyDelay)
+	if err == nil && n > 0 {
+		j.Logger.Warn("writes accepted but not applied", "rows", n)
+	}
+	return err
+}
+
+// finish writes the results file and says how the run ended (see Run);
+// a run that ended well marks its journal complete.
+func (j *Job) finish(r *Runner, jr *journal.Journal, started time.Time, runErr error) (*report.Summary, error) {
 	sum, err := j.results(r, started)
 	if err != nil {
 		// Both are true, and the stop (a failed journal, say) is what
@@ -211,6 +258,10 @@ func (j *Job) results(r *Runner, started time.Time) (*report.Summary, error) {
 		return r.WriteResults(w, j.Source.Rows(), sum)
 	})
 	sum.Elapsed = time.Since(started)
+	if c, ok := j.Graph.(Counter); ok {
+		st := c.Stats()
+		sum.Writes, sum.Reads, sum.Throttled, sum.Unanswered = st.Writes, st.Reads, st.Throttled, st.Unanswered
+	}
 	if err != nil {
 		if verr := j.Source.Verify(); verr != nil {
 			return sum, verr // the input changed in place: that is why its rows no longer match

@@ -70,11 +70,9 @@ func NotAttempted(row input.Row) report.Row {
 	return report.Row{Line: row.Line, Key: row.Key, Outcome: report.NotAttempted, Props: row.Cells, Comments: row.Comments}
 }
 
-// WriteInvalid writes the results file of an input that did not validate:
-// nothing was sent, each bad row is invalid with its problems and the
-// others not_attempted, so a spreadsheet user sees the problems next to
-// the data.
-func WriteInvalid(w Results, rows iter.Seq2[input.Row, error], sum *report.Summary) error {
+// writeInvalid writes the results of an input that did not validate
+// (Files.WriteInvalid).
+func writeInvalid(w Results, rows iter.Seq2[input.Row, error], sum *report.Summary) error {
 	for row, err := range rows {
 		if err != nil {
 			return err

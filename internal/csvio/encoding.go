@@ -57,6 +57,22 @@ func ParseEncoding(s string) (Encoding, error) {
 	return "", fmt.Errorf("unknown encoding %q: want auto, utf-8, utf-16, utf-16le, utf-16be or windows-1252", s)
 }
 
+// ParseDelimiter returns the delimiter a flag value names: "," or ";",
+// or a tab as "tab", `\t` or itself; "" is 0, detect it. An error's
+// message starts with the quoted value, for the caller to say where it
+// came from ("--delimiter " + ...).
+func ParseDelimiter(s string) (rune, error) {
+	switch s {
+	case "":
+		return 0, nil
+	case ",", ";":
+		return rune(s[0]), nil
+	case "tab", `\t`, "\t":
+		return '\t', nil
+	}
+	return 0, fmt.Errorf("%q: want , ; or tab", s)
+}
+
 // String returns the flag spelling, "auto" for AutoEncoding.
 func (e Encoding) String() string {
 	if e == AutoEncoding {

@@ -338,3 +338,33 @@ func TestTableReaderErrors(t *testing.T) {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
 }
+
+func TestParseDelimiter(t *testing.T) {
+	tests := []struct {
+		in      string
+		want    rune
+		wantErr string
+	}{
+		{"", 0, ""},
+		{",", ',', ""},
+		{";", ';', ""},
+		{"tab", '\t', ""},
+		{`\t`, '\t', ""},
+		{"\t", '\t', ""},
+		{"|", 0, `"|": want , ; or tab`},
+		{"TAB", 0, `"TAB": want , ; or tab`},
+		{",,", 0, `",,": want , ; or tab`},
+	}
+	for _, tt := range tests {
+		got, err := ParseDelimiter(tt.in)
+		if tt.wantErr != "" {
+			if err == nil || err.Error() != tt.wantErr {
+				t.Errorf("ParseDelimiter(%q) = %q, %v, want error %q", tt.in, got, err, tt.wantErr)
+			}
+			continue
+		}
+		if err != nil || got != tt.want {
+			t.Errorf("ParseDelimiter(%q) = %q, %v, want %q", tt.in, got, err, tt.want)
+		}
+	}
+}

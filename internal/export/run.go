@@ -8,6 +8,7 @@ import (
 	"io"
 	"strconv"
 
+	"github.com/bulkpatch/bulkpatch/internal/apply"
 	"github.com/bulkpatch/bulkpatch/internal/csvio"
 	"github.com/bulkpatch/bulkpatch/internal/graph"
 	"github.com/bulkpatch/bulkpatch/internal/resource"
@@ -41,10 +42,33 @@ type Options struct {
 // an input CSV, returning how many objects it wrote. With o.Nested, the
 // collections under each entity that an optional key column of coll
 // names (each user status of an app) follow in the same file, their rows
-// with that column set. A 404 for coll is a *NotFoundError; one for a
-// nested collection (a user status deleted while the export ran) is a
-// warning; other errors come back as the lister gave them.
+// with that column set. A 404 for a nested collection (a user status
+// deleted while the export ran) is a warning. Its errors say why the
+// export failed, with the exit code it means: when ctx is done, ctx's
+// error, saying so; a *NotFoundError for a coll Graph does not have (the
+// ids given are wrong); a run-fatal answer's *apply.StopError
+// (apply.RunFatal); anything else, Graph unavailable (an *apply.StopError
+// with reason Systemic).
 func Write(ctx context.Context, g Lister, res *resource.Resource, coll resource.Key, w io.Writer, o Options) (int, error) {
+	n, err := write(ctx, g, res, coll, w, o)
+	if err == nil {
+		return n, nil
+	}
+	var nf *NotFoundError
+	switch {
+	case ctx.Err() != nil:
+		return n, fmt.Errorf("interrupted: the export is not finished and was not saved: %w", ctx.Err())
+	case errors.As(err, &nf):
+		return n, err
+	}
+	if stop := apply.RunFatal(res, err); stop != nil {
+		return n, stop
+	}
+	return n, &apply.StopError{Reason: apply.Systemic, Err: err, Msg: "exporting: " + err.Error()}
+}
+
+// write is Write, its errors as they came.
+func write(ctx context.Context, g Lister, res *resource.Resource, coll resource.Key, w io.Writer, o Options) (int, error) {
 	if o.Warn == nil {
 		o.Warn = func(string) {}
 	}

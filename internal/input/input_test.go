@@ -298,3 +298,37 @@ func TestInferResource(t *testing.T) {
 		}
 	}
 }
+
+func TestWritePlan(t *testing.T) {
+	s, err := Open(write(t, "in.csv", good), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.Check(func(msg string) { t.Errorf("problem: %s", msg) }); err != nil {
+		t.Fatal(err)
+	}
+	var shown strings.Builder
+	out := &plan.Output{W: &shown}
+	if err := s.WritePlan(out, "test", "https://graph.example/beta"); err != nil {
+		t.Fatal(err)
+	}
+	if out.Counts.Patch != 3 || !strings.Contains(shown.String(), "s1") {
+		t.Errorf("counts %+v, shown:\n%s", out.Counts, shown.String())
+	}
+}
+
+func TestReconciles(t *testing.T) {
+	for _, tt := range []struct {
+		s    *Source
+		want bool
+	}{
+		{&Source{}, true}, // a CSV
+		{&Source{Plan: &plan.Header{}}, false},
+		{&Source{Plan: &plan.Header{Reconcile: true}}, true},
+	} {
+		if got := tt.s.Reconciles(); got != tt.want {
+			t.Errorf("plan %+v: Reconciles() = %v, want %v", tt.s.Plan, got, tt.want)
+		}
+	}
+}

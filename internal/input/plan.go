@@ -38,6 +38,11 @@ func OpenPlan(path string) (*Source, error) {
 	return s, nil
 }
 
+// Reconciles says whether applying the input reads each object first
+// unless told otherwise: a CSV's, yes; a saved plan's as the plan was
+// made (a reconciled plan is checked again, an offline one sent as it is).
+func (s *Source) Reconciles() bool { return s.Plan == nil || s.Plan.Reconcile }
+
 // planRows yields a saved plan's operations, each checked as strictly as
 // a CSV row (CheckBody also catches the same object twice in a tampered
 // plan). An operation that does not check out is a Row with Problems.

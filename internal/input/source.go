@@ -36,6 +36,9 @@ type Options struct {
 	// Encoding is how the file is encoded; csvio.AutoEncoding detects
 	// UTF-8 and UTF-16 with a byte order mark.
 	Encoding csvio.Encoding
+	// Stdin is what Open reads for the path "-" (standard input); nil:
+	// "-" is a file of that name.
+	Stdin io.Reader
 }
 
 // Source is an input held open for a command. Its fields are set by Open
@@ -97,10 +100,14 @@ type Stats struct {
 	Collections map[resource.Key]int
 }
 
-// Open opens the CSV file at path and holds it until Close. A pipe is
-// copied to a private temporary file first, since every pass reads from
-// the start. It reads nothing yet but to check that the file exists.
+// Open opens the CSV file at path, or opt.Stdin for "-", and holds it
+// until Close. A pipe is copied to a private temporary file first, since
+// every pass reads from the start. It reads nothing yet but to check that
+// the file exists.
 func Open(path string, opt Options) (*Source, error) {
+	if path == "-" && opt.Stdin != nil {
+		return OpenReader(path, opt.Stdin, opt)
+	}
 	h, err := openHeld(path)
 	if err != nil {
 		return nil, err
@@ -323,4 +330,22 @@ func (s *Source) PlanHeader(tool, root string, reconcile bool) plan.Header {
 		Reconcile:   reconcile,
 		Columns:     s.PropNames(),
 	}
+}
+
+// WritePlan makes the plan of a valid input without the network on out,
+// from Start to the last row: exactly what apply would send. tool and
+// root go in its header (PlanHeader); out.Finish is the caller's.
+func (s *Source) WritePlan(out *plan.Output, tool, root string) error {
+	if err := out.Start(s.PlanHeader(tool, root, false)); err != nil {
+		return err
+	}
+	for r, err := range s.Rows() {
+		if err == nil {
+			err = out.Patch(&r.Op, r.Body)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -301,11 +301,7 @@ func headerResource(name string) (*resource.Resource, error) {
 	if res, ok := resource.Lookup(name); ok {
 		return res, nil
 	}
-	var known []string
-	for _, r := range resource.All() {
-		known = append(known, r.Name)
-	}
-	return nil, fmt.Errorf("%w: resource %q; this bulkpatch knows %s", ErrFormat, name, strings.Join(known, ", "))
+	return nil, fmt.Errorf("%w: resource %q; this bulkpatch knows %s", ErrFormat, name, strings.Join(resource.Names(), ", "))
 }
 
 // Summary returns the counts the file ends with. It is valid once Next has

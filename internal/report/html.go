@@ -295,16 +295,56 @@ func buildReport(results, journal io.Reader, opt HTMLOptions) (*report, error) {
 	}
 	rep.Title = display(rep.Title)
 
-	var (
-		counts    = map[Outcome]int{}
-		groups    = map[failureKey]*failureAcc{}
-		events    []event
-		durations []int64
-		applied   = map[int]bool{} // input lines applied, for a plan's transitions
-		values    = newValueCounter(lay)
-		badCells  int
-		badRows   int
-	)
+	t := newTally(lay, journal == nil)
+	if err := rep.readRows(tr, lay, t); err != nil {
+		return nil, err
+	}
+	rep.outcomes(t.counts)
+	rep.FailedRows = t.counts[Failed]
+	rep.failures(t.groups)
+
+	sources := []string{"the results file"}
+	sources = append(sources, rep.timing(journal, t, opt)...)
+	if opt.Summary != nil {
+		sources = append(sources, "its summary.json")
+	}
+	if opt.Plan != nil {
+		tables, err := planTransitions(opt.Plan, t.applied)
+		if err != nil {
+			rep.Notes = append(rep.Notes, "The saved plan could not be read, so the report shows no transitions: "+display(err.Error()))
+		} else {
+			rep.Transitions, rep.FromPlan = tables, true
+			sources = append(sources, "the saved plan it applied")
+		}
+	}
+	rep.ValueTables = t.values.tables()
+	rep.Generated = strings.Join(sources, ", ")
+	rep.Rerun = makeRerun(opt, t.counts[Failed], rep.NotAttempted, rep.InvalidRows, tr.Dialect())
+	return rep, nil
+}
+
+// tally is what one pass over the rows of a results file counts for the
+// page.
+type tally struct {
+	counts     map[Outcome]int
+	groups     map[failureKey]*failureAcc
+	events     []event // the rows' own timing, when there is no journal to read it from
+	durations  []int64
+	applied    map[int]bool // input lines applied, for a plan's transitions
+	values     *valueCounter
+	badCells   int
+	badRows    int
+	withEvents bool
+}
+
+func newTally(lay *resultsLayout, withEvents bool) *tally {
+	return &tally{counts: map[Outcome]int{}, groups: map[failureKey]*failureAcc{}, applied: map[int]bool{},
+		values: newValueCounter(lay), withEvents: withEvents}
+}
+
+// readRows reads every row of the results file into t and the report's
+// row counts, leaving out (and noting) rows and cells it cannot read.
+func (rep *report) readRows(tr *csvio.TableReader, lay *resultsLayout, t *tally) error {
 	for {
 		fileLine, cells, err := tr.Read()
 		if err == io.EOF {
@@ -313,62 +353,69 @@ func buildReport(results, journal io.Reader, opt HTMLOptions) (*report, error) {
 		if err != nil {
 			var pe *csvio.ParseError
 			if errors.As(err, &pe) && !errors.Is(err, csvio.ErrEncoding) && !errors.Is(err, csvio.ErrRecordTooLarge) {
-				badRows++ // one bad row; the rest still make a report
+				t.badRows++ // one bad row; the rest still make a report
 				continue
 			}
-			return nil, fmt.Errorf("read results: %w", err)
+			return fmt.Errorf("read results: %w", err)
 		}
 		r, bad := lay.parseRow(cells, fileLine)
-		badCells += bad
-		rep.Rows++
-		if !r.outcome.Valid() {
-			r.outcome = Failed // as Summary.Add counts it: the exit code stays honest
-		}
-		counts[r.outcome]++
-		switch r.outcome {
-		case Failed:
-			k := failureKey{r.status, r.code, r.message}
-			g := groups[k]
-			if g == nil {
-				g = &failureAcc{}
-				groups[k] = g
-			}
-			g.add(r)
-		case Invalid:
-			rep.InvalidRows++
-			if len(rep.Invalid) < maxInvalidShown {
-				rep.Invalid = append(rep.Invalid, invalidRow{Line: r.line, Message: display(r.message)})
-			}
-		case NotAttempted:
-			rep.NotAttempted++
-		case Unchanged:
-			rep.Reconciled = true
-		case Applied:
-			applied[r.line] = true
-		}
-		values.add(r.outcome, cells)
-		if r.duration > 0 && r.outcome != Skipped {
-			durations = append(durations, r.duration.Milliseconds())
-		}
-		if journal == nil {
-			if ev, ok := eventOf(r); ok {
-				events = append(events, ev)
-			}
-		}
+		t.badCells += bad
+		rep.add(t, r, cells)
 	}
-	if badRows > 0 {
-		rep.Notes = append(rep.Notes, fmt.Sprintf("Rows of the results file that could not be read are left out: %d.", badRows))
+	if t.badRows > 0 {
+		rep.Notes = append(rep.Notes, fmt.Sprintf("Rows of the results file that could not be read are left out: %d.", t.badRows))
 	}
-	if badCells > 0 {
-		rep.Notes = append(rep.Notes, fmt.Sprintf("Cells of the results file that were not what bulkpatch writes there (a number, a time, an outcome) were read as empty: %d.", badCells))
+	if t.badCells > 0 {
+		rep.Notes = append(rep.Notes, fmt.Sprintf("Cells of the results file that were not what bulkpatch writes there (a number, a time, an outcome) were read as empty: %d.", t.badCells))
 	}
+	return nil
+}
 
-	rep.outcomes(counts)
-	rep.FailedRows = counts[Failed]
-	rep.failures(groups)
+// add counts one row of the results file.
+func (rep *report) add(t *tally, r resultRow, cells []string) {
+	rep.Rows++
+	if !r.outcome.Valid() {
+		r.outcome = Failed // as Summary.Add counts it: the exit code stays honest
+	}
+	t.counts[r.outcome]++
+	switch r.outcome {
+	case Failed:
+		k := failureKey{r.status, r.code, r.message}
+		g := t.groups[k]
+		if g == nil {
+			g = &failureAcc{}
+			t.groups[k] = g
+		}
+		g.add(r)
+	case Invalid:
+		rep.InvalidRows++
+		if len(rep.Invalid) < maxInvalidShown {
+			rep.Invalid = append(rep.Invalid, invalidRow{Line: r.line, Message: display(r.message)})
+		}
+	case NotAttempted:
+		rep.NotAttempted++
+	case Unchanged:
+		rep.Reconciled = true
+	case Applied:
+		t.applied[r.line] = true
+	}
+	t.values.add(r.outcome, cells)
+	if r.duration > 0 && r.outcome != Skipped {
+		t.durations = append(t.durations, r.duration.Milliseconds())
+	}
+	if t.withEvents {
+		if ev, ok := eventOf(r); ok {
+			t.events = append(t.events, ev)
+		}
+	}
+}
 
+// timing sets the page's pace from the journal's runs when there is a
+// journal, else from the rows' own times, and returns the sources it
+// read besides the results file.
+func (rep *report) timing(journal io.Reader, t *tally, opt HTMLOptions) []string {
+	var sources []string
 	var runs []run
-	sources := []string{"the results file"}
 	if journal != nil {
 		var note string
 		runs, note = readJournal(journal)
@@ -378,27 +425,10 @@ func buildReport(results, journal io.Reader, opt HTMLOptions) (*report, error) {
 		}
 		sources = append(sources, "its journal")
 	} else {
-		runs = sessions(events)
+		runs = sessions(t.events)
 	}
-	if opt.Summary != nil {
-		sources = append(sources, "its summary.json")
-	}
-	limit := cmp.Or(opt.WindowLimit, DefaultWindowLimit)
-	rep.pace(runs, durations, limit, opt.Rate)
-
-	if opt.Plan != nil {
-		tables, err := planTransitions(opt.Plan, applied)
-		if err != nil {
-			rep.Notes = append(rep.Notes, "The saved plan could not be read, so the report shows no transitions: "+display(err.Error()))
-		} else {
-			rep.Transitions, rep.FromPlan = tables, true
-			sources = append(sources, "the saved plan it applied")
-		}
-	}
-	rep.ValueTables = values.tables()
-	rep.Generated = strings.Join(sources, ", ")
-	rep.Rerun = makeRerun(opt, counts[Failed], rep.NotAttempted, rep.InvalidRows, tr.Dialect())
-	return rep, nil
+	rep.pace(runs, t.durations, cmp.Or(opt.WindowLimit, DefaultWindowLimit), opt.Rate)
+	return sources
 }
 
 func (rep *report) outcomes(counts map[Outcome]int) {

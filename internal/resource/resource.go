@@ -141,6 +141,37 @@ func Lookup(name string) (*Resource, bool) {
 // All returns the built-in resources, the default first.
 func All() []*Resource { return builtins }
 
+// Names returns the names of the built-in resources, the default first.
+func Names() []string {
+	names := make([]string, len(builtins))
+	for i, r := range builtins {
+		names[i] = r.Name
+	}
+	return names
+}
+
+// Find returns the built-in resource with the given name, matched
+// case-insensitively, or a *NameError; "" finds nil and no error (no
+// resource was named).
+func Find(name string) (*Resource, error) {
+	if name == "" {
+		return nil, nil
+	}
+	if r, ok := Lookup(name); ok {
+		return r, nil
+	}
+	return nil, &NameError{Name: name}
+}
+
+// NameError reports a resource name that is not built in. Its message
+// starts with the quoted name, for the caller to say where it came from
+// ("--resource " + ...).
+type NameError struct{ Name string }
+
+func (e *NameError) Error() string {
+	return fmt.Sprintf("%q: bulkpatch writes %s", e.Name, strings.Join(Names(), ", "))
+}
+
 // Default is the resource bulkpatch writes when nothing says otherwise.
 func Default() *Resource { return builtins[0] }
 

@@ -209,3 +209,23 @@ func TestRouteName(t *testing.T) {
 		}
 	}
 }
+
+func TestFind(t *testing.T) {
+	if r, err := Find(""); r != nil || err != nil {
+		t.Errorf(`Find("") = %v, %v, want nil, nil`, r, err)
+	}
+	if r, err := Find("MANAGEDDEVICE"); err != nil || r == nil || r.Name != "managedDevice" {
+		t.Errorf(`Find("MANAGEDDEVICE") = %v, %v`, r, err)
+	}
+	r, err := Find("widget")
+	var ne *NameError
+	if r != nil || !errors.As(err, &ne) || ne.Name != "widget" {
+		t.Fatalf(`Find("widget") = %v, %v, want a *NameError`, r, err)
+	}
+	if want := `"widget": bulkpatch writes ` + strings.Join(Names(), ", "); err.Error() != want {
+		t.Errorf("message %q, want %q", err.Error(), want)
+	}
+	if names := Names(); len(names) != len(All()) || names[0] != Default().Name {
+		t.Errorf("Names() = %v", names)
+	}
+}
