@@ -187,9 +187,11 @@ func TestTokenCommandTimeout(t *testing.T) {
 	dir := t.TempDir()
 	pidFile := filepath.Join(dir, "pid")
 	command, _ := counterScript(t, `echo "waiting" >&2; sleep 30 & echo $! > '`+pidFile+`'; wait; echo tok`)
-	f := &commandFetcher{command: command, timeout: 200 * time.Millisecond, loc: time.UTC}
+	// 1 s, not less: on a loaded machine the shell may not have written
+	// its stderr line yet when a shorter timeout kills it.
+	f := &commandFetcher{command: command, timeout: time.Second, loc: time.UTC}
 	_, err := f.fetch(context.Background(), false)
-	if err == nil || !strings.Contains(err.Error(), "did not finish within 200ms: waiting") {
+	if err == nil || !strings.Contains(err.Error(), "did not finish within 1s: waiting") {
 		t.Fatalf("error = %v, want a timeout with the stderr line", err)
 	}
 	b, err := os.ReadFile(pidFile)

@@ -55,7 +55,7 @@ func (s *Source) planRows() iter.Seq2[Row, error] {
 			yield(Row{}, &FileError{Path: s.PlanPath, Err: err})
 			return
 		}
-		v := plan.NewValidator(s.Res)
+		v := s.validator()
 		for {
 			en, err := fr.Next()
 			if errors.Is(err, io.EOF) {

@@ -66,6 +66,19 @@ type Source struct {
 
 	opt  Options
 	file *held
+	// v is the Validator every pass over the file shares (for vres): the
+	// objects the first pass met are remembered once, and a later pass
+	// finds the same duplicates without remembering them again.
+	v    *plan.Validator
+	vres *resource.Resource
+}
+
+// validator returns the Validator the passes share.
+func (s *Source) validator() *plan.Validator {
+	if s.v == nil || s.vres != s.Res {
+		s.v, s.vres = plan.NewValidator(s.Res), s.Res
+	}
+	return s.v
 }
 
 // Row is one data row of the input, checked.
@@ -152,7 +165,11 @@ func (s *Source) Check(problem func(msg string)) (Stats, error) {
 		}
 		s.Res = res
 	}
-	for r, err := range s.Rows() {
+	rows := s.Rows()
+	if s.Plan == nil {
+		rows = s.csvRows(true) // counting needs no bodies
+	}
+	for r, err := range rows {
 		if err != nil {
 			return st, err
 		}
@@ -202,10 +219,12 @@ func (s *Source) Rows() iter.Seq2[Row, error] {
 	if s.Plan != nil {
 		return s.planRows()
 	}
-	return s.csvRows()
+	return s.csvRows(false)
 }
 
-func (s *Source) csvRows() iter.Seq2[Row, error] {
+// csvRows reads the CSV's rows; light ones (for counting) lack Body,
+// Cells and Comments.
+func (s *Source) csvRows(light bool) iter.Seq2[Row, error] {
 	return func(yield func(Row, error) bool) {
 		p := s.file.pass()
 		br := bufio.NewReader(p.r)
@@ -215,10 +234,10 @@ func (s *Source) csvRows() iter.Seq2[Row, error] {
 			return
 		}
 		s.setColumns(cr)
-		v := plan.NewValidator(s.Res)
+		v := s.validator()
 		var rec csvio.Record
 		for n := 1; ; n++ {
-			r, err := s.csvRow(cr, &rec, v)
+			r, err := s.csvRow(cr, &rec, v, light)
 			if err == io.EOF {
 				break
 			}
@@ -263,7 +282,7 @@ func (s *Source) setColumns(cr *csvio.Reader) {
 }
 
 // csvRow reads and checks the next row.
-func (s *Source) csvRow(cr *csvio.Reader, rec *csvio.Record, v *plan.Validator) (Row, error) {
+func (s *Source) csvRow(cr *csvio.Reader, rec *csvio.Record, v *plan.Validator, light bool) (Row, error) {
 	err := cr.Read(rec)
 	if err == io.EOF {
 		return Row{}, io.EOF
@@ -272,7 +291,10 @@ func (s *Source) csvRow(cr *csvio.Reader, rec *csvio.Record, v *plan.Validator) 
 	if err != nil && !(errors.As(err, &pe) && rowError(pe)) {
 		return Row{}, &FileError{Path: s.Path, Err: err}
 	}
-	r := Row{Line: rec.Line, Comments: append([]string(nil), rec.Comments...)}
+	r := Row{Line: rec.Line}
+	if !light {
+		r.Comments = append([]string(nil), rec.Comments...)
+	}
 	if err != nil {
 		// The record could not be read as cells: no ids, no values.
 		r.Line = pe.Line
@@ -286,13 +308,18 @@ func (s *Source) csvRow(cr *csvio.Reader, rec *csvio.Record, v *plan.Validator) 
 		for _, p := range problems {
 			r.Problems = append(r.Problems, p.Error())
 		}
-		r.Cells = make([]string, len(s.Props))
-		for i, p := range s.Props {
-			r.Cells[i] = plan.PropCell(s.Res, rec, p)
+		if !light {
+			r.Cells = make([]string, len(s.Props))
+			for i, p := range s.Props {
+				r.Cells[i] = plan.PropCell(s.Res, rec, p)
+			}
 		}
 		return r, nil
 	}
-	r.Op, r.Body, r.Cells = op, op.AppendBody(nil), op.Cells(s.Props)
+	r.Op = op
+	if !light {
+		r.Body, r.Cells = op.AppendBody(nil), op.Cells(s.Props)
+	}
 	return r, nil
 }
 
@@ -339,7 +366,11 @@ func (s *Source) WritePlan(out *plan.Output, tool, root string) error {
 	if err := out.Start(s.PlanHeader(tool, root, false)); err != nil {
 		return err
 	}
-	for r, err := range s.Rows() {
+	rows := s.Rows()
+	if s.Plan == nil {
+		rows = s.csvRows(true) // Patch makes the bodies it shows or saves
+	}
+	for r, err := range rows {
 		if err == nil {
 			err = out.Patch(&r.Op, r.Body)
 		}

@@ -486,37 +486,47 @@ func TestCheckDuplicates(t *testing.T) {
 		{25, "a1", "", "s]", 0}, // '[' ']' are not letters: nothing folds them
 		{26, "a1", "", "s}", 0}, // '}' is ']' + 0x20, the distance between cases
 	}
+	// A later pass over the same lines, with the same Validator, finds
+	// exactly the same duplicates and remembers nothing more.
 	v := NewValidator(res)
-	for _, r := range rows {
-		rec := newRecord(t, r.line, map[string]string{
-			"mobileAppId": r.app, "userAppInstallStatusId": r.user, "mobileAppInstallStatusId": r.status,
-			"installState": "installed",
-		})
-		_, probs := v.Check(rec)
-		var dups []Problem
-		for _, p := range probs {
-			if p.OtherLine != 0 {
-				dups = append(dups, p)
+	remembered := 0
+	for pass := 1; pass <= 2; pass++ {
+		for _, r := range rows {
+			rec := newRecord(t, r.line, map[string]string{
+				"mobileAppId": r.app, "userAppInstallStatusId": r.user, "mobileAppInstallStatusId": r.status,
+				"installState": "installed",
+			})
+			_, probs := v.Check(rec)
+			var dups []Problem
+			for _, p := range probs {
+				if p.OtherLine != 0 {
+					dups = append(dups, p)
+				}
+			}
+			if r.wantOther == 0 {
+				if len(dups) != 0 {
+					t.Errorf("line %d: unexpected duplicate %v", r.line, dups)
+				}
+				continue
+			}
+			if len(dups) != 1 {
+				t.Errorf("line %d: got %v, want a duplicate of line %d", r.line, probs, r.wantOther)
+				continue
+			}
+			want := "line " + strconv.Itoa(r.line) +
+				", columns mobileAppId/userAppInstallStatusId/mobileAppInstallStatusId: same object as line " +
+				strconv.Itoa(r.wantOther)
+			if got := dups[0].Error(); got != want {
+				t.Errorf("got %q\nwant %q", got, want)
+			}
+			if dups[0].OtherLine != r.wantOther || dups[0].Line != r.line {
+				t.Errorf("line %d: Line/OtherLine = %d/%d", r.line, dups[0].Line, dups[0].OtherLine)
 			}
 		}
-		if r.wantOther == 0 {
-			if len(dups) != 0 {
-				t.Errorf("line %d: unexpected duplicate %v", r.line, dups)
-			}
-			continue
-		}
-		if len(dups) != 1 {
-			t.Errorf("line %d: got %v, want a duplicate of line %d", r.line, probs, r.wantOther)
-			continue
-		}
-		want := "line " + strconv.Itoa(r.line) +
-			", columns mobileAppId/userAppInstallStatusId/mobileAppInstallStatusId: same object as line " +
-			strconv.Itoa(r.wantOther)
-		if got := dups[0].Error(); got != want {
-			t.Errorf("got %q\nwant %q", got, want)
-		}
-		if dups[0].OtherLine != r.wantOther || dups[0].Line != r.line {
-			t.Errorf("line %d: Line/OtherLine = %d/%d", r.line, dups[0].Line, dups[0].OtherLine)
+		if pass == 1 {
+			remembered = len(v.seen) + len(v.more)
+		} else if n := len(v.seen) + len(v.more); n != remembered {
+			t.Errorf("the second pass grew the remembered rows from %d to %d", remembered, n)
 		}
 	}
 

@@ -66,11 +66,17 @@ func FuzzCheck(f *testing.F) {
 		if changes, err := Diff(&op, body); err != nil || len(changes) != 0 {
 			t.Fatalf("Diff of an Op with its own body %s = %v, %v", body, changes, err)
 		}
+		// The same row read again at its own line (a later pass) is not
+		// a duplicate; at another line, ids upper-cased, it is.
+		if _, probs := v.Check(rec); len(probs) != 0 {
+			t.Fatalf("the same row read again at its line: %v, want no problem", probs)
+		}
 		for i := range res.Keys {
 			rec.Cells[i] = upperASCII(rec.Cells[i])
 		}
+		rec.Line = 43
 		if _, probs := v.Check(rec); len(probs) != 1 || probs[0].OtherLine != 42 {
-			t.Fatalf("the same row again, ids upper-cased: %v, want one duplicate problem", probs)
+			t.Fatalf("the same row on another line, ids upper-cased: %v, want one duplicate problem", probs)
 		}
 	})
 }

@@ -56,6 +56,8 @@ func (o *Output) save(e Entry) error {
 }
 
 // Patch adds a row of an offline plan: it would be sent as it is.
+//
+// body may be nil: it is then made from op where it is needed.
 func (o *Output) Patch(op *Op, body []byte) error {
 	if o.routes == nil {
 		for _, rt := range op.Res.Routes {
@@ -63,7 +65,14 @@ func (o *Output) Patch(op *Op, body []byte) error {
 		}
 	}
 	name := op.Res.RouteName(op.Key)
+	show := false
 	if o.perRoute[name]++; o.perRoute[name] <= shownRows {
+		show = true
+	}
+	if body == nil && (show || o.File != nil) {
+		body = op.AppendBody(nil) // made only where it is shown or saved
+	}
+	if show {
 		ShowOp(o.W, op, body)
 		o.shown++
 	}

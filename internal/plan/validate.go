@@ -13,7 +13,10 @@ import (
 // Validator checks the input rows of one resource one at a time and
 // remembers which objects earlier rows addressed, to catch the same
 // object twice. Use one Validator per input file, made by NewValidator:
-// the zero Validator knows no resource and panics when used. It is not
+// the zero Validator knows no resource and panics when used. The same
+// Validator may read the file again (a later pass over the same lines):
+// a row met again at the line it was first met on is not its own
+// duplicate, and the pass adds nothing to what is remembered. It is not
 // safe for concurrent use.
 type Validator struct {
 	res *resource.Resource
@@ -146,6 +149,8 @@ func (v *Validator) rememberKey(probs []Problem, op *Op, k uint64, tag uint32) [
 	case !ok:
 		v.seen[k] = seenRow{line: int32(line), tag: tag}
 		return probs
+	case prev.tag == tag && prev.line == int32(line):
+		return probs // the same row, read again by a later pass
 	case prev.tag != tag:
 		// Another object shares the first 64 bits: look among the rare
 		// rows kept with all 96.
@@ -157,6 +162,9 @@ func (v *Validator) rememberKey(probs []Problem, op *Op, k uint64, tag uint32) [
 			}
 			v.more[full] = int32(line)
 			return probs
+		}
+		if l == int32(line) {
+			return probs // the same row, read again
 		}
 		prev.line = l
 	}
