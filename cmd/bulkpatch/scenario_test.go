@@ -15,6 +15,10 @@ package main
 //	                                a static token ($GRAPH is its Graph root)
 //	cp a.csv b.csv                  copy a file of $WORK (to edit an input
 //	                                between two commands)
+//	replace out.csv "old" "new"     edit a file of $WORK in place: the text
+//	                                old, which must occur exactly once, becomes
+//	                                new (each a word or Go-quoted), e.g. to
+//	                                edit an exported file before planning it
 //	bulkpatch validate $WORK/in.csv run a command; $WORK is the scenario's directory
 //	exit 3                          the command's exit code (required)
 //
@@ -48,6 +52,10 @@ package main
 //	state app-1/ds-1 errorCode -1   the emulator's object has now the JSON
 //	                                value given (null: none)
 //
+// An object of another resource is named RESOURCE:ID (its key values
+// joined by "/" when it has several), as in `written managedDevice:md-1 1`
+// or `state deviceCategory:dc-1 description null`.
+//
 // A file section named NAME.q holds Go-quoted strings, one per line, each
 // optionally followed by "* N" to repeat it; their concatenation becomes
 // NAME. That is how scenarios hold a BOM, CRLF line ends, invalid UTF-8,
@@ -76,6 +84,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -85,13 +94,14 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/bulkpatch/bulkpatch/internal/emulator"
+	"github.com/bulkpatch/bulkpatch/internal/resource"
 )
 
 // scenarioStep is one line of a scenario that does something: a
 // bulkpatch command with what it must do, an emulator to start, a copy.
 type scenarioStep struct {
 	line   int      // in the .txtar file, for messages
-	verb   string   // bulkpatch, emulator or cp
+	verb   string   // bulkpatch, emulator, cp or replace
 	args   []string // after the verb
 	exit   int
 	checks []scenarioCheck
@@ -204,6 +214,13 @@ func (sc *scenario) run(st scenarioStep) {
 			t.Fatalf("%s: %v", where, err)
 		}
 		return
+	case "replace":
+		// The arguments are taken as written: $WORK in a file's text is
+		// no placeholder.
+		if err := replaceOnce(sc.path(args[0]), st.args[1], st.args[2]); err != nil {
+			t.Fatalf("%s: %v", where, err)
+		}
+		return
 	}
 	var before emulator.Stats
 	if sc.srv != nil {
@@ -246,6 +263,49 @@ func (sc *scenario) run(st scenarioStep) {
 			}
 		}
 	}
+}
+
+// replaceOnce replaces the only occurrence of old in the file at path by
+// new; no occurrence, or several, is an error, so that a scenario never
+// edits less, or more, than it says.
+func replaceOnce(path, old, new string) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	if n := strings.Count(string(b), old); n != 1 {
+		return fmt.Errorf("%s holds %q %d times, want once:\n%s", filepath.Base(path), old, n, b)
+	}
+	return os.WriteFile(path, []byte(strings.Replace(string(b), old, new, 1)), 0o600)
+}
+
+// scenarioObject reads the object of a written or state line:
+// app/status or app/user-status/status for mobileAppInstallStatus, or
+// RESOURCE:ID (key values joined by "/") for any resource.
+func scenarioObject(name string) (*resource.Resource, resource.Key, error) {
+	var k resource.Key
+	rname, ids, ok := strings.Cut(name, ":")
+	if !ok {
+		switch parts := strings.Split(name, "/"); len(parts) {
+		case 2:
+			k[0], k[2] = parts[0], parts[1]
+		case 3:
+			k[0], k[1], k[2] = parts[0], parts[1], parts[2]
+		default:
+			return nil, k, fmt.Errorf("want an object as app/status, app/user-status/status or RESOURCE:ID, got %q", name)
+		}
+		return resource.MobileAppInstallStatus, k, nil
+	}
+	r, found := resource.Lookup(rname)
+	if !found {
+		return nil, k, fmt.Errorf("%q: no resource %q", name, rname)
+	}
+	parts := strings.Split(ids, "/")
+	if len(parts) != len(r.Keys) || slices.Contains(parts, "") {
+		return nil, k, fmt.Errorf("%q: %s wants %d non-empty key values joined by /", name, r.Name, len(r.Keys))
+	}
+	copy(k[:], parts)
+	return r, k, nil
 }
 
 // startScenarioEmulator starts an emulator as `bulkpatch emulator` would
@@ -313,12 +373,14 @@ func (sc *scenario) checkEmulator(c scenarioCheck, before, after emulator.Stats)
 		}
 	case "written":
 		want, _ := strconv.Atoi(c.want)
-		if got := after.WritesApplied[c.name] - before.WritesApplied[c.name]; got != want {
+		r, k, _ := scenarioObject(c.name) // checked by parseCheck
+		key := emulator.ObjectKey(r, k)
+		if got := after.WritesApplied[key] - before.WritesApplied[key]; got != want {
 			return fmt.Errorf("%s written %d times, want %d", c.name, got, want)
 		}
 	case "state":
-		app, user, id := splitKey(c.name)
-		obj, ok := sc.srv.Object(app, user, id)
+		r, k, _ := scenarioObject(c.name) // checked by parseCheck
+		obj, ok := sc.srv.Lookup(r, k)
 		if !ok {
 			return fmt.Errorf("the emulator has no object %s", c.name)
 		}
@@ -522,16 +584,24 @@ func parseScenario(comment string) ([]scenarioStep, bool, error) {
 			}
 			fake = true
 			continue
-		case "bulkpatch", "emulator", "cp":
+		case "bulkpatch", "emulator", "cp", "replace":
 			if !haveExit {
 				return nil, false, fmt.Errorf("%d: the command before has no exit line", n)
 			}
 			st := scenarioStep{line: n, verb: verb, args: strings.Fields(rest)}
+			if verb == "replace" {
+				var err error
+				if st.args, err = scenarioFields(rest); err != nil {
+					return nil, false, fmt.Errorf("%d: %v", n, err)
+				}
+			}
 			switch {
 			case verb == "emulator" && len(st.args) == 0:
 				return nil, false, fmt.Errorf("%d: emulator needs the name of its seed section", n)
 			case verb == "cp" && len(st.args) != 2:
 				return nil, false, fmt.Errorf("%d: cp needs two file names", n)
+			case verb == "replace" && (len(st.args) != 3 || st.args[1] == ""):
+				return nil, false, fmt.Errorf("%d: replace needs a file name, the text to replace (not empty) and its replacement", n)
 			}
 			steps = append(steps, st)
 			cmd = nil
@@ -676,8 +746,10 @@ func parseCheck(c *scenarioCheck, rest string) error {
 	default:
 		return fmt.Errorf("unknown verb %q", c.kind)
 	}
-	if err == nil && (c.kind == "written" || c.kind == "state") && strings.Count(c.name, "/") != 1 && strings.Count(c.name, "/") != 2 {
-		err = fmt.Errorf("%s wants an object as app/status or app/user-status/status, got %q", c.kind, c.name)
+	if err == nil && (c.kind == "written" || c.kind == "state") {
+		if _, _, e := scenarioObject(c.name); e != nil {
+			err = fmt.Errorf("%s: %v", c.kind, e)
+		}
 	}
 	return err
 }
@@ -751,6 +823,14 @@ func TestParseScenario(t *testing.T) {
 		{"state not JSON", ok + "state app/s installState installed\n", "not JSON", false},
 		{"state bad key", ok + "state s installState \"installed\"\n", "app/status", false},
 		{"written not a count", ok + "written app/s once\n", "wants a count", false},
+		{"state of a profile", ok + "state managedDevice:md-1 ownerType \"company\"\nwritten deviceCategory:dc-1 1\n", "", false},
+		{"state of no resource", ok + "state printer:p-1 name \"x\"\n", `no resource "printer"`, false},
+		{"state without id", ok + "written managedDevice: 1\n", "key values", false},
+		{"state with too many keys", ok + "state managedDevice:a/b notes null\n", "key values", false},
+		{"replace", "replace out.csv \",company\" `,personal`\n" + ok, "", false},
+		{"replace two words", "replace out.csv company\n" + ok, "replace needs", false},
+		{"replace nothing", "replace out.csv \"\" x\n" + ok, "replace needs", false},
+		{"replace bad quote", "replace out.csv \"x y\n" + ok, "quoting", false},
 		{"negated count", ok + "!sent writes=0\n", "!sent means nothing", false},
 	}
 	for _, tt := range tests {
@@ -785,5 +865,27 @@ func TestScenarioFields(t *testing.T) {
 		if got, err := scenarioFields(bad); err == nil {
 			t.Errorf("scenarioFields(%q) = %q, want an error", bad, got)
 		}
+	}
+}
+
+// TestReplaceOnce: a replace line edits exactly one occurrence, and
+// refuses a text that is missing or ambiguous instead of editing less or
+// more than the scenario says.
+func TestReplaceOnce(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "out.csv")
+	if err := os.WriteFile(p, []byte("id,ownerType\nmd-1,company\nmd-2,company\nmd-3,personal\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := replaceOnce(p, "md-3,personal", "md-3,company"); err != nil {
+		t.Fatal(err)
+	}
+	for _, old := range []string{"unknown", "company"} {
+		if err := replaceOnce(p, old, "x"); err == nil {
+			t.Errorf("replaceOnce(%q) = nil, want an error: the file does not hold it exactly once", old)
+		}
+	}
+	b, _ := os.ReadFile(p)
+	if want := "id,ownerType\nmd-1,company\nmd-2,company\nmd-3,company\n"; string(b) != want {
+		t.Errorf("after replaceOnce the file holds %q, want %q", b, want)
 	}
 }

@@ -6,7 +6,9 @@
 // readers turn into a line feed; the string "<null>", which reads back as
 // null; an enum member this bulkpatch does not know; a value of the wrong
 // JSON type) gets an empty cell, which keeps the live value, and a
-// warning. Every row is checked by reading it back as plan would and
+// warning. null gets an empty cell too, unless every cell of the row
+// would be empty: then the nulls are written as <null>, since a row that
+// changes nothing is not an input row. Every row is checked by reading it back as plan would and
 // comparing it with the live object, through the same Check and Diff that
 // apply uses.
 package export
@@ -193,6 +195,20 @@ func (x *Exporter) roundTrips(obj json.RawMessage, key resource.Key, props []str
 			_, probs = check()
 		}
 	}
+	if len(probs) > 0 && x.writeNulls(obj, props) {
+		// Only "nothing to change" was left: every cell was empty. An
+		// object whose writable properties are null (an Autopilot device
+		// nobody has tagged or named yet) is still exported, so that it
+		// can be edited: <null> reads back as the very null it is.
+		op, probs = check()
+		if len(probs) == 0 {
+			if changes, err := plan.Diff(&op, obj); err != nil || len(changes) > 0 {
+				x.skipped++ // not expected: Diff takes <null> as null
+				x.warnf("object %q: its nulls would not read back as null; left out", id)
+				return false
+			}
+		}
+	}
 	if len(probs) > 0 {
 		// Only "nothing to change" is left: no cell could be written.
 		x.skipped++
@@ -200,6 +216,24 @@ func (x *Exporter) roundTrips(obj json.RawMessage, key resource.Key, props []str
 		return false
 	}
 	return true
+}
+
+// writeNulls writes <null> in the empty cell of each nullable property
+// that obj holds as JSON null (not one it leaves out: that value is not
+// known), and reports whether it wrote any.
+func (x *Exporter) writeNulls(obj json.RawMessage, props []string) bool {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(obj, &m) != nil {
+		return false
+	}
+	wrote := false
+	for i, p := range x.res.Properties {
+		if raw, ok := m[p.Name]; ok && p.Nullable && props[i] == "" && string(raw) == "null" {
+			props[i] = "<null>"
+			wrote = true
+		}
+	}
+	return wrote
 }
 
 // cells renders a live object as its id and one cell per property. null

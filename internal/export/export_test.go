@@ -29,7 +29,7 @@ func TestRow(t *testing.T) {
 		{`{"id":"s1","deviceName":"PC"}`, false, "listed twice"},
 		{`{"id":"S1","deviceName":"PC"}`, false, "listed twice"}, // ids compare case-insensitively
 		{`{"id":"has space","deviceName":"PC"}`, false, "cannot be written as an input row"},
-		{`{"id":"s2","deviceName":null,"installState":"futureState"}`, false, "no property that can be written"},
+		{`{"id":"s2","installState":"futureState"}`, false, "no property that can be written"},
 		{`{"id":"s3","deviceName":"<null>","displayVersion":"1"}`, true, "would read back as null"},
 		{`{"id":"s4","errorCode":"x","deviceName":"PC"}`, true, `errorCode is "x", not a int32`},
 		{`{"id":"s5","errorCode":1.5,"deviceName":"PC"}`, true, "errorCode is 1.5"},
@@ -154,5 +154,50 @@ func TestWriteNested(t *testing.T) {
 	var nf *NotFoundError
 	if _, err := Write(context.Background(), g, resource.MobileAppInstallStatus, resource.Key{"b", "", ""}, io.Discard, Options{Nested: true}); !errors.As(err, &nf) {
 		t.Errorf("Write of a missing app = %v, want a NotFoundError", err)
+	}
+}
+
+// TestRowAllNull: an object whose writable properties are all null (an
+// Autopilot device nobody has tagged yet, the very one an export is
+// edited to tag) is exported with <null> cells rather than left out; its
+// row reads back as the object. A row with a value keeps empty cells
+// for its nulls.
+func TestRowAllNull(t *testing.T) {
+	for _, tt := range []struct {
+		res       *resource.Resource
+		obj, want string
+		wantWarn  string
+	}{
+		{resource.WindowsAutopilotDeviceIdentity,
+			`{"id":"ap-1","groupTag":null,"displayName":null,"userPrincipalName":null,"addressableUserName":null}`,
+			"ap-1,<null>,<null>,<null>,<null>", ""},
+		{resource.WindowsAutopilotDeviceIdentity,
+			`{"id":"ap-2","groupTag":"Sales","displayName":null,"userPrincipalName":null,"addressableUserName":null}`,
+			"ap-2,Sales,,,", ""},
+		// Left out, the value is not known: no <null> for it.
+		{resource.WindowsAutopilotDeviceIdentity, `{"id":"ap-3","groupTag":null}`, "ap-3,<null>,,,", ""},
+		{resource.WindowsAutopilotDeviceIdentity, `{"id":"ap-4"}`, "", "no property that can be written"},
+		{resource.DeviceCategory, `{"id":"dc-1","displayName":"","description":null}`, "dc-1,,<null>", ""},
+		// A value that would not read back is still blanked, not nulled.
+		{resource.MobileAppInstallStatus, `{"id":"s1","deviceName":null,"installState":"futureState"}`,
+			"app,s1,<null>,,,,,,,,,,,", "installState"},
+	} {
+		var warnings []string
+		coll := resource.Key{}
+		if tt.res == resource.MobileAppInstallStatus {
+			coll[0] = "app"
+		}
+		x := New(tt.res, coll, func(m string) { warnings = append(warnings, m) })
+		cells, err := x.Row(json.RawMessage(tt.obj))
+		if err != nil {
+			t.Errorf("%s: %v", tt.obj, err)
+			continue
+		}
+		if got := strings.Join(cells, ","); got != tt.want {
+			t.Errorf("%s: row %q, want %q", tt.obj, got, tt.want)
+		}
+		if got := strings.Join(warnings, "\n"); tt.wantWarn == "" && got != "" || !strings.Contains(got, tt.wantWarn) {
+			t.Errorf("%s: warnings %q, want one containing %q", tt.obj, got, tt.wantWarn)
+		}
 	}
 }

@@ -11,7 +11,9 @@ import (
 )
 
 // AmbiguousError reports a header that more than one resource fits, or
-// none: the caller must say which with --resource.
+// none: the caller must say which with --resource. Check returns it
+// inside a *FileError, which names the file: like any other header
+// problem, it makes the input unusable, and nothing is sent.
 type AmbiguousError struct {
 	Path       string
 	Candidates []string // the resources that fit; none when none does
@@ -29,15 +31,15 @@ func (e *AmbiguousError) Error() string {
 			}
 			keys = append(keys, strings.Join(req, " and ")+" ("+r.Name+")")
 		}
-		return fmt.Sprintf("%s: the header names the key columns of no resource bulkpatch writes; it needs %s, or name the resource with --resource",
-			e.Path, strings.Join(keys, ", or "))
+		return fmt.Sprintf("the header names the key columns of no resource bulkpatch writes; it needs %s, or name the resource with --resource",
+			strings.Join(keys, ", or "))
 	}
-	return fmt.Sprintf("%s: the header fits more than one resource (%s); name the one you mean with --resource",
-		e.Path, strings.Join(e.Candidates, ", "))
+	return fmt.Sprintf("the header fits more than one resource (%s); name the one you mean with --resource",
+		strings.Join(e.Candidates, ", "))
 }
 
-// missingKeys counts the required columns err says are missing.
-func missingKeys(err error) int {
+// countErrs counts the errors joined in err that are target.
+func countErrs(err error, target error) int {
 	var errs []error
 	if j, ok := err.(interface{ Unwrap() []error }); ok {
 		errs = j.Unwrap()
@@ -46,7 +48,7 @@ func missingKeys(err error) int {
 	}
 	n := 0
 	for _, e := range errs {
-		if errors.Is(e, csvio.ErrMissingColumn) {
+		if errors.Is(e, target) {
 			n++
 		}
 	}
@@ -64,11 +66,23 @@ func requiredKeys(r *resource.Resource) int {
 }
 
 // infer picks the resource the header of s describes: the one whose
-// columns the header fits exactly; else the only one of whose required
-// key columns it has at least one (its other header problems are then
-// reported as usual). Several candidates, or none, is an *AmbiguousError.
+// columns the header fits exactly; else, among those of whose required
+// key columns it has at least one, the only one that knows the most of
+// its other columns (its header problems, a misspelt column, are then
+// reported as usual: "id,managedDeviceName,ownerTyp" is a managedDevice
+// with a typo, although "id" alone would fit every resource). Several
+// candidates, or none, is an *AmbiguousError in a *FileError.
 func (s *Source) infer() (*resource.Resource, error) {
+	r, err := s.inferResource()
+	if err != nil {
+		return nil, &FileError{Path: s.Path, Err: err}
+	}
+	return r, nil
+}
+
+func (s *Source) inferResource() (*resource.Resource, error) {
 	var fits, keyed []*resource.Resource
+	fewest := -1 // the fewest unknown columns of a keyed resource so far
 	for _, r := range resource.All() {
 		p := s.file.pass()
 		_, err := csvio.NewReader(bufio.NewReader(p.r), s.readerOptions(r))
@@ -77,8 +91,13 @@ func (s *Source) infer() (*resource.Resource, error) {
 			fits = append(fits, r)
 		case errors.Is(err, csvio.ErrEncoding) || errors.Is(err, csvio.ErrRecordTooLarge) || errors.Is(err, csvio.ErrTooManyColumns):
 			return r, nil // the file's own problem, whatever it describes: Check reports it
-		case missingKeys(err) < requiredKeys(r):
-			keyed = append(keyed, r)
+		case countErrs(err, csvio.ErrMissingColumn) < requiredKeys(r):
+			switch n := countErrs(err, csvio.ErrUnknownColumn); {
+			case fewest < 0 || n < fewest:
+				keyed, fewest = []*resource.Resource{r}, n
+			case n == fewest:
+				keyed = append(keyed, r)
+			}
 		}
 	}
 	switch {

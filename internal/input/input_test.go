@@ -280,6 +280,13 @@ func TestInferResource(t *testing.T) {
 		{"mobileAppId,instalState", "mobileAppInstallStatus", ""}, // its own problems follow
 		{"id,displayName", "", "fits more than one resource (windowsAutopilotDeviceIdentity, deviceCategory)"},
 		{"serial,owner", "", "names the key columns of no resource"},
+		// A misspelt column: the resource that knows the other columns.
+		{"id,managedDeviceName,ownerTyp,notes", "managedDevice", ""},
+		{"id,displayNam,groupTag", "windowsAutopilotDeviceIdentity", ""},
+		{"categoryId,displayName,descripton", "deviceCategory", ""},
+		// Only "id" is known to all: still for --resource to say.
+		{"id,displayNam", "", "fits more than one resource (mobileAppInstallStatus, managedDevice, windowsAutopilotDeviceIdentity, deviceCategory)"},
+		{"id,displayName,descripton,groupTg", "", "fits more than one resource (windowsAutopilotDeviceIdentity, deviceCategory)"},
 	} {
 		s, err := Open(write(t, "in.csv", tt.header+"\n"), Options{})
 		if err != nil {
@@ -288,10 +295,12 @@ func TestInferResource(t *testing.T) {
 		_, err = s.Check(func(string) {})
 		s.Close()
 		var ae *AmbiguousError
+		var fe *FileError
 		switch {
 		case tt.wantErr != "":
-			if !errors.As(err, &ae) || !strings.Contains(err.Error(), tt.wantErr) {
-				t.Errorf("%s: Check = %v, want %q", tt.header, err, tt.wantErr)
+			// A *FileError, as every unusable header is: exit 3, nothing sent.
+			if !errors.As(err, &ae) || !errors.As(err, &fe) || fe.Missing() || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("%s: Check = %v (%T), want a *FileError saying %q", tt.header, err, err, tt.wantErr)
 			}
 		case s.Res == nil || s.Res.Name != tt.want:
 			t.Errorf("%s: resource %v (%v), want %s", tt.header, s.Res, err, tt.want)
