@@ -84,7 +84,7 @@ func (e *env) run(ctx context.Context, args []string) int {
 	if len(args) > 0 && (args[0] == cobra.ShellCompRequestCmd || args[0] == cobra.ShellCompNoDescRequestCmd) {
 		// Only for a shell asking: cobra keeps what is registered in a
 		// map of its own for the life of the process.
-		addCompletions(root)
+		completions.Register(root)
 	}
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
