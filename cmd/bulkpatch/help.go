@@ -149,17 +149,3 @@ func infoOf(cmd string, f *pflag.Flag) clihelp.Flag {
 // connectionNote follows the connection flags: the sign-in settings that
 // are not flags.
 const connectionNote = "A static bearer token: BULKPATCH_TOKEN (--auth token). Debug logs of every Graph attempt: BULKPATCH_DEBUG=1."
-
-// setHelp makes root and every command below it print help as
-// helpLayout lays it out.
-func setHelp(root *cobra.Command) {
-	helpLayout.Install(root)
-	root.SetHelpCommandGroupID("other")
-	root.SetCompletionCommandGroupID("other")
-}
-
-// helpCmd is "bulkpatch help [COMMAND]": an unknown command is a usage
-// error (exit 2).
-func helpCmd() *cobra.Command {
-	return clihelp.Command(func(c *cobra.Command, err error) error { return &usageError{cmd: c.CommandPath(), err: err} })
-}

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/bulkpatch/bulkpatch/internal/apply"
+	"github.com/bulkpatch/bulkpatch/internal/clihelp"
 	"github.com/bulkpatch/bulkpatch/internal/export"
 	"github.com/bulkpatch/bulkpatch/internal/input"
 	"github.com/bulkpatch/bulkpatch/internal/journal"
@@ -121,14 +122,16 @@ func (e *env) newRoot() *cobra.Command {
 		e.emulatorCmd(), e.demoCmd(), e.completionCmd(), e.versionCmd(), exitCodesTopic())
 	root.InitDefaultVersionFlag() // now, to say what it prints
 	root.Flags().Lookup("version").Usage = "print the version, commit and build date (as bulkpatch version)"
-	root.SetHelpCommand(helpCmd())
+	root.SetHelpCommand(clihelp.Command(func(c *cobra.Command, err error) error {
+		return &usageError{cmd: c.CommandPath(), err: err} // help of an unknown command: exit 2
+	}))
 	root.InitDefaultHelpCmd() // adds it now, not when run, so that it is described like the others
 	describe(root, "bulkpatch")
 	for _, c := range root.Commands() {
 		c.SilenceUsage, c.SilenceErrors = true, true
 		describe(c, c.Name())
 	}
-	setHelp(root)
+	helpLayout.Install(root)
 	return root
 }
 
