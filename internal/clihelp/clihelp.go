@@ -55,6 +55,8 @@ type Flag struct {
 
 // Group is a group of commands in the help of their parent.
 type Group struct {
+	// ID names the group to cobra (cobra.Command.GroupID); Title heads
+	// its commands in help.
 	ID, Title string
 	// Commands are the names of the group's commands, in the order
 	// they are listed.

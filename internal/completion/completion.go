@@ -18,6 +18,7 @@ var Shells = []string{"bash", "zsh", "fish", "powershell"}
 // ShellError is a shell Script has no script for.
 type ShellError struct{ Shell string }
 
+// Error names the shell and the shells there are scripts for.
 func (e *ShellError) Error() string {
 	n := len(Shells) - 1
 	return fmt.Sprintf("no completion for %q: want %s or %s", e.Shell, strings.Join(Shells[:n], ", "), Shells[n])
