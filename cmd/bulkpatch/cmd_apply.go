@@ -135,7 +135,7 @@ func (e *env) applyRun(ctx context.Context, o applyOpts, src *input.Source, st i
 	if o.pace.logFormat == "json" {
 		events = logger
 	}
-	prog := report.NewProgress(e.barOut, e.progressMode(o.pace.progress), st.Rows, func() report.Live {
+	prog := report.NewProgress(e.barOut, report.ChooseProgress(o.pace.progress, e.quiet, e.stderrTTY), st.Rows, func() report.Live {
 		s := conn.Client.Stats()
 		return report.Live{Throttled: s.Throttled, WriteRate: s.WriteRate}
 	}, events)
@@ -191,17 +191,6 @@ func (e *env) finishRun(sum *report.Summary, err error, end report.RunEnd) error
 		return reported{se}
 	}
 	return err
-}
-
-// progressMode is how --progress shows a run here.
-func (e *env) progressMode(flag string) report.ProgressMode {
-	switch {
-	case flag == "never", e.quiet && flag != "always":
-		return report.NoProgress
-	case flag == "always" || e.stderrTTY:
-		return report.ProgressBar
-	}
-	return report.ProgressLines
 }
 
 // journalMode is what apply does with an earlier run's journal.

@@ -8,13 +8,15 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/bulkpatch/bulkpatch/internal/completion"
 )
 
 // TestCompletionScripts pins the script of every shell; bash's (and
 // zsh's and fish's, where they are installed) must parse.
 func TestCompletionScripts(t *testing.T) {
 	dir := t.TempDir()
-	for _, sh := range shells {
+	for _, sh := range completion.Shells {
 		t.Run(sh, func(t *testing.T) {
 			r := cli(t, context.Background(), nil, "completion", sh)
 			if r.code != exitOK || r.stderr != "" || len(r.stdout) < 1000 {
@@ -59,7 +61,7 @@ func TestCompletionValues(t *testing.T) {
 		{[]string{"apply", "--progress", ""}, []string{"auto", "always", "never"}, ":4"},
 		{[]string{"validate", "--resource", ""}, []string{"mobileAppInstallStatus", "managedDevice"}, ":4"},
 		{[]string{"resources", ""}, []string{"mobileAppInstallStatus", "managedDevice"}, ":4"},
-		{[]string{"completion", ""}, shells, ":4"},
+		{[]string{"completion", ""}, completion.Shells, ":4"},
 		{[]string{"help", ""}, []string{"apply", "exit-codes"}, ":4"},
 		{[]string{"validate", ""}, []string{"csv"}, ":8"}, // files ending .csv
 		{[]string{"apply", "--results", ""}, []string{"csv"}, ":8"},

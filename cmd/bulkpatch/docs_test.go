@@ -12,6 +12,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/spf13/cobra"
 	"github.com/spf13/cobra/doc"
+
+	"github.com/bulkpatch/bulkpatch/internal/clihelp"
 )
 
 // docsDir is where make docs writes the man pages (man/) and the
@@ -106,7 +108,7 @@ func forDocs(root *cobra.Command) {
 	root.DisableAutoGenTag = true
 	for _, c := range append(root.Commands(), root) {
 		long := c.Long
-		if codes := c.Annotations[exitCodesKey]; codes != "" {
+		if codes := c.Annotations[clihelp.ExitCodesKey]; codes != "" {
 			long += "\n\nExit codes:\n" + codes
 		}
 		c.Long = preformat(long)

@@ -118,7 +118,7 @@ func TestHelpFlagGroups(t *testing.T) {
 			continue
 		}
 		var b strings.Builder
-		writeHelp(&b, c, false)
+		helpLayout.Write(&b, c, false)
 		help := b.String()
 		seen := 0
 		check := func(f *pflag.Flag) {
@@ -126,7 +126,7 @@ func TestHelpFlagGroups(t *testing.T) {
 				return // accepted for old command lines, not shown
 			}
 			seen++
-			name := flagName(c.Name(), f)
+			name := helpLayout.FlagName(c.Name(), f)
 			if n := strings.Count(help, "  "+name+" "); n != 1 {
 				t.Errorf("%s: %q shown %d times", c.Name(), name, n)
 			}
@@ -158,7 +158,7 @@ func TestHelpFlagGroups(t *testing.T) {
 			t.Errorf("%s has no --%s", tt.cmd, tt.flag)
 			continue
 		}
-		if got := infoOf(tt.cmd, f).group; got != tt.group {
+		if got := infoOf(tt.cmd, f).Group; got != tt.group {
 			t.Errorf("%s --%s in group %q, want %q", tt.cmd, tt.flag, got, tt.group)
 		}
 	}

@@ -10,9 +10,9 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 
 	"github.com/bulkpatch/bulkpatch/internal/apply"
+	"github.com/bulkpatch/bulkpatch/internal/clihelp"
 	"github.com/bulkpatch/bulkpatch/internal/export"
 	"github.com/bulkpatch/bulkpatch/internal/input"
 	"github.com/bulkpatch/bulkpatch/internal/journal"
@@ -70,7 +70,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 // through e.stderr too, above the progress bar.
 func newEnv(stdin io.Reader, stdout, stderr io.Writer) *env {
 	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, getenv: os.Getenv,
-		stdinTTY: isTerminal(stdin), stderrTTY: isTerminal(stderr)}
+		stdinTTY: report.IsTerminal(stdin), stderrTTY: report.IsTerminal(stderr)}
 	e.guardOutputs()
 	return e
 }
@@ -84,7 +84,7 @@ func (e *env) run(ctx context.Context, args []string) int {
 	if len(args) > 0 && (args[0] == cobra.ShellCompRequestCmd || args[0] == cobra.ShellCompNoDescRequestCmd) {
 		// Only for a shell asking: cobra keeps what is registered in a
 		// map of its own for the life of the process.
-		addCompletions(root)
+		completions.Register(root)
 	}
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
@@ -122,14 +122,16 @@ func (e *env) newRoot() *cobra.Command {
 		e.emulatorCmd(), e.demoCmd(), e.completionCmd(), e.versionCmd(), exitCodesTopic())
 	root.InitDefaultVersionFlag() // now, to say what it prints
 	root.Flags().Lookup("version").Usage = "print the version, commit and build date (as bulkpatch version)"
-	root.SetHelpCommand(helpCmd())
+	root.SetHelpCommand(clihelp.Command(func(c *cobra.Command, err error) error {
+		return &usageError{cmd: c.CommandPath(), err: err} // help of an unknown command: exit 2
+	}))
 	root.InitDefaultHelpCmd() // adds it now, not when run, so that it is described like the others
 	describe(root, "bulkpatch")
 	for _, c := range root.Commands() {
 		c.SilenceUsage, c.SilenceErrors = true, true
 		describe(c, c.Name())
 	}
-	setHelp(root)
+	helpLayout.Install(root)
 	return root
 }
 
@@ -277,44 +279,10 @@ func (r reported) Unwrap() error { return r.error }
 // errChangesPending is plan --detailed-exitcode's "there is work to do".
 var errChangesPending = errors.New("changes are pending")
 
-// guardOutputs makes stdout and stderr safe: on a terminal, nothing that
-// a server or a file supplied may reach it as a control or
-// bidirectional-text character (report.NewTerminalWriter); and logs, the
-// progress bar and messages, written to stderr from several goroutines,
-// go through one report.Console, which keeps their lines whole and writes
-// text above the bar, never onto it.
+// guardOutputs makes stdout and stderr safe (report.GuardOutputs); the
+// progress bar is drawn on stderr's Console.
 func (e *env) guardOutputs() {
-	if _, done := e.stderr.(*report.Console); done {
-		return
-	}
-	raw, text := e.stderr, e.stderr
-	if e.stderrTTY {
-		text = report.NewTerminalWriter(raw)
-	}
-	con := report.NewConsole(raw, text, terminalWidth(raw))
+	var con *report.Console
+	e.stdout, con = report.GuardOutputs(e.stdout, e.stderr, e.stderrTTY)
 	e.stderr, e.barOut = con, con
-	if isTerminal(e.stdout) {
-		e.stdout = report.NewTerminalWriter(e.stdout)
-	}
-}
-
-// terminalWidth returns what reads w's width now, when w is a terminal;
-// nil otherwise (the Console then takes 80 columns).
-func terminalWidth(w io.Writer) func() int {
-	f, ok := w.(*os.File)
-	if !ok || !term.IsTerminal(int(f.Fd())) {
-		return nil
-	}
-	return func() int {
-		cols, _, err := term.GetSize(int(f.Fd()))
-		if err != nil {
-			return 0
-		}
-		return cols
-	}
-}
-
-func isTerminal(f any) bool {
-	file, ok := f.(*os.File)
-	return ok && term.IsTerminal(int(file.Fd()))
 }

@@ -44,6 +44,19 @@ const (
 	ProgressLines                     // a stats line every statsInterval (cron logs)
 )
 
+// ChooseProgress is how a run shows its progress when asked for when
+// (auto, always or never): quiet shows none unless always; auto shows a
+// bar on a terminal (stderr is one), lines otherwise.
+func ChooseProgress(when string, quiet, terminal bool) ProgressMode {
+	switch {
+	case when == "never", quiet && when != "always":
+		return NoProgress
+	case when == "always" || terminal:
+		return ProgressBar
+	}
+	return ProgressLines
+}
+
 // Progress shows how a run goes: a bar on a terminal, a stats line every
 // statsInterval otherwise, or nothing. Row may be called from any
 // goroutine.

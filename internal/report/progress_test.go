@@ -259,3 +259,21 @@ func TestProgressFinishClears(t *testing.T) {
 		t.Errorf("screen after Finish %q, want it clear", got)
 	}
 }
+
+func TestProgressChoose(t *testing.T) {
+	for _, tt := range []struct {
+		when            string
+		quiet, terminal bool
+		want            ProgressMode
+	}{
+		{"auto", false, true, ProgressBar},
+		{"auto", false, false, ProgressLines},
+		{"auto", true, true, NoProgress},
+		{"always", true, false, ProgressBar},
+		{"never", false, true, NoProgress},
+	} {
+		if got := ChooseProgress(tt.when, tt.quiet, tt.terminal); got != tt.want {
+			t.Errorf("ChooseProgress(%q, quiet %v, terminal %v) = %v, want %v", tt.when, tt.quiet, tt.terminal, got, tt.want)
+		}
+	}
+}

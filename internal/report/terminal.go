@@ -2,8 +2,56 @@ package report
 
 import (
 	"io"
+	"os"
 	"unicode/utf8"
+
+	"golang.org/x/term"
 )
+
+// GuardOutputs returns a process's stdout and stderr made safe to write
+// to. On a terminal nothing a server or a file supplied may reach it as
+// a control or bidirectional-text character (NewTerminalWriter: stdout
+// when it is a terminal, stderr when stderrTTY). Logs, the progress bar
+// and messages, written to stderr from several goroutines, go through
+// the Console returned, which keeps their lines whole and writes text
+// above the bar, never onto it. A stderr that is a Console already is
+// guarded: both come back as they are.
+func GuardOutputs(stdout, stderr io.Writer, stderrTTY bool) (io.Writer, *Console) {
+	if con, done := stderr.(*Console); done {
+		return stdout, con
+	}
+	text := stderr
+	if stderrTTY {
+		text = NewTerminalWriter(stderr)
+	}
+	con := NewConsole(stderr, text, terminalWidth(stderr))
+	if IsTerminal(stdout) {
+		stdout = NewTerminalWriter(stdout)
+	}
+	return stdout, con
+}
+
+// terminalWidth returns what reads w's width now, when w is a terminal;
+// nil otherwise (the Console then takes defaultWidth).
+func terminalWidth(w io.Writer) func() int {
+	f, ok := w.(*os.File)
+	if !ok || !term.IsTerminal(int(f.Fd())) {
+		return nil
+	}
+	return func() int {
+		cols, _, err := term.GetSize(int(f.Fd()))
+		if err != nil {
+			return 0
+		}
+		return cols
+	}
+}
+
+// IsTerminal says whether f is an *os.File open on a terminal.
+func IsTerminal(f any) bool {
+	file, ok := f.(*os.File)
+	return ok && term.IsTerminal(int(file.Fd()))
+}
 
 // NewTerminalWriter returns a writer for a terminal: what passes through
 // has its control characters (but tab, line feed and carriage return) and

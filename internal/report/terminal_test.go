@@ -2,6 +2,7 @@ package report
 
 import (
 	"bytes"
+	"io"
 	"testing"
 )
 
@@ -26,5 +27,30 @@ func TestTerminalWriter(t *testing.T) {
 		if got := b.String(); got != want {
 			t.Errorf("%q written byte by byte = %q, want %q", in, got, want)
 		}
+	}
+}
+
+func TestTerminalGuardOutputs(t *testing.T) {
+	for _, tty := range []bool{false, true} {
+		var stdout, stderr bytes.Buffer
+		out, con := GuardOutputs(&stdout, &stderr, tty)
+		if out != &stdout {
+			t.Errorf("stderrTTY %v: a stdout that is no terminal was wrapped: %T", tty, out)
+		}
+		io.WriteString(out, "out\x1b[2J\n")
+		io.WriteString(con, "err\x1b[2J\n")
+		want := "err\x1b[2J\n"
+		if tty {
+			want = "err\uFFFD[2J\n"
+		}
+		if stdout.String() != "out\x1b[2J\n" || stderr.String() != want {
+			t.Errorf("stderrTTY %v: stdout %q, stderr %q, want %q", tty, stdout.String(), stderr.String(), want)
+		}
+		if out2, con2 := GuardOutputs(out, con, tty); out2 != out || con2 != con {
+			t.Errorf("stderrTTY %v: guarded twice", tty)
+		}
+	}
+	if IsTerminal(new(bytes.Buffer)) {
+		t.Error("a buffer is taken for a terminal")
 	}
 }
