@@ -18,20 +18,26 @@ import (
 type reach struct {
 	mu    sync.Mutex
 	since time.Time // when the current run of unanswered attempts began; zero: the last one was answered
+	last  time.Time // the latest unanswered attempt of the run
+	first *request  // the request whose attempt began the run
+	many  bool      // attempts of other requests went unanswered in the run too
 	err   error     // the last unanswered attempt's error
+	heard bool      // some attempt, ever, got an answer
 }
 
-// note records an attempt at now: answered, or not with err.
-func (r *reach) note(answered bool, err error, now time.Time) {
+// note records an attempt of r at now: answered, or not with err.
+func (r *reach) note(answered bool, err error, now time.Time, req *request) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	switch {
 	case answered:
-		r.since, r.err = time.Time{}, nil
+		r.since, r.last, r.first, r.many, r.err = time.Time{}, time.Time{}, nil, false, nil
+		r.heard = true
 	case r.since.IsZero():
-		r.since, r.err = now, err
+		r.since, r.last, r.first, r.many, r.err = now, now, req, false, err
 	default:
-		r.err = err
+		r.last, r.err = now, err
+		r.many = r.many || req != r.first
 	}
 }
 
@@ -40,10 +46,22 @@ func (r *reach) note(answered bool, err error, now time.Time) {
 // the client's Clock, and the last one's error; a zero time when the
 // last attempt was answered, whatever its status. A caller stops a run
 // when Graph has not answered for long (see NoAnswerCause for the words).
+//
+// Once Graph has answered anything, a run of one request's unanswered
+// attempts counts only as far as its latest attempt: that request
+// waiting out its own backoff after a few resets is no evidence that
+// Graph has gone quiet (other requests, or its next attempt, will tell),
+// so the time returned is as much before now as its attempts span. A
+// Graph never heard from, or several requests unanswered, count from the
+// first unanswered attempt.
 func (c *Client) Unanswered() (time.Time, error) {
 	c.reach.mu.Lock()
 	defer c.reach.mu.Unlock()
-	return c.reach.since, c.reach.err
+	r := &c.reach
+	if r.since.IsZero() || r.many || !r.heard {
+		return r.since, r.err
+	}
+	return c.clock.Now().Add(-r.last.Sub(r.since)), r.err
 }
 
 // IsApprovalRequired reports whether err is Intune's Multi Admin Approval

@@ -58,8 +58,8 @@ func TestUnanswered(t *testing.T) {
 		t.Errorf("NoAnswerCause = %q, want connection refused", got)
 	}
 	c.Get(context.Background(), "/x")
-	if again, _ := c.Unanswered(); !again.Equal(since) {
-		t.Errorf("a second unanswered attempt moved the start from %v to %v", since, again)
+	if again, _ := c.Unanswered(); again.After(since) {
+		t.Errorf("a second unanswered attempt moved the start later, from %v to %v", since, again)
 	}
 
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(404) }))
@@ -123,5 +123,39 @@ func TestShortTokenNotRedacted(t *testing.T) {
 	c, _ := New(Config{BaseURL: ts.URL + "/beta", Tokens: staticTokens("t")})
 	if res := c.Get(context.Background(), "/x"); string(res.Body) != `{"id":"d-1","notes":"text"}` {
 		t.Errorf("body = %s", res.Body)
+	}
+}
+
+// TestUnansweredOneRequest: one request waiting out its backoff after a
+// few unanswered attempts is no evidence of silence beyond the span of
+// its attempts; a second request's unanswered attempt is.
+func TestUnansweredOneRequest(t *testing.T) {
+	clk := newFakeClock(false)
+	c := &Client{clock: clk}
+	a, b := &request{}, &request{}
+	c.reach.note(true, nil, clk.Now(), b) // Graph answered before
+	c.reach.note(false, errors.New("reset"), clk.Now(), a)
+	clk.Advance(15 * time.Second)
+	c.reach.note(false, errors.New("reset"), clk.Now(), a) // its fifth, say
+	clk.Advance(30 * time.Second)                          // its backoff
+	since, _ := c.Unanswered()
+	if silent := clk.Now().Sub(since); silent != 15*time.Second {
+		t.Errorf("one request's run counts %v of silence, want its attempts' span, 15s", silent)
+	}
+	// A Graph never heard from counts from the first attempt, however
+	// many requests tried: an unreachable host stops a run in time.
+	fresh := &Client{clock: clk}
+	fresh.reach.note(false, errors.New("no such host"), clk.Now().Add(-45*time.Second), a)
+	if s, _ := fresh.Unanswered(); clk.Now().Sub(s) != 45*time.Second {
+		t.Errorf("a Graph never heard from: %v of silence, want 45s", clk.Now().Sub(s))
+	}
+	c.reach.note(false, errors.New("refused"), clk.Now(), b)
+	since, _ = c.Unanswered()
+	if silent := clk.Now().Sub(since); silent != 45*time.Second {
+		t.Errorf("two requests' run counts %v of silence, want 45s since the first", silent)
+	}
+	c.reach.note(true, nil, clk.Now(), a)
+	if since, _ := c.Unanswered(); !since.IsZero() {
+		t.Error("an answer did not end the run")
 	}
 }

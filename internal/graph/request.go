@@ -67,7 +67,7 @@ const (
 // same way end the same way. It does not look at ctx (only the log
 // does): whether a retry it asks for is sent is run's decision.
 func (c *Client) decide(ctx context.Context, r *request, a attempt, now time.Time) next {
-	c.reach.note(a.status > 0, a.err, now)
+	c.reach.note(a.status > 0, a.err, now, r)
 	if a.status == 0 {
 		c.unanswered.Add(1)
 	}
