@@ -187,7 +187,8 @@ func exitCode(err error) int {
 		return stopCode(se.Reason)
 	case errors.As(err, &ue), errors.As(err, new(*input.ChangedError)), errors.As(err, new(*input.StalePlanError)),
 		errors.As(err, new(*journal.LockedError)), errors.As(err, new(*journal.MismatchError)),
-		errors.As(err, new(*journal.CorruptError)), errors.As(err, new(*journal.RowMismatchError)), errors.As(err, new(*safefile.TargetError)):
+		errors.As(err, new(*journal.CorruptError)), errors.As(err, new(*journal.RowMismatchError)), errors.As(err, new(*safefile.TargetError)),
+		errors.As(err, new(*export.FilterError)):
 		return exitUsage
 	case errors.As(err, &fe):
 		if fe.Missing() {

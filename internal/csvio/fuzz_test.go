@@ -175,7 +175,8 @@ func FuzzRoundTrip(f *testing.F) {
 		opt := writeDialects[int(mode)%len(writeDialects)]
 		for i := range want {
 			for c := range want[i] {
-				want[i][c] = as1252(opt, want[i][c])
+				// NUL is written as U+FFFD (see Writer.Write).
+				want[i][c] = as1252(opt, strings.ReplaceAll(want[i][c], "\x00", "\uFFFD"))
 			}
 		}
 		got := roundTrip(t, opt, rows)

@@ -87,13 +87,18 @@ func NewWriter(w io.Writer, opt WriterOptions) *Writer {
 	return &Writer{w: cw, dst: dst, start: start.String(), ansi: opt.Encoding == Windows1252}
 }
 
-// Write writes one record with every cell passed through Neutralize.
+// Write writes one record with every cell passed through Neutralize, and
+// any NUL byte (which the reader refuses, and which cuts a cell short in
+// many tools) shown as U+FFFD, the replacement character.
 func (w *Writer) Write(record []string) error {
 	if err := w.writeStart(); err != nil {
 		return err
 	}
 	w.cells = w.cells[:0]
 	for _, s := range record {
+		if strings.IndexByte(s, 0) >= 0 {
+			s = strings.ReplaceAll(s, "\x00", "\uFFFD")
+		}
 		s = Neutralize(s)
 		if w.ansi {
 			s = toWindows1252(s)

@@ -296,3 +296,19 @@ func TestRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// TestWriterNUL: a NUL byte (an invalid input row's cell, echoed into its
+// results) is written as U+FFFD, never raw.
+func TestWriterNUL(t *testing.T) {
+	var b strings.Builder
+	w := NewWriter(&b, WriterOptions{})
+	if err := w.Write([]string{"a\x00b", "=\x00"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := b.String(), "a\uFFFDb,'=\uFFFD\n"; got != want {
+		t.Errorf("wrote %q, want %q", got, want)
+	}
+}

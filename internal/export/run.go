@@ -47,8 +47,9 @@ type Options struct {
 // export failed, with the exit code it means: when ctx is done, ctx's
 // error, saying so; a *NotFoundError for a coll Graph does not have (the
 // ids given are wrong); a run-fatal answer's *apply.StopError
-// (apply.RunFatal); anything else, Graph unavailable (an *apply.StopError
-// with reason Systemic).
+// (apply.RunFatal); a *FilterError when Graph refuses o.Filter (400);
+// anything else, Graph unavailable (an *apply.StopError with reason
+// Systemic).
 func Write(ctx context.Context, g Lister, res *resource.Resource, coll resource.Key, w io.Writer, o Options) (int, error) {
 	n, err := write(ctx, g, res, coll, w, o)
 	if err == nil {
@@ -64,8 +65,24 @@ func Write(ctx context.Context, g Lister, res *resource.Resource, coll resource.
 	if stop := apply.RunFatal(res, err); stop != nil {
 		return n, stop
 	}
+	var ae *graph.APIError
+	if o.Filter != "" && errors.As(err, &ae) && ae.Status == 400 {
+		return n, &FilterError{Filter: o.Filter, Err: err}
+	}
 	return n, &apply.StopError{Reason: apply.Systemic, Err: err, Msg: "exporting: " + err.Error()}
 }
+
+// FilterError reports a --filter expression Graph refused (400): the
+// user's input, to correct, not an outage to wait out.
+type FilterError struct {
+	Filter string
+	Err    error // Graph's 400
+}
+
+func (e *FilterError) Error() string {
+	return fmt.Sprintf("exporting: Graph refused the filter %q: %v", e.Filter, e.Err)
+}
+func (e *FilterError) Unwrap() error { return e.Err }
 
 // write is Write, its errors as they came.
 func write(ctx context.Context, g Lister, res *resource.Resource, coll resource.Key, w io.Writer, o Options) (int, error) {

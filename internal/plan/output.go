@@ -1,8 +1,10 @@
 package plan
 
 import (
+	"cmp"
 	"fmt"
 	"io"
+	"net/http"
 	"strings"
 )
 
@@ -25,6 +27,7 @@ type Output struct {
 	reconciled bool
 	perRoute   map[string]int
 	routes     []string // route names, in the resource's order
+	verb       string   // what a row's request does: "patch", or "send" for an action (a POST)
 	shown      int
 	// Counts holds the entries by action; Unread counts the rows of a
 	// reconciled plan whose live object could not be read (saved as
@@ -62,6 +65,10 @@ func (o *Output) Patch(op *Op, body []byte) error {
 	if o.routes == nil {
 		for _, rt := range op.Res.Routes {
 			o.routes = append(o.routes, rt.Name)
+		}
+		o.verb = "patch"
+		if op.Res.Method != http.MethodPatch {
+			o.verb = "send"
 		}
 	}
 	name := op.Res.RouteName(op.Key)
@@ -137,7 +144,7 @@ func (o *Output) offlineSummary() {
 	for _, name := range o.routes {
 		parts = append(parts, fmt.Sprintf("%d %s", o.perRoute[name], name))
 	}
-	fmt.Fprintf(o.W, "\nPlan: %d to patch (%s). Nothing was sent.\n", o.Counts.Patch, strings.Join(parts, ", "))
+	fmt.Fprintf(o.W, "\nPlan: %d to %s (%s). Nothing was sent.\n", o.Counts.Patch, cmp.Or(o.verb, "patch"), strings.Join(parts, ", "))
 	fmt.Fprintln(o.W, "These rows would be sent if they differ from the live objects; `plan --reconcile` reads them and shows what really differs.")
 }
 
