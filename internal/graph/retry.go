@@ -171,31 +171,23 @@ func shouldRetry(status int, err error) bool {
 // when the server gave no Retry-After: full jitter over an exponential
 // window (base 1 s, doubling, cap 60 s), but at least backoffMin. r is a
 // jitter draw in [0,1).
-func backoff(n int, r float64) time.Duration {
-	if !(r >= 0 && r < 1) { // also catches NaN
-		r = 0.5
-	}
-	window := backoffCap
-	if n >= 1 && n <= 7 {
-		window = min(backoffBase<<(n-1), backoffCap)
-	} else if n < 1 {
-		window = backoffBase
-	}
-	return max(time.Duration(r*float64(window)), backoffMin)
-}
+func backoff(n int, r float64) time.Duration { return jittered(n, r, backoffBase, backoffMin) }
 
 // briefBackoff is backoff after an isolated failure: full jitter over a
 // window of briefBase doubling per retry (so that a request failing again
 // and again soon backs off like any other), at least briefMin.
-func briefBackoff(n int, r float64) time.Duration {
-	if !(r >= 0 && r < 1) {
+func briefBackoff(n int, r float64) time.Duration { return jittered(n, r, briefBase, briefMin) }
+
+// jittered is full jitter r over a window of base doubled for each retry
+// after the first (n is 1 for the first), capped at backoffCap, but at
+// least floor.
+func jittered(n int, r float64, base, floor time.Duration) time.Duration {
+	if !(r >= 0 && r < 1) { // also catches NaN
 		r = 0.5
 	}
-	window := backoffCap
-	if n >= 1 && n <= 9 {
-		window = min(briefBase<<(n-1), backoffCap)
-	} else if n < 1 {
-		window = briefBase
+	window := base
+	for i := 1; i < n && window < backoffCap; i++ {
+		window *= 2
 	}
-	return max(time.Duration(r*float64(window)), briefMin)
+	return max(time.Duration(r*float64(min(window, backoffCap))), floor)
 }
