@@ -5,6 +5,8 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -99,6 +101,47 @@ func TestSignalStopsWrites(t *testing.T) {
 			if !strings.Contains(stderr.String(), "interrupted") {
 				t.Errorf("the message does not say the run was interrupted:\n%s", stderr.String())
 			}
+		})
+	}
+}
+
+// TestInterruptedReads stops a plan --reconcile and an export with a
+// read on the wire (Ctrl-C's cancellation): each exits 130 with one
+// line, and nothing is saved. On the fake clock: the hung read costs no
+// time.
+func TestInterruptedReads(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		args func(in, out string) []string
+	}{
+		{"plan --reconcile", func(in, out string) []string { return []string{"plan", in, "--reconcile", "--out", out} }},
+		{"export", func(_, out string) []string { return []string{"export", "--app", "app-00", "--out", out} }},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			fakeClock(t, func(t *testing.T) {
+				f := generate(t, 1, 5, 0, 0, 0)
+				srv, ce := emulateInProcess(t, f.state, emulator.Options{ReadFaults: emulator.Faults{Hang: 1, HangFor: time.Hour}})
+				dir := t.TempDir()
+				in, out := f.write(t, dir), filepath.Join(dir, "out")
+				ctx, cancel := context.WithCancel(t.Context())
+				done := make(chan result, 1)
+				go func() { done <- ce.run(t, ctx, tt.args(in, out)...) }()
+				for srv.Stats().InFlight == 0 {
+					time.Sleep(time.Millisecond) // the bubble's clock: no real time passes
+				}
+				cancel()
+				r := <-done
+				t.Logf("exit %d, stderr: %s", r.code, r.stderr)
+				if r.code != exitInterrupted {
+					t.Errorf("exit %d, want %d\n%s", r.code, exitInterrupted, r.stderr)
+				}
+				if lines := strings.Split(strings.TrimSpace(r.stderr), "\n"); len(lines) != 1 || !strings.Contains(lines[0], "interrupted") {
+					t.Errorf("stderr has %d lines, want one saying interrupted:\n%s", len(lines), r.stderr)
+				}
+				if _, err := os.Stat(out); err == nil {
+					t.Error("an interrupted command saved its output")
+				}
+			})
 		})
 	}
 }

@@ -162,13 +162,8 @@ func inProcess(h http.Handler) cliEnv {
 // hang), so a run that would take minutes of waiting takes its CPU time
 // only. Everything f touches must be created inside it and reach the
 // emulator in-process (emulateInProcess): a goroutine blocked on a socket
-// would keep the clock from moving.
-//
-// So would one blocked on a mutex while the goroutine holding it waits
-// on the clock: plan and apply --reconcile list a collection shared by 10
-// rows or more once, under a sync.Once (apply.Live), and a listing that
-// waits (the read pacer, a second page, a 429) stalls the bubble for good.
-// Such runs stay on the real clock.
+// would keep the clock from moving, and so would one blocked on a mutex
+// while the goroutine holding it waits on the clock.
 func fakeClock(t *testing.T, f func(t *testing.T)) {
 	t.Helper()
 	synctest.Test(t, f)
