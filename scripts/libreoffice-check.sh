@@ -31,4 +31,4 @@ if ! command -v soffice >/dev/null 2>&1; then
 fi
 
 echo "libreoffice-check: $(soffice --version 2>/dev/null | head -n 1)"
-BULKPATCH_LIBREOFFICE=1 go test -count=1 -run '^TestLibreOfficeDoesNotEvaluate$' -v ./cmd/bulkpatch/
+BULKPATCH_LIBREOFFICE=1 go test -count=1 -run '^TestLibreOffice' -v ./cmd/bulkpatch/

@@ -7,7 +7,9 @@ import (
 	"bytes"
 	"encoding/csv"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -17,20 +19,19 @@ import (
 	"github.com/bulkpatch/bulkpatch/internal/emulator"
 )
 
-// TestSheetsExcelDialect applies a file as a European Excel saves it
-// (BOM, ';', CRLF) with a "# note" comment column, and expects results
-// in the same dialect, the notes beside their rows.
-func TestSheetsExcelDialect(t *testing.T) {
+// excelDialectRun applies a file as a European Excel saves it (BOM, ';',
+// CRLF) with a "# note" comment column, and returns the results file and
+// the Graph emulator.
+func excelDialectRun(t *testing.T) (string, *emulator.Server) {
+	t.Helper()
 	f := generate(t, 1, 4, 0, 0, 0)
 	srv, vars := emulate(t, f.state, emulator.Options{})
 	dir := t.TempDir()
 	in := filepath.Join(dir, "statuses.csv")
 	body := "\ufeffmobileAppId;mobileAppInstallStatusId;installState;displayVersion;# note\r\n" +
-		"app-00;ds-00-00000;installed;2.0;Straße 1; ticket 7\r\n" +
+		"app-00;ds-00-00000;installed;2.0;\"Straße 1; ticket 7\"\r\n" + // the note holds the delimiter
 		"app-00;ds-00-00001;failed;2.0;\r\n" +
 		"app-00;ds-00-00002;installed;2.0;\"said \"\"later\"\"\"\r\n"
-	// The first note holds the delimiter: it must be quoted in the file.
-	body = strings.Replace(body, "Straße 1; ticket 7", `"Straße 1; ticket 7"`, 1)
 	if err := os.WriteFile(in, []byte(body), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -38,10 +39,20 @@ func TestSheetsExcelDialect(t *testing.T) {
 	if r.code != exitOK {
 		t.Fatalf("apply: exit %d\n%s", r.code, r.stderr)
 	}
+	return filepath.Join(dir, "statuses.results.csv"), srv
+}
+
+// excelNotes are the notes excelDialectRun's rows carry.
+var excelNotes = []string{"Straße 1; ticket 7", "", `said "later"`}
+
+// TestSheetsExcelDialect expects excelDialectRun's results in the input's
+// dialect, the notes beside their rows.
+func TestSheetsExcelDialect(t *testing.T) {
+	results, srv := excelDialectRun(t)
 	if got := srv.Stats().Writes; got != 3 {
 		t.Errorf("%d writes, want 3", got)
 	}
-	b, err := os.ReadFile(filepath.Join(dir, "statuses.results.csv"))
+	b, err := os.ReadFile(results)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,19 +68,51 @@ func TestSheetsExcelDialect(t *testing.T) {
 	if err != nil {
 		t.Fatalf("results do not read as ';'-separated: %v\n%s", err, b)
 	}
-	note := -1
-	for i, h := range recs[0] {
-		if h == "# note" {
-			note = i
-		}
+	checkNotes(t, recs)
+}
+
+// checkNotes finds the "# note" column in recs and expects excelNotes.
+func checkNotes(t *testing.T, recs [][]string) {
+	t.Helper()
+	note := slices.Index(recs[0], "# note")
+	if note < 0 || len(recs) != len(excelNotes)+1 {
+		t.Fatalf("results: header %q, %d records; want a # note column and %d rows", recs[0], len(recs)-1, len(excelNotes))
 	}
-	if note < 0 {
-		t.Fatalf("results lack the comment column: %q", recs[0])
-	}
-	for i, want := range []string{"Straße 1; ticket 7", "", `said "later"`} {
+	for i, want := range excelNotes {
 		if got := recs[i+1][note]; got != want {
 			t.Errorf("row %d note %q, want %q", i+1, got, want)
 		}
+		if len(recs[i+1]) != len(recs[0]) {
+			t.Errorf("row %d has %d cells, the header %d", i+1, len(recs[i+1]), len(recs[0]))
+		}
+	}
+}
+
+// TestLibreOfficeOpensExcelDialect opens excelDialectRun's results in
+// LibreOffice Calc with ';' as the separator, as a European user would,
+// and expects every cell in its column and the notes intact.
+// scripts/libreoffice-check.sh installs LibreOffice and runs it;
+// elsewhere it is skipped.
+func TestLibreOfficeOpensExcelDialect(t *testing.T) {
+	if os.Getenv("BULKPATCH_LIBREOFFICE") == "" {
+		t.Skip("set BULKPATCH_LIBREOFFICE=1 (scripts/libreoffice-check.sh does) to open a results file in LibreOffice")
+	}
+	soffice, err := exec.LookPath("soffice")
+	if err != nil {
+		t.Skip("soffice is not installed: scripts/libreoffice-check.sh installs libreoffice-calc")
+	}
+	results, _ := excelDialectRun(t)
+	out := t.TempDir()
+	// Import: ';' (59), '"' (34), UTF-8 (76), from line 1; export: ','.
+	args := []string{"-env:UserInstallation=file://" + t.TempDir(), "--headless", "--norestore",
+		"--infilter=CSV:59,34,76,1", "--convert-to", "csv:Text - txt - csv (StarCalc):44,34,76,1", "--outdir", out, results}
+	if b, err := exec.Command(soffice, args...).CombinedOutput(); err != nil {
+		t.Fatalf("soffice %q: %v\n%s", args, err, b)
+	}
+	recs := readCSV(t, filepath.Join(out, "statuses.results.csv"))
+	checkNotes(t, recs)
+	if !slices.Contains(recs[0], "outcome") || !slices.Contains(recs[0], "mobileAppInstallStatusId") {
+		t.Errorf("LibreOffice's header %q lacks the results columns", recs[0])
 	}
 }
 
