@@ -58,6 +58,7 @@ func (e *env) applyCmd() *cobra.Command {
 }
 
 func (e *env) apply(ctx context.Context, cmd string, pos []string, o applyOpts) error {
+	e.setInterrupting("no new request leaves; the requests on the wire finish and the results are written")
 	opt, err := o.options(cmd)
 	if err != nil {
 		return err

@@ -145,3 +145,41 @@ func TestInterruptedReads(t *testing.T) {
 		})
 	}
 }
+
+// TestSignalPlanOneLine interrupts the real binary's plan --reconcile
+// while a read hangs: one line on stderr (main adds none of its own for
+// a command that says it), exit 130.
+func TestSignalPlanOneLine(t *testing.T) {
+	f := generate(t, 1, 5, 0, 0, 0)
+	srv, vars := emulate(t, f.state, emulator.Options{ReadFaults: emulator.Faults{Hang: 1, HangFor: time.Minute}})
+	dir := t.TempDir()
+	in := f.write(t, dir)
+	cmd := exec.Command(binary(t), "plan", in, "--reconcile")
+	cmd.Env = []string{"HOME=" + dir, "TMPDIR=" + dir}
+	for k, v := range vars {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	deadline := time.Now().Add(30 * time.Second)
+	for srv.Stats().InFlight == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("no read ever reached the emulator")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Wait()
+	if code := cmd.ProcessState.ExitCode(); code != exitInterrupted {
+		t.Errorf("exit %d, want %d\n%s", code, exitInterrupted, stderr.String())
+	}
+	if lines := strings.Split(strings.TrimSpace(stderr.String()), "\n"); len(lines) != 1 {
+		t.Errorf("stderr has %d lines, want one:\n%s", len(lines), stderr.String())
+	}
+}

@@ -20,10 +20,17 @@ func main() {
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	go func() {
 		<-sigs
-		fmt.Fprintln(e.stderr, "bulkpatch: interrupted: finishing rows in flight (interrupt again to abort at once; --resume continues later)")
+		note := e.interrupting.Load()
+		if note != nil {
+			fmt.Fprintln(e.stderr, "bulkpatch: interrupted: "+*note+" (interrupt again to abort at once)")
+		}
 		cancel()
 		<-sigs
-		fmt.Fprintln(e.stderr, "bulkpatch: aborted; rerun with --resume to continue")
+		msg := "bulkpatch: aborted"
+		if note != nil {
+			msg += "; the journal keeps every finished row: the same command line continues"
+		}
+		fmt.Fprintln(e.stderr, msg)
 		os.Exit(exitInterrupted)
 	}()
 	os.Exit(e.run(ctx, os.Args[1:]))

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync/atomic"
 
 	"github.com/spf13/cobra"
 
@@ -58,6 +59,18 @@ type env struct {
 	// barOut is where the progress bar is drawn: the same
 	// *report.Console as stderr, whose status line it is. Set by run.
 	barOut io.Writer
+	// interrupting is what main says at the first interrupt, when the
+	// running command has something to say before it stops (apply: the
+	// requests on the wire still finish); nil: the command says it. Set
+	// by newEnv, shared with the demo's child envs.
+	interrupting *atomic.Pointer[string]
+}
+
+// setInterrupting sets what main says at the first interrupt.
+func (e *env) setInterrupting(note string) {
+	if e.interrupting != nil {
+		e.interrupting.Store(&note)
+	}
 }
 
 // run is the whole program; main only wires the process to it.
@@ -70,7 +83,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 // through e.stderr too, above the progress bar.
 func newEnv(stdin io.Reader, stdout, stderr io.Writer) *env {
 	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, getenv: os.Getenv,
-		stdinTTY: report.IsTerminal(stdin), stderrTTY: report.IsTerminal(stderr)}
+		stdinTTY: report.IsTerminal(stdin), stderrTTY: report.IsTerminal(stderr),
+		interrupting: new(atomic.Pointer[string])}
 	e.guardOutputs()
 	return e
 }

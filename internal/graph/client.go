@@ -459,13 +459,17 @@ func (c *Client) count(write bool, items int) {
 // short, too slow, too large) has the status and headers, and the reason
 // in err.
 //
-// The attempt runs under ctx without its cancellation (and deadline),
-// bounded by the per-attempt timeout alone: once a request is on the
-// wire, the caller's stopping must not turn an answer that would have
+// A write's attempt runs under ctx without its cancellation (and
+// deadline), bounded by the per-attempt timeout alone: once a write is on
+// the wire, the caller's stopping must not turn an answer that would have
 // said what happened into a guess. Callers decide whether to start an
-// attempt; they do not abort one.
+// attempt; they do not abort one. A read (GET) changes nothing, so
+// stopping abandons it at once.
 func (c *Client) roundTrip(ctx context.Context, method, rawURL string, body []byte, crid, tok string) attempt {
-	actx, cancel := context.WithoutCancel(ctx), context.CancelFunc(func() {})
+	actx, cancel := ctx, context.CancelFunc(func() {})
+	if method != http.MethodGet {
+		actx = context.WithoutCancel(ctx)
+	}
 	if c.timeout > 0 {
 		actx, cancel = context.WithTimeout(actx, c.timeout)
 	}
