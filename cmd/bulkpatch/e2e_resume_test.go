@@ -308,7 +308,7 @@ func TestE2EInterruptResume(t *testing.T) {
 	if code := p.wait(t); code != exitInterrupted {
 		t.Fatalf("interrupted apply: exit %d, want %d\n%s", code, exitInterrupted, p.output())
 	}
-	if !strings.Contains(p.stderr.String(), "--resume") {
+	if !strings.Contains(p.stderr.String(), "run the same command again to continue") {
 		t.Errorf("the interrupted run does not say how to continue:\n%s", p.stderr.String())
 	}
 	_, rows := readResults(t, results)
