@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -368,5 +370,28 @@ func TestShareMeasure(t *testing.T) {
 	}
 	if s.OtherRefused != 1 || s.Mine != 5 || s.Theirs != 5 {
 		t.Errorf("refused %d, mine %v, theirs %v; want 1, 5, 5", s.OtherRefused, s.Mine, s.Theirs)
+	}
+}
+
+// TestSpawnReports: `bench -mode spawn` reports its child's exit code and
+// passes the environment it is given.
+func TestSpawnReports(t *testing.T) {
+	if _, err := exec.LookPath("sh"); err != nil {
+		t.Skip("no sh")
+	}
+	report := filepath.Join(t.TempDir(), "report.json")
+	if err := spawn(report, []string{"BENCH_SPAWN_TEST=7"}, []string{"sh", "-c", `exit "$BENCH_SPAWN_TEST"`}); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(report)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep spawnReport
+	if err := json.Unmarshal(b, &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep.Exit != 7 || rep.Wall <= 0 {
+		t.Errorf("report %+v, want exit 7", rep)
 	}
 }

@@ -9,7 +9,8 @@
 // -quick makes a small smoke run; -only limits, latency, batch, overhead,
 // cpu, peers, badday, share or micro (comma-separated) runs some figures
 // only. The same
-// binary also serves as the baselines (see child.go).
+// binary also serves as the baselines (see child.go), and starts every
+// measured child (see spawn.go).
 package main
 
 import (
@@ -47,9 +48,22 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		mode   = fs.String("mode", "", "internal: run as a baseline child (plaincsv or sequential)")
 		rawURL = fs.String("url", "", "internal: the emulator for -mode sequential")
 		conc   = fs.Int("concurrency", 1, "internal: requests in flight for -mode sequential")
+		report = fs.String("report", "", "internal: where -mode spawn writes its child's exit code, time and rusage")
+		env    []string
 	)
+	fs.Func("env", "internal: with -mode spawn, add KEY=VALUE to the child's environment (repeatable)", func(s string) error {
+		env = append(env, s)
+		return nil
+	})
 	if err := fs.Parse(args); err != nil {
 		return 2
+	}
+	if *mode == "spawn" {
+		if err := spawn(*report, env, fs.Args()); err != nil {
+			fmt.Fprintf(stderr, "bench -mode spawn: %v\n", err)
+			return 1
+		}
+		return 0
 	}
 	if *mode != "" {
 		if err := runChildMode(ctx, *mode, *rawURL, *conc, fs.Args(), stdout); err != nil {

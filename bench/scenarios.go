@@ -112,12 +112,12 @@ func (b *bench) bulkpatch(ctx context.Context, base string, args ...string) (pro
 	if base != "" {
 		display = strings.ReplaceAll(display, base, "http://127.0.0.1:PORT/beta")
 	}
-	return b.child(ctx, display, b.bin, args...)
+	return b.run(ctx, display, nil, b.bin, args...)
 }
 
 // child runs a program in b.dir with the bench token in its environment.
 func (b *bench) child(ctx context.Context, display, name string, args ...string) (proc, error) {
-	return runChildIn(ctx, b.dir, display, []string{"BULKPATCH_TOKEN=" + token}, name, args...)
+	return b.run(ctx, display, nil, name, args...)
 }
 
 // applyRun is one apply (or peer) run against a fresh emulator.
