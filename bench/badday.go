@@ -68,13 +68,13 @@ func (b *bench) badDay(ctx context.Context) BadDay {
 	c := b.cfg
 	bd := BadDay{Allowed: c.badDayAllowed()}
 	spec := badDaySpec(c)
-	flags := []string{"--rate", formatFloat(bd.Allowed), "--concurrency", strconv.Itoa(badDayConcurrency)}
+	flags := writeFlags("--rate", formatFloat(bd.Allowed), "--concurrency", strconv.Itoa(badDayConcurrency))
 	var err error
 	if bd.Single, err = b.applySpec(ctx, "bad-day", c.badDayRows, spec, true, nil, flags...); err != nil {
 		bd.SingleErr = err.Error()
 	}
 	if bd.Batched, err = b.applySpec(ctx, "bad-day-batch", c.badDayRows, spec, true, nil,
-		append(flags, "--batch", strconv.Itoa(badDayBatch))...); err != nil {
+		append(slices.Clip(flags), "--batch", strconv.Itoa(badDayBatch))...); err != nil {
 		bd.BatchErr = err.Error()
 	}
 	if !c.newman {
@@ -348,7 +348,7 @@ func (r *Report) renderBadDay(w *mdWriter) {
 		"every request waits 20 ± 30 ms (uniform, at least 0) before the server looks at it. Faults strike after the limiter "+
 		"admitted the write, so each costs quota. *Admitted* is the writes the limiter let through (the emulator's count); "+
 		"*ideal* is admitted ÷ allowed rate; *exact* is the rows whose object ended holding exactly the row's values, read "+
-		"back from the emulator after the run.", c.badDayRows, c.badDayLimit, c.window, formatFloat(d.Allowed)))
+		"back from the emulator after the run. "+writePathNote, c.badDayRows, c.badDayLimit, c.window, formatFloat(d.Allowed)))
 	w.line("")
 	var rows [][]string
 	var cmds []string

@@ -89,7 +89,7 @@ func (b *bench) share(ctx context.Context) ShareRun {
 		during(ctx, e)
 	}
 	run, err := b.applySpec(ctx, "second-client", c.shareRows, spec, true, spy,
-		"--rate", formatFloat(c.allowed()), "--concurrency", strconv.Itoa(limitConcurrency))
+		writeFlags("--rate", formatFloat(c.allowed()), "--concurrency", strconv.Itoa(limitConcurrency))...)
 	sr.Run = run
 	if err != nil {
 		sr.Err = err.Error()
@@ -287,7 +287,7 @@ func (r *Report) renderShare(w *mdWriter) {
 		"writing at %s writes/s, half the quota, one write per tick whatever it is told: a refused write again once its "+
 		"Retry-After has passed, else a new one. Counted at the server, per window of %v from the second client's first write; bulkpatch's rate is "+
 		"measured from two windows after that to its last write. *Settled* is the first window from which every window held "+
-		"between 0.8 and 1.1 of the half of the quota for bulkpatch.",
+		"between 0.8 and 1.1 of the half of the quota for bulkpatch. "+writePathNote,
 		s.Limit, s.Window, c.shareRows, formatFloat(s.Allowed), c.shareFrom, formatFloat(s.Allowed/2), s.Window))
 	w.line("")
 	if s.Err != "" {
