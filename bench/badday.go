@@ -70,11 +70,11 @@ func (b *bench) badDay(ctx context.Context) BadDay {
 	spec := badDaySpec(c)
 	flags := writeFlags("--rate", formatFloat(bd.Allowed), "--concurrency", strconv.Itoa(badDayConcurrency))
 	var err error
-	if bd.Single, err = b.applySpec(ctx, "bad-day", c.badDayRows, spec, true, nil, flags...); err != nil {
+	if bd.Single, err = b.applyCase(ctx, applyCase{tag: "bad-day", rows: c.badDayRows, spec: spec, exact: true, flags: flags}); err != nil {
 		bd.SingleErr = err.Error()
 	}
-	if bd.Batched, err = b.applySpec(ctx, "bad-day-batch", c.badDayRows, spec, true, nil,
-		append(slices.Clip(flags), "--batch", strconv.Itoa(badDayBatch))...); err != nil {
+	if bd.Batched, err = b.applyCase(ctx, applyCase{tag: "bad-day-batch", rows: c.badDayRows, spec: spec, exact: true,
+		flags: append(slices.Clip(flags), "--batch", strconv.Itoa(badDayBatch))}); err != nil {
 		bd.BatchErr = err.Error()
 	}
 	if !c.newman {

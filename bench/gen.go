@@ -123,15 +123,39 @@ func writeInput(w io.Writer, n int, direct bool) error {
 
 // genFile writes an n-row input to path.
 func genFile(path string, n int, direct bool) error {
+	return genWith(path, func(w io.Writer) error { return writeInput(w, n, direct) })
+}
+
+// genWith creates path and has write fill it.
+func genWith(path string, write func(io.Writer) error) error {
 	f, err := os.Create(path)
 	if err != nil {
 		return err
 	}
-	if err := writeInput(f, n, direct); err != nil {
+	if err := write(f); err != nil {
 		f.Close()
 		return fmt.Errorf("generating %s: %w", path, err)
 	}
 	return f.Close()
+}
+
+// writeByApp writes the rows of an n-row input (every row on the route
+// writeInput gives it) grouped by app, each app's in input order, where
+// writeInput deals them out to the apps in turn: the same rows, so that
+// a collection's rows all come before the next collection's.
+func writeByApp(w io.Writer, n int) error {
+	bw := bufio.NewWriterSize(w, 1<<20)
+	bw.WriteString(strings.Join(genHeader, ",") + "\n")
+	buf := make([]byte, 0, 512)
+	for app := range numApps {
+		for i := app; i < n; i += numApps {
+			buf = appendRow(buf[:0], i, false)
+			if _, err := bw.Write(buf); err != nil {
+				return err
+			}
+		}
+	}
+	return bw.Flush()
 }
 
 // genState is an emulator tenant holding every object rows 0..n-1

@@ -159,7 +159,7 @@ func measure(ctx context.Context, cfg config, want map[string]bool, goCmd, bin s
 	if err != nil {
 		return nil, err
 	}
-	b := &bench{cfg: cfg, bin: filepath.Join(dir, "bulkpatch"), self: self, dir: dir, log: log, gen: map[int]string{}}
+	b := &bench{cfg: cfg, bin: filepath.Join(dir, "bulkpatch"), self: self, dir: dir, log: log, gen: map[string]bool{}}
 	rep := &Report{Started: start, Config: cfg, Machine: machine(ctx, goCmd)}
 
 	if bin != "" {

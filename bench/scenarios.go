@@ -78,7 +78,7 @@ type bench struct {
 	self string // this program, for the baseline modes
 	dir  string
 	log  io.Writer
-	gen  map[int]string // generated inputs by row count
+	gen  map[string]bool // the inputs generated so far, by name
 
 	// Newman, installed once for figures 6 and 7.
 	newmanCmd, newmanInstall, newmanVersion string
@@ -88,16 +88,20 @@ type bench struct {
 // input returns the name (in b.dir) of an n-row generated input, writing
 // it the first time.
 func (b *bench) input(n int) (string, error) {
-	if name, ok := b.gen[n]; ok {
+	return b.generated(fmt.Sprintf("rows-%d.csv", n), func(w io.Writer) error { return writeInput(w, n, false) })
+}
+
+// generated returns name (in b.dir), having write fill it the first time.
+func (b *bench) generated(name string, write func(io.Writer) error) (string, error) {
+	if b.gen[name] {
 		return name, nil
 	}
-	name := fmt.Sprintf("rows-%d.csv", n)
 	start := time.Now()
-	if err := genFile(filepath.Join(b.dir, name), n, false); err != nil {
+	if err := genWith(filepath.Join(b.dir, name), write); err != nil {
 		return "", err
 	}
 	b.logf("generated %s in %v", name, time.Since(start).Round(time.Millisecond))
-	b.gen[n] = name
+	b.gen[name] = true
 	return name, nil
 }
 
@@ -108,11 +112,17 @@ func (b *bench) logf(format string, args ...any) {
 // bulkpatch runs the binary in b.dir. base, when set, is replaced by
 // "http://127.0.0.1:PORT/beta" in the command shown.
 func (b *bench) bulkpatch(ctx context.Context, base string, args ...string) (proc, error) {
-	display := "bulkpatch " + strings.Join(args, " ")
+	return b.bulkpatchEnv(ctx, base, nil, args...)
+}
+
+// bulkpatchEnv is bulkpatch with env added to the binary's environment
+// and shown before the command, as a shell would take it.
+func (b *bench) bulkpatchEnv(ctx context.Context, base string, env []string, args ...string) (proc, error) {
+	display := strings.Join(append(slices.Clone(env), "bulkpatch"), " ") + " " + strings.Join(args, " ")
 	if base != "" {
 		display = strings.ReplaceAll(display, base, "http://127.0.0.1:PORT/beta")
 	}
-	return b.run(ctx, display, nil, b.bin, args...)
+	return b.run(ctx, display, env, b.bin, args...)
 }
 
 // child runs a program in b.dir with the bench token in its environment.
@@ -140,6 +150,7 @@ type applyRun struct {
 	// From the emulator: the server's view of what happened.
 	Applied      int // objects changed at least once
 	Requests     int // HTTP requests ($batch POST: one)
+	Reads        int // GETs, throttled ones included
 	Writes       int // write items, throttled ones included
 	Admitted     int // write items the limiter let through: Writes less its 429s
 	Throttled    int
@@ -195,49 +206,83 @@ func (b *bench) withEmuSpec(ctx context.Context, rows int, spec emuSpec, exact b
 	if err != nil {
 		return run, err
 	}
-	st := e.srv.Stats()
-	run.Applied = len(st.WritesApplied)
-	run.Requests, run.Writes, run.Throttled = st.Requests, st.Writes, st.Throttled
-	run.Admitted = st.Writes - (st.Throttled - st.Faults["throttleAfterApply"])
-	run.EarlyRetries, run.MaxInFlight = st.EarlyRetries, st.MaxInFlight
-	run.First, run.Last, run.Done = e.probe.writeTimes()
-	run.Promised = e.probe.promised()
-	run.Waits503 = e.probe.unavailableWaits()
-	if spec.opt.WriteLimit > 0 {
-		run.Spans, run.MaxGap = e.probe.bunching(spec.opt.WriteLimit)
-	}
+	run.account(e, spec.opt, e.srv.Stats(), emulator.Stats{})
 	if exact {
 		run.Exact = exactRows(e.srv, rows)
 	}
 	return run, nil
 }
 
+// account fills in the server's view of the run: the emulator's counts
+// since before (zero: since it started) and the probe's times.
+func (a *applyRun) account(e *emu, opt emulator.Options, st, before emulator.Stats) {
+	a.Applied = len(st.WritesApplied) - len(before.WritesApplied)
+	a.Requests, a.Reads = st.Requests-before.Requests, st.Reads-before.Reads
+	a.Writes, a.Throttled = st.Writes-before.Writes, st.Throttled-before.Throttled
+	after := st.Faults["throttleAfterApply"] - before.Faults["throttleAfterApply"]
+	a.Admitted = a.Writes - (a.Throttled - after)
+	a.EarlyRetries, a.MaxInFlight = st.EarlyRetries-before.EarlyRetries, st.MaxInFlight
+	a.First, a.Last, a.Done = e.probe.writeTimes()
+	a.Promised = e.probe.promised()
+	a.Waits503 = e.probe.unavailableWaits()
+	if opt.WriteLimit > 0 {
+		a.Spans, a.MaxGap = e.probe.bunching(opt.WriteLimit)
+	}
+}
+
+// applyCase is one `bulkpatch apply` run against a fresh emulator.
+type applyCase struct {
+	tag  string // names the results file: INPUT.tag.results.csv
+	rows int
+	spec emuSpec
+	// in is the input (in b.dir); empty: the generated rows-row input.
+	in string
+	// exact makes the run count the rows whose object ended exactly as
+	// they say.
+	exact bool
+	// during, when set, runs beside bulkpatch (figure 8's second client)
+	// until bulkpatch exits.
+	during func(ctx context.Context, e *emu)
+	// env is added to bulkpatch's environment (and shown before its
+	// command), e.g. GODEBUG=gctrace=1.
+	env   []string
+	flags []string
+}
+
 // apply runs `bulkpatch apply` on an n-row input against a fresh
 // emulator.
 func (b *bench) apply(ctx context.Context, tag string, rows int, opt emulator.Options, flags ...string) (applyRun, error) {
-	return b.applySpec(ctx, tag, rows, emuSpec{opt: opt}, false, nil, flags...)
+	return b.applyCase(ctx, applyCase{tag: tag, rows: rows, spec: emuSpec{opt: opt}, flags: flags})
 }
 
-// applySpec is apply against an emulator as spec says; with exact set
-// the run also counts the rows whose object ended exactly as they say,
-// and during, when set, runs beside bulkpatch (figure 8's second client)
-// until bulkpatch exits.
-func (b *bench) applySpec(ctx context.Context, tag string, rows int, spec emuSpec, exact bool,
-	during func(ctx context.Context, e *emu), flags ...string) (applyRun, error) {
-	in, err := b.input(rows)
-	if err != nil {
-		return applyRun{}, err
+// applyArgs are apply's arguments for input in, sending to base and
+// writing the results to results, then flags.
+func applyArgs(in, base, results string, flags []string) []string {
+	return append([]string{"apply", in, "--graph-url", base, "--auth", "token", "--yes", "--progress", "never", "--results", results}, flags...)
+}
+
+// resultsName is the results file of input in for run tag.
+func resultsName(in, tag string) string {
+	return strings.TrimSuffix(in, ".csv") + "." + tag + ".results.csv"
+}
+
+// applyCase runs c.
+func (b *bench) applyCase(ctx context.Context, c applyCase) (applyRun, error) {
+	in, err := c.in, error(nil)
+	if in == "" {
+		if in, err = b.input(c.rows); err != nil {
+			return applyRun{}, err
+		}
 	}
-	results := strings.TrimSuffix(in, ".csv") + "." + tag + ".results.csv"
-	run, err := b.withEmuSpec(ctx, rows, spec, exact, func(e *emu) (proc, error) {
-		if during != nil {
+	results := resultsName(in, c.tag)
+	run, err := b.withEmuSpec(ctx, c.rows, c.spec, c.exact, func(e *emu) (proc, error) {
+		if c.during != nil {
 			dctx, cancel := context.WithCancel(ctx)
 			done := make(chan struct{})
-			go func() { defer close(done); during(dctx, e) }()
+			go func() { defer close(done); c.during(dctx, e) }()
 			defer func() { cancel(); <-done }()
 		}
-		args := append([]string{"apply", in, "--graph-url", e.base, "--auth", "token", "--yes", "--progress", "never", "--results", results}, flags...)
-		return b.bulkpatch(ctx, e.base, args...)
+		return b.bulkpatchEnv(ctx, e.base, c.env, applyArgs(in, e.base, results, c.flags)...)
 	})
 	if err != nil {
 		return run, err
@@ -246,7 +291,7 @@ func (b *bench) applySpec(ctx context.Context, tag string, rows int, spec emuSpe
 		return run, fmt.Errorf("%s: exit %d: %s", run.Cmd, run.Exit, run.tail())
 	}
 	run.Outcomes, err = countOutcomes(filepath.Join(b.dir, results))
-	b.logf("%s: %v, %d applied, %d throttled", tag, run.Wall.Round(time.Millisecond), run.Applied, run.Throttled)
+	b.logf("%s: %v, %d applied, %d throttled", c.tag, run.Wall.Round(time.Millisecond), run.Applied, run.Throttled)
 	return run, err
 }
 
@@ -521,14 +566,18 @@ func best(ps []proc) proc {
 }
 
 // CPURuns holds figure 5's CPU per applied row: bulkpatch and the plain
-// sequential client on the same rows against the same fast server.
+// sequential client on the same rows against the same fast server; and
+// apply's memory as rows grow (memory.go).
 type CPURuns struct {
 	Bulkpatch, Plain applyRun
 	Err              string
-	// Big is bulkpatch on ten times the rows, for apply's peak RSS as
-	// rows grow.
-	Big    *applyRun
-	BigErr string
+	// Mem are the memory table's runs; Listings what the largest
+	// reconcile run's listings held; Heap what apply's per-row state
+	// holds at the smallest and largest size (HeapErr: why not known).
+	Mem      []MemRun
+	Listings *Listings
+	Heap     []heapShares
+	HeapErr  string
 }
 
 func (b *bench) cpuRuns(ctx context.Context) CPURuns {
@@ -543,10 +592,9 @@ func (b *bench) cpuRuns(ctx context.Context) CPURuns {
 		cr.Err = err.Error()
 		return cr
 	}
-	big, err := b.apply(ctx, "cpu-big", 10*n, emulator.Options{}, writeFlags("--rate", strconv.Itoa(latencyRate), "--concurrency", "8")...)
-	cr.Big = &big
-	if err != nil {
-		cr.BigErr = err.Error()
+	cr.Mem, cr.Listings = b.memoryRuns(ctx)
+	if cr.Heap, err = b.heapRuns(ctx); err != nil {
+		cr.HeapErr = err.Error()
 	}
 	return cr
 }

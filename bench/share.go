@@ -88,8 +88,8 @@ func (b *bench) share(ctx context.Context) ShareRun {
 		probeOf = e
 		during(ctx, e)
 	}
-	run, err := b.applySpec(ctx, "second-client", c.shareRows, spec, true, spy,
-		writeFlags("--rate", formatFloat(c.allowed()), "--concurrency", strconv.Itoa(limitConcurrency))...)
+	run, err := b.applyCase(ctx, applyCase{tag: "second-client", rows: c.shareRows, spec: spec, exact: true, during: spy,
+		flags: writeFlags("--rate", formatFloat(c.allowed()), "--concurrency", strconv.Itoa(limitConcurrency))})
 	sr.Run = run
 	if err != nil {
 		sr.Err = err.Error()
