@@ -223,6 +223,9 @@ func fakeReport() *Report {
 		Bins: [][2]int{{25, 20}, {19, 20}, {20, 20}}, Mine: 9.5, Theirs: 10}
 	share.Run.Exact = 300
 	rep.Share = &share
+	first, second := run(1000, 1000, 0, 52*time.Second, 50*time.Second), run(1000, 0, 0, 1500*time.Millisecond, 0)
+	first.Exact, second.Exact, second.Outcomes = 1000, 1000, map[string]int{"unchanged": 1000}
+	rep.Reapply = &Reapply{Allowed: 20, ReadsAllowed: 200, First: first, Second: second, FirstExact: 1000, SecondExact: 1000}
 	mem := func(rows int, reconcile, byApp bool, rss, live int64) MemRun {
 		m := MemRun{Name: "--no-reconcile", Reconcile: reconcile, ByApp: byApp, Run: run(rows, rows, 0, time.Second, time.Second), Live: live << 20, GCs: 10}
 		m.Run.MaxRSS = rss << 20
@@ -259,6 +262,7 @@ func TestRenderHasEverySection(t *testing.T) {
 		"**Missed: 5, `validate`, 100k rows: time ÷ encoding/csv read; 5, `plan`, 100k rows: time ÷ encoding/csv read; 5, `validate`, 1M rows",
 		"skipped: npm is not installed", "csvio Read ÷ plain encoding/csv: **3.00×**", "not measured: internal/journal: exit 1",
 		"latency hiding, --concurrency 64",
+		"## 9. A second apply of an applied file", "| 9 | a second apply of an applied file (issue 17): writes, and time ÷ the first apply's | 0 writes; 0.029 (1.50 s against 52.00 s) | 0 writes, ≤ 0.05 | met |",
 		"#### apply's memory as rows grow", "**Missed: 5, apply --no-reconcile: memory flat as rows grow (4k → 40k rows).**",
 		"So 3 listings, not 4", "the listings' lifetime is confirmed", "for the journal's index by input line",
 	} {
@@ -275,8 +279,8 @@ func TestRenderHasEverySection(t *testing.T) {
 // of failing.
 func TestRenderNotRun(t *testing.T) {
 	md := (&Report{Config: quickConfig(), Quick: true}).Render()
-	if n := strings.Count(md, "Not run this time"); n != 8 {
-		t.Errorf("%d sections say not run, want 8:\n%s", n, md)
+	if n := strings.Count(md, "Not run this time"); n != 9 {
+		t.Errorf("%d sections say not run, want 9:\n%s", n, md)
 	}
 	if !strings.Contains(md, "smoke run") {
 		t.Error("a -quick report does not say so")

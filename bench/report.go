@@ -24,10 +24,11 @@ type Report struct {
 	Peers    *Peers
 	BadDay   *BadDay
 	Share    *ShareRun
+	Reapply  *Reapply
 	Micro    *MicroRuns
 }
 
-// goal is one target of an issue (3, 5, 11) and how this run did against it.
+// goal is one target of an issue (3, 5, 11, 15, 17) and how this run did against it.
 type goal struct {
 	Figure   string
 	What     string
@@ -46,6 +47,7 @@ func (r *Report) Goals() []goal {
 	gs = append(gs, r.overheadGoals()...)
 	gs = append(gs, r.badDayGoals()...)
 	gs = append(gs, r.shareGoals()...)
+	gs = append(gs, r.reapplyGoals()...)
 	return gs
 }
 
@@ -77,6 +79,7 @@ func (r *Report) Render() string {
 	r.renderPeers(&w)
 	r.renderBadDay(&w)
 	r.renderShare(&w)
+	r.renderReapply(&w)
 	r.renderMicro(&w)
 	return w.String()
 }

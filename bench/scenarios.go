@@ -17,7 +17,7 @@ import (
 )
 
 // config sizes the runs. The full sizes keep `make bench` within about
-// six minutes on a 2-core machine; quick ones make a smoke run.
+// ten minutes on a 2-core machine; quick ones make a smoke run.
 type config struct {
 	// Figures 1, 2 and 6: an Intune-like write quota on a short window.
 	limitRows  int
@@ -42,6 +42,9 @@ type config struct {
 	// after bulkpatch's first write, on figure 1's server.
 	shareRows int
 	shareFrom time.Duration
+	// Figure 9: a second, reconciling apply of an input the first one
+	// applied, on figure 1's server with Intune's read limit scaled alike.
+	reapplyRows int
 }
 
 func fullConfig() config {
@@ -53,6 +56,7 @@ func fullConfig() config {
 		newman:     true,
 		badDayRows: 1000, badDayLimit: 100,
 		shareRows: 300, shareFrom: 4 * time.Second,
+		reapplyRows: 1000,
 	}
 }
 
@@ -65,6 +69,7 @@ func quickConfig() config {
 		newman:     true,
 		badDayRows: 200, badDayLimit: 100,
 		shareRows: 120, shareFrom: 2 * time.Second,
+		reapplyRows: 100,
 	}
 }
 
