@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -226,6 +228,9 @@ func fakeReport() *Report {
 	first, second := run(1000, 1000, 0, 52*time.Second, 50*time.Second), run(1000, 0, 0, 1500*time.Millisecond, 0)
 	first.Exact, second.Exact, second.Outcomes = 1000, 1000, map[string]int{"unchanged": 1000}
 	rep.Reapply = &Reapply{Allowed: 20, ReadsAllowed: 200, First: first, Second: second, FirstExact: 1000, SecondExact: 1000}
+	dev := run(300, 300, 2, 31*time.Second, 30*time.Second)
+	dev.Exact = 300
+	rep.Devices = &DevicesRun{Limit: 20, Window: 2 * time.Second, Allowed: 10, DefaultRate: 10, Run: dev}
 	mem := func(rows int, reconcile, byApp bool, rss, live int64) MemRun {
 		m := MemRun{Name: "--no-reconcile", Reconcile: reconcile, ByApp: byApp, Run: run(rows, rows, 0, time.Second, time.Second), Live: live << 20, GCs: 10}
 		m.Run.MaxRSS = rss << 20
@@ -263,6 +268,7 @@ func TestRenderHasEverySection(t *testing.T) {
 		"skipped: npm is not installed", "csvio Read ÷ plain encoding/csv: **3.00×**", "not measured: internal/journal: exit 1",
 		"latency hiding, --concurrency 64",
 		"## 9. A second apply of an applied file", "| 9 | a second apply of an applied file (issue 17): writes, and time ÷ the first apply's | 0 writes; 0.029 (1.50 s against 52.00 s) | 0 writes, ≤ 0.05 | met |",
+		"## 10. Pacing at the devices bucket", "**Missed: 10, managedDevice at its default --rate",
 		"#### apply's memory as rows grow", "**Missed: 5, apply --no-reconcile: memory flat as rows grow (4k → 40k rows).**",
 		"So 3 listings, not 4", "the listings' lifetime is confirmed", "for the journal's index by input line",
 	} {
@@ -279,8 +285,8 @@ func TestRenderHasEverySection(t *testing.T) {
 // of failing.
 func TestRenderNotRun(t *testing.T) {
 	md := (&Report{Config: quickConfig(), Quick: true}).Render()
-	if n := strings.Count(md, "Not run this time"); n != 9 {
-		t.Errorf("%d sections say not run, want 9:\n%s", n, md)
+	if n := strings.Count(md, "Not run this time"); n != 10 {
+		t.Errorf("%d sections say not run, want 10:\n%s", n, md)
 	}
 	if !strings.Contains(md, "smoke run") {
 		t.Error("a -quick report does not say so")
@@ -425,6 +431,67 @@ func TestWriteByApp(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, b[1:len(b)-1]); diff != "" {
 		t.Errorf("grouped rows (-want +got):\n%s", diff)
+	}
+}
+
+// TestDevicesInput: the managedDevice input validates as bulkpatch reads
+// it, its objects exist in the emulator with values the rows change, and
+// a row written is counted exact.
+func TestDevicesInput(t *testing.T) {
+	var buf bytes.Buffer
+	if err := writeDevices(&buf, 30); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.SplitN(buf.String(), "\n", 2)[0]; got != strings.Join(devicesHeader, ",") {
+		t.Errorf("header %q", got)
+	}
+	res := resource.ManagedDevice
+	r, err := csvio.NewReader(&buf, csvio.ReaderOptions{Columns: plan.Columns(res)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := plan.NewValidator(res)
+	var rec csvio.Record
+	rows := 0
+	for {
+		err := r.Read(&rec)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, probs := v.Check(&rec); len(probs) > 0 {
+			t.Fatalf("line %d: %v", rec.Line, probs)
+		}
+		rows++
+	}
+	if rows != 30 {
+		t.Errorf("read %d rows, want 30", rows)
+	}
+	e, err := startEmu(devicesState(30), emulator.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.close()
+	if n := exactDevices(e.srv, 30); n != 0 {
+		t.Errorf("%d devices exact before any write, want 0", n)
+	}
+	cells := deviceCells(7)
+	body := fmt.Sprintf(`{"managedDeviceName":%q,"notes":%q,"ownerType":%q}`, cells[1], cells[2], cells[3])
+	req, _ := http.NewRequest(http.MethodPatch, e.base+"/deviceManagement/managedDevices/"+cells[0], strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer t")
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode >= 300 {
+		t.Fatalf("PATCH answered %d", resp.StatusCode)
+	}
+	if n := exactDevices(e.srv, 30); n != 1 {
+		t.Errorf("%d devices exact after writing one, want 1", n)
 	}
 }
 

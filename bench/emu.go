@@ -34,6 +34,7 @@ type emuSpec struct {
 	weather emulator.Weather
 	tls     bool
 	other   bool // the tenant also holds the second client's objects (withOther)
+	devices bool // the tenant holds managed devices (devicesState), not install statuses
 }
 
 // startEmu serves a fresh emulator holding st on 127.0.0.1.

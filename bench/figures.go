@@ -87,7 +87,7 @@ func (l *LimitRuns) atLimitCause(eff float64, load string) string {
 	a := &l.AtLimit
 	var c string
 	if a.Throttled > 0 {
-		c += fmt.Sprintf("The server answered %d × 429 (%d early retries) although --rate equalled its limit. ", a.Throttled, a.EarlyRetries)
+		c += fmt.Sprintf("The server answered %d × 429 (%d early retries) although bulkpatch's rate equalled its limit. ", a.Throttled, a.EarlyRetries)
 		if len(a.Spans) > 0 {
 			spaced := time.Duration(float64(l.Window) / 0.98)
 			c += fmt.Sprintf("bulkpatch spaces %d writes over %s (2%% under the limit); the %d admitted writes before each 429 "+

@@ -7,8 +7,8 @@
 //	go run ./bench -out BENCHMARKS.md
 //
 // -quick makes a small smoke run; -only limits, latency, batch, overhead,
-// cpu, peers, badday, share, reapply or micro (comma-separated) runs some
-// figures only. The same
+// cpu, peers, badday, share, reapply, devices or micro (comma-separated)
+// runs some figures only. The same
 // binary also serves as the baselines (see child.go), and starts every
 // measured child (see spawn.go).
 package main
@@ -40,7 +40,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var (
 		out    = fs.String("out", "BENCHMARKS.md", "where to write the report")
 		quick  = fs.Bool("quick", false, "small sizes: a smoke run, not figures to publish")
-		only   = fs.String("only", "", "comma-separated figures to run (limits, latency, batch, overhead, cpu, peers, badday, share, reapply, micro); default all")
+		only   = fs.String("only", "", "comma-separated figures to run (limits, latency, batch, overhead, cpu, peers, badday, share, reapply, devices, micro); default all")
 		newman = fs.Bool("newman", true, "install Newman and the Graph JS SDK with npm and run them as peers")
 		keep   = fs.Bool("keep", false, "keep the temporary directory (inputs, results files)")
 		goCmd  = fs.String("go", envOr("GO", "go"), "the go command")
@@ -107,7 +107,7 @@ func envOr(key, def string) string {
 	return def
 }
 
-var figures = []string{"limits", "latency", "batch", "overhead", "cpu", "peers", "badday", "share", "reapply", "micro"}
+var figures = []string{"limits", "latency", "batch", "overhead", "cpu", "peers", "badday", "share", "reapply", "devices", "micro"}
 
 func parseOnly(s string) (map[string]bool, error) {
 	want := map[string]bool{}
@@ -192,6 +192,7 @@ func measure(ctx context.Context, cfg config, want map[string]bool, goCmd, bin s
 		{"badday", func() { bd := b.badDay(ctx); rep.BadDay = &bd }},
 		{"share", func() { sr := b.share(ctx); rep.Share = &sr }},
 		{"reapply", func() { ra := b.reapply(ctx); rep.Reapply = &ra }},
+		{"devices", func() { dr := b.devices(ctx); rep.Devices = &dr }},
 		{"micro", func() { mr := b.micro(ctx, goCmd, root); rep.Micro = &mr }},
 	}
 	for _, s := range steps {

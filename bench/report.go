@@ -25,6 +25,7 @@ type Report struct {
 	BadDay   *BadDay
 	Share    *ShareRun
 	Reapply  *Reapply
+	Devices  *DevicesRun
 	Micro    *MicroRuns
 }
 
@@ -48,6 +49,7 @@ func (r *Report) Goals() []goal {
 	gs = append(gs, r.badDayGoals()...)
 	gs = append(gs, r.shareGoals()...)
 	gs = append(gs, r.reapplyGoals()...)
+	gs = append(gs, r.devicesGoals()...)
 	return gs
 }
 
@@ -80,6 +82,7 @@ func (r *Report) Render() string {
 	r.renderBadDay(&w)
 	r.renderShare(&w)
 	r.renderReapply(&w)
+	r.renderDevices(&w)
 	r.renderMicro(&w)
 	return w.String()
 }

@@ -45,6 +45,9 @@ type config struct {
 	// Figure 9: a second, reconciling apply of an input the first one
 	// applied, on figure 1's server with Intune's read limit scaled alike.
 	reapplyRows int
+	// Figure 10: managedDevice rows at the resource's default --rate, on
+	// the devices bucket with figure 1's window.
+	devicesRows int
 }
 
 func fullConfig() config {
@@ -56,7 +59,7 @@ func fullConfig() config {
 		newman:     true,
 		badDayRows: 1000, badDayLimit: 100,
 		shareRows: 300, shareFrom: 4 * time.Second,
-		reapplyRows: 1000,
+		reapplyRows: 1000, devicesRows: 300,
 	}
 }
 
@@ -69,7 +72,7 @@ func quickConfig() config {
 		newman:     true,
 		badDayRows: 200, badDayLimit: 100,
 		shareRows: 120, shareFrom: 2 * time.Second,
-		reapplyRows: 100,
+		reapplyRows: 100, devicesRows: 60,
 	}
 }
 
@@ -94,6 +97,15 @@ type bench struct {
 // it the first time.
 func (b *bench) input(n int) (string, error) {
 	return b.generated(fmt.Sprintf("rows-%d.csv", n), func(w io.Writer) error { return writeInput(w, n, false) })
+}
+
+// inputFor returns the generated n-row input for spec's tenant: managed
+// devices or install statuses.
+func (b *bench) inputFor(spec emuSpec, n int) (string, error) {
+	if spec.devices {
+		return b.generated(fmt.Sprintf("devices-%d.csv", n), func(w io.Writer) error { return writeDevices(w, n) })
+	}
+	return b.input(n)
 }
 
 // generated returns name (in b.dir), having write fill it the first time.
@@ -193,15 +205,24 @@ func (b *bench) withEmu(ctx context.Context, rows int, opt emulator.Options, fn 
 	return b.withEmuSpec(ctx, rows, emuSpec{opt: opt}, false, func(e *emu) (proc, error) { return fn(e.base) })
 }
 
-// withEmuSpec is withEmu for an emulator as spec says; with exact set it
-// also checks, row by row, that each object ended as its row says.
-func (b *bench) withEmuSpec(ctx context.Context, rows int, spec emuSpec, exact bool, fn func(e *emu) (proc, error)) (applyRun, error) {
-	run := applyRun{Rows: rows, Profile: describeSpec(spec), Exact: -1}
+// tenant is the emulator state an n-row generated input for spec
+// addresses, every object with Graph's defaults.
+func tenant(spec emuSpec, rows int) *emulator.State {
+	if spec.devices {
+		return devicesState(rows)
+	}
 	state := genState(rows)
 	if spec.other {
 		withOther(state)
 	}
-	e, err := startEmuSpec(state, spec)
+	return state
+}
+
+// withEmuSpec is withEmu for an emulator as spec says; with exact set it
+// also checks, row by row, that each object ended as its row says.
+func (b *bench) withEmuSpec(ctx context.Context, rows int, spec emuSpec, exact bool, fn func(e *emu) (proc, error)) (applyRun, error) {
+	run := applyRun{Rows: rows, Profile: describeSpec(spec), Exact: -1}
+	e, err := startEmuSpec(tenant(spec, rows), spec)
 	if err != nil {
 		return run, err
 	}
@@ -213,9 +234,18 @@ func (b *bench) withEmuSpec(ctx context.Context, rows int, spec emuSpec, exact b
 	}
 	run.account(e, spec.opt, e.srv.Stats(), emulator.Stats{})
 	if exact {
-		run.Exact = exactRows(e.srv, rows)
+		run.Exact = exactOf(e.srv, spec, rows)
 	}
 	return run, nil
+}
+
+// exactOf counts the rows 0..n-1 of spec's generated input whose object
+// holds exactly what the row says.
+func exactOf(srv *emulator.Server, spec emuSpec, n int) int {
+	if spec.devices {
+		return exactDevices(srv, n)
+	}
+	return exactRows(srv, n)
 }
 
 // account fills in the server's view of the run: the emulator's counts
@@ -240,7 +270,8 @@ type applyCase struct {
 	tag  string // names the results file: INPUT.tag.results.csv
 	rows int
 	spec emuSpec
-	// in is the input (in b.dir); empty: the generated rows-row input.
+	// in is the input (in b.dir); empty: the generated rows-row input for
+	// spec's tenant.
 	in string
 	// exact makes the run count the rows whose object ended exactly as
 	// they say.
@@ -275,7 +306,7 @@ func resultsName(in, tag string) string {
 func (b *bench) applyCase(ctx context.Context, c applyCase) (applyRun, error) {
 	in, err := c.in, error(nil)
 	if in == "" {
-		if in, err = b.input(c.rows); err != nil {
+		if in, err = b.inputFor(c.spec, c.rows); err != nil {
 			return applyRun{}, err
 		}
 	}
