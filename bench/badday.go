@@ -325,9 +325,8 @@ func (r *Report) batchDayCause(s, bt *applyRun, q float64) string {
 			"where one request per row holds a worker for that row alone; and each round of retried items waits for a "+
 			"slot in the pacer's frames (which keep $batch POSTs spread as evenly as single requests, and so keep their "+
 			"429s down) behind the frames the other workers booked. With 2 in 3 POSTs meeting at least one failure, most "+
-			"units take two rounds. The deterministic simulation (internal/graph TestSimBadDay) shows the same gap with 4 "+
-			"workers, and --batch 20 within 10%% of one request per row with 16: the fix is for apply to take the next "+
-			"rows while a batch's failed items wait, outside this bench.",
+			"units take two rounds. The deterministic simulation (internal/graph TestSimBadDay, 4 workers) shows the same "+
+			"gap: the fix is for apply to take the next rows while a batch's failed items wait, outside this bench.",
 			secs(bt.Wall), secs(s.Wall), bt.limiterThrottled(), s.limiterThrottled(), bt.Requests, fresh, badDayConcurrency)
 	}
 	return c
