@@ -308,7 +308,7 @@ func (c *CPURuns) perRowState() string {
 	return fmt.Sprintf("Measured in-process on the same inputs (`bench -mode heap`: live heap after a collection), what apply "+
 		"keeps for the whole run grows per extra row by %.0f B for the check pass, which leaves the input.Source's Validator "+
 		"alive (every pass over the input shares it, so that later passes find the same duplicates) with its duplicate "+
-		"detection, %.0f B, and input.Stats.Collections, the rows per collection that only reconciliation reads but the check "+
+		"detection, %.0f B, and input.Stats.Collections, the rows per collection that only the reads use (reconciling, --verify) but the check "+
 		"pass always fills, %.0f B (%d collections at %s rows: every user status is one); and by %.0f B for the journal's "+
 		"index by input line. Together %.0f B a row live; results are written from the journal and add nothing. ",
 		check, check-coll, coll, b.Collections, count(b.Rows), jr, check+jr)
