@@ -549,3 +549,19 @@ func TestSpawnReports(t *testing.T) {
 		t.Errorf("report %+v, want exit 7", rep)
 	}
 }
+
+// TestShareCause: a missed figure 8 says which way bulkpatch missed its
+// half.
+func TestShareCause(t *testing.T) {
+	for _, c := range []struct {
+		mine float64
+		want string
+	}{{11.25, "bulkpatch took more than the half left to it"}, {7, "takes a few runs to reach the half"}} {
+		s := ShareRun{Allowed: 20, Limit: 40, Window: 2 * time.Second, Bins: [][2]int{{13, 21}, {22, 16}, {24, 15}, {23, 16}},
+			Mine: c.mine, Theirs: 8.31, Run: applyRun{Rows: 300, Exact: 300}}
+		gs := (&Report{Share: &s}).shareGoals()
+		if len(gs) != 1 || gs[0].Met || !strings.Contains(gs[0].Cause, c.want) {
+			t.Errorf("bulkpatch at %v writes/s: goals %+v, want a miss saying %q", c.mine, gs, c.want)
+		}
+	}
+}

@@ -376,7 +376,7 @@ func (r *Report) renderMemory(w *mdWriter) {
 	w.line("#### apply's memory as rows grow")
 	w.line("")
 	w.line(fmt.Sprintf("apply on %s and %s rows, each run against a fresh emulator without limits or latency, with `--no-reconcile` (the figure: "+
-		"the engine's own per-row state, its journal index and results, which it writes from the journal) and with the "+
+		"what apply keeps per row whatever it sends; it writes the results file from the journal) and with the "+
 		"default reconcile (every object read first: %d collections listed and the other rows read one GET each, with "+
 		"--read-rate as high as --rate). Every run had `%s`: *live heap* is the largest heap any collection left marked, "+
 		"as the runtime prints it (whole MiB); peak RSS is that plus the collector's headroom (GOGC=100) and the runtime's own.",

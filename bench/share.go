@@ -257,10 +257,21 @@ func (r *Report) shareGoals() []goal {
 		if s.Run.Exact != s.Run.Rows {
 			g.Cause += fmt.Sprintf("Only %d of %d rows ended exact. ", s.Run.Exact, s.Run.Rows)
 		}
-		g.Cause += fmt.Sprintf("bulkpatch drew %d × 429 (Retry-After summed: %s); the second client %d. With whole-second Retry-After "+
-			"on a %v window, each run of 429s stops every worker for a second, half a window, while the controller's cut (to the "+
-			"share of its latest attempts the server accepted) takes a few runs to reach the half the other client leaves.",
-			s.Run.Throttled-s.OtherRefused, secs(s.Run.Promised), s.OtherRefused, s.Window)
+		g.Cause += fmt.Sprintf("bulkpatch drew %d × 429 (Retry-After summed: %s); the second client %d. ",
+			s.Run.Throttled-s.OtherRefused, secs(s.Run.Promised), s.OtherRefused)
+		if q > 1 {
+			// bulkpatch took more than its half (windows above 1.1 of it
+			// kept it from settling): the other client, which never asks
+			// for more than its half, got less.
+			g.Cause += fmt.Sprintf("bulkpatch took more than the half left to it, %.2f writes/s against the other client's %.2f: "+
+				"the other client never asks for more than its half, so the slots it lost to 429s went to bulkpatch, whose "+
+				"controller raises its rate again after running clean (probing for room) and, when a run of 429s comes, "+
+				"cuts it to what the server accepted of its own latest attempts, most of which got through.", s.Mine, s.Theirs)
+		} else {
+			g.Cause += fmt.Sprintf("With whole-second Retry-After on a %v window, each run of 429s stops every worker for a second, "+
+				"half a window, while the controller's cut (to the share of its latest attempts the server accepted) takes a few "+
+				"runs to reach the half the other client leaves.", s.Window)
+		}
 	}
 	return []goal{g}
 }
