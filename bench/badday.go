@@ -68,13 +68,13 @@ func (b *bench) badDay(ctx context.Context) BadDay {
 	c := b.cfg
 	bd := BadDay{Allowed: c.badDayAllowed()}
 	spec := badDaySpec(c)
-	flags := []string{"--rate", formatFloat(bd.Allowed), "--concurrency", strconv.Itoa(badDayConcurrency)}
+	flags := writeFlags("--rate", formatFloat(bd.Allowed), "--concurrency", strconv.Itoa(badDayConcurrency))
 	var err error
-	if bd.Single, err = b.applySpec(ctx, "bad-day", c.badDayRows, spec, true, nil, flags...); err != nil {
+	if bd.Single, err = b.applyCase(ctx, applyCase{tag: "bad-day", rows: c.badDayRows, spec: spec, exact: true, flags: flags}); err != nil {
 		bd.SingleErr = err.Error()
 	}
-	if bd.Batched, err = b.applySpec(ctx, "bad-day-batch", c.badDayRows, spec, true, nil,
-		append(flags, "--batch", strconv.Itoa(badDayBatch))...); err != nil {
+	if bd.Batched, err = b.applyCase(ctx, applyCase{tag: "bad-day-batch", rows: c.badDayRows, spec: spec, exact: true,
+		flags: append(slices.Clip(flags), "--batch", strconv.Itoa(badDayBatch))}); err != nil {
 		bd.BatchErr = err.Error()
 	}
 	if !c.newman {
@@ -325,9 +325,8 @@ func (r *Report) batchDayCause(s, bt *applyRun, q float64) string {
 			"where one request per row holds a worker for that row alone; and each round of retried items waits for a "+
 			"slot in the pacer's frames (which keep $batch POSTs spread as evenly as single requests, and so keep their "+
 			"429s down) behind the frames the other workers booked. With 2 in 3 POSTs meeting at least one failure, most "+
-			"units take two rounds. The deterministic simulation (internal/graph TestSimBadDay) shows the same gap with 4 "+
-			"workers, and --batch 20 within 10%% of one request per row with 16: the fix is for apply to take the next "+
-			"rows while a batch's failed items wait, outside this bench.",
+			"units take two rounds. The deterministic simulation (internal/graph TestSimBadDay, 4 workers) shows the same "+
+			"gap: the fix is for apply to take the next rows while a batch's failed items wait, outside this bench.",
 			secs(bt.Wall), secs(s.Wall), bt.limiterThrottled(), s.limiterThrottled(), bt.Requests, fresh, badDayConcurrency)
 	}
 	return c
@@ -348,7 +347,7 @@ func (r *Report) renderBadDay(w *mdWriter) {
 		"every request waits 20 ± 30 ms (uniform, at least 0) before the server looks at it. Faults strike after the limiter "+
 		"admitted the write, so each costs quota. *Admitted* is the writes the limiter let through (the emulator's count); "+
 		"*ideal* is admitted ÷ allowed rate; *exact* is the rows whose object ended holding exactly the row's values, read "+
-		"back from the emulator after the run.", c.badDayRows, c.badDayLimit, c.window, formatFloat(d.Allowed)))
+		"back from the emulator after the run. "+writePathNote, c.badDayRows, c.badDayLimit, c.window, formatFloat(d.Allowed)))
 	w.line("")
 	var rows [][]string
 	var cmds []string

@@ -4,7 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
+	"net/http"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -221,6 +225,22 @@ func fakeReport() *Report {
 		Bins: [][2]int{{25, 20}, {19, 20}, {20, 20}}, Mine: 9.5, Theirs: 10}
 	share.Run.Exact = 300
 	rep.Share = &share
+	first, second := run(1000, 1000, 0, 52*time.Second, 50*time.Second), run(1000, 0, 0, 1500*time.Millisecond, 0)
+	first.Exact, second.Exact, second.Outcomes = 1000, 1000, map[string]int{"unchanged": 1000}
+	rep.Reapply = &Reapply{Allowed: 20, ReadsAllowed: 200, First: first, Second: second, FirstExact: 1000, SecondExact: 1000}
+	dev := run(300, 300, 2, 31*time.Second, 30*time.Second)
+	dev.Exact = 300
+	rep.Devices = &DevicesRun{Limit: 20, Window: 2 * time.Second, Allowed: 10, DefaultRate: 10, Run: dev}
+	mem := func(rows int, reconcile, byApp bool, rss, live int64) MemRun {
+		m := MemRun{Name: "--no-reconcile", Reconcile: reconcile, ByApp: byApp, Run: run(rows, rows, 0, time.Second, time.Second), Live: live << 20, GCs: 10}
+		m.Run.MaxRSS = rss << 20
+		return m
+	}
+	rep.CPU.Mem = []MemRun{mem(4000, false, false, 21, 2), mem(40000, false, false, 29, 6), mem(4000, true, false, 23, 2),
+		mem(40000, true, false, 55, 17), mem(40000, true, true, 38, 9)}
+	rep.CPU.Listings = &Listings{Rows: 40000, Collections: 3, Objects: 30000, Bytes: 9800 << 10, IDBytes: 1 << 20, Got: 10000, GotCollections: 5000}
+	rep.CPU.Heap = []heapShares{{Rows: 4000, Collections: 503, Check: 340000, CollectionsCopy: 150000, Journal: 125000},
+		{Rows: 40000, Collections: 5003, Check: 2830000, CollectionsCopy: 1400000, Journal: 1100000}}
 	for _, n := range cfg.overheadSizes {
 		plain := proc{Cmd: "bench -mode plaincsv", Wall: time.Duration(n) * 500, CPU: time.Duration(n) * 500, MaxRSS: 13 << 20}
 		val := proc{Cmd: "bulkpatch validate", Wall: time.Duration(n) * 4500, CPU: time.Duration(n) * 4500, MaxRSS: int64(n) * 150}
@@ -247,6 +267,10 @@ func TestRenderHasEverySection(t *testing.T) {
 		"**Missed: 5, `validate`, 100k rows: time ÷ encoding/csv read; 5, `plan`, 100k rows: time ÷ encoding/csv read; 5, `validate`, 1M rows",
 		"skipped: npm is not installed", "csvio Read ÷ plain encoding/csv: **3.00×**", "not measured: internal/journal: exit 1",
 		"latency hiding, --concurrency 64",
+		"## 9. A second apply of an applied file", "| 9 | a second apply of an applied file (issue 17): writes, and time ÷ the first apply's | 0 writes; 0.029 (1.50 s against 52.00 s) | 0 writes, ≤ 0.05 | met |",
+		"## 10. Pacing at the devices bucket", "**Missed: 10, managedDevice at its default --rate",
+		"#### apply's memory as rows grow", "**Missed: 5, apply --no-reconcile: memory flat as rows grow (4k → 40k rows).**",
+		"So 3 listings, not 4", "the listings' lifetime is confirmed", "for the journal's index by input line",
 	} {
 		if !strings.Contains(md, want) {
 			t.Errorf("report lacks %q", want)
@@ -261,8 +285,8 @@ func TestRenderHasEverySection(t *testing.T) {
 // of failing.
 func TestRenderNotRun(t *testing.T) {
 	md := (&Report{Config: quickConfig(), Quick: true}).Render()
-	if n := strings.Count(md, "Not run this time"); n != 8 {
-		t.Errorf("%d sections say not run, want 8:\n%s", n, md)
+	if n := strings.Count(md, "Not run this time"); n != 10 {
+		t.Errorf("%d sections say not run, want 10:\n%s", n, md)
 	}
 	if !strings.Contains(md, "smoke run") {
 		t.Error("a -quick report does not say so")
@@ -368,5 +392,176 @@ func TestShareMeasure(t *testing.T) {
 	}
 	if s.OtherRefused != 1 || s.Mine != 5 || s.Theirs != 5 {
 		t.Errorf("refused %d, mine %v, theirs %v; want 1, 5, 5", s.OtherRefused, s.Mine, s.Theirs)
+	}
+}
+
+// TestPeakLive reads the live heap of gctrace's lines and counts them;
+// other lines on stderr are left alone.
+func TestPeakLive(t *testing.T) {
+	stderr := []byte(`gc 1 @0.029s 2%: 0.28+1.2+0.074 ms clock, 0.57+0.49/0.36/0.44+0.14 ms cpu, 3->3->0 MB, 4 MB goal, 0 MB stacks, 0 MB globals, 2 P
+time=2026-12-02T07:32:07Z level=INFO msg="run starting" rows=4000
+gc 2 @0.173s 4%: 0.34+4.0+0.005 ms clock, 0.68+0.18/1.3/0+0.010 ms cpu, 15->16->12 MB, 17 MB goal, 0 MB stacks, 0 MB globals, 2 P
+gc 3 @0.204s 4%: 1.3+3.0+0.004 ms clock, 2.7+0.66/1.8/1.0+0.008 ms cpu, 24->24->2 MB, 24 MB goal, 0 MB stacks, 0 MB globals, 2 P
+`)
+	live, gcs := peakLive(stderr)
+	if live != 12<<20 || gcs != 3 {
+		t.Errorf("peakLive = %d B over %d GCs, want 12 MiB over 3", live, gcs)
+	}
+}
+
+// TestWriteByApp: the grouped input has exactly the rows of the
+// interleaved one, each app's together and in input order.
+func TestWriteByApp(t *testing.T) {
+	var in, by bytes.Buffer
+	if err := writeInput(&in, 40, false); err != nil {
+		t.Fatal(err)
+	}
+	if err := writeByApp(&by, 40); err != nil {
+		t.Fatal(err)
+	}
+	a, b := strings.Split(in.String(), "\n"), strings.Split(by.String(), "\n")
+	if a[0] != b[0] || len(a) != len(b) {
+		t.Fatalf("headers %q and %q, %d and %d lines", a[0], b[0], len(a), len(b))
+	}
+	var want []string
+	for app := range numApps {
+		for i := app; i < 40; i += numApps {
+			want = append(want, a[1+i])
+		}
+	}
+	if diff := cmp.Diff(want, b[1:len(b)-1]); diff != "" {
+		t.Errorf("grouped rows (-want +got):\n%s", diff)
+	}
+}
+
+// TestDevicesInput: the managedDevice input validates as bulkpatch reads
+// it, its objects exist in the emulator with values the rows change, and
+// a row written is counted exact.
+func TestDevicesInput(t *testing.T) {
+	var buf bytes.Buffer
+	if err := writeDevices(&buf, 30); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.SplitN(buf.String(), "\n", 2)[0]; got != strings.Join(devicesHeader, ",") {
+		t.Errorf("header %q", got)
+	}
+	res := resource.ManagedDevice
+	r, err := csvio.NewReader(&buf, csvio.ReaderOptions{Columns: plan.Columns(res)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := plan.NewValidator(res)
+	var rec csvio.Record
+	rows := 0
+	for {
+		err := r.Read(&rec)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, probs := v.Check(&rec); len(probs) > 0 {
+			t.Fatalf("line %d: %v", rec.Line, probs)
+		}
+		rows++
+	}
+	if rows != 30 {
+		t.Errorf("read %d rows, want 30", rows)
+	}
+	e, err := startEmu(devicesState(30), emulator.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.close()
+	if n := exactDevices(e.srv, 30); n != 0 {
+		t.Errorf("%d devices exact before any write, want 0", n)
+	}
+	cells := deviceCells(7)
+	body := fmt.Sprintf(`{"managedDeviceName":%q,"notes":%q,"ownerType":%q}`, cells[1], cells[2], cells[3])
+	req, _ := http.NewRequest(http.MethodPatch, e.base+"/deviceManagement/managedDevices/"+cells[0], strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer t")
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode >= 300 {
+		t.Fatalf("PATCH answered %d", resp.StatusCode)
+	}
+	if n := exactDevices(e.srv, 30); n != 1 {
+		t.Errorf("%d devices exact after writing one, want 1", n)
+	}
+}
+
+// TestListings lists what apply.Live lists for a generated input: the
+// direct collections of the apps that have any, every nested row read by
+// GET.
+func TestListings(t *testing.T) {
+	ls := listings(200)
+	if ls.Err != "" {
+		t.Fatal(ls.Err)
+	}
+	if ls.Collections != 3 || ls.Objects != 150 || ls.Got != 50 || ls.GotCollections != 25 || ls.Bytes <= 0 || ls.IDBytes != 150*36 {
+		t.Errorf("listings(200) = %+v", ls)
+	}
+}
+
+// TestMeasureHeap: the heap child reads the input and reports every share.
+func TestMeasureHeap(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "in.csv")
+	if err := genFile(path, 400, false); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if err := measureHeap(path, &out); err != nil {
+		t.Fatal(err)
+	}
+	var hs heapShares
+	if err := json.Unmarshal(out.Bytes(), &hs); err != nil {
+		t.Fatal(err)
+	}
+	if hs.Rows != 400 || hs.Collections != 53 || hs.Check <= 0 || hs.CollectionsCopy <= 0 || hs.Journal <= 0 {
+		t.Errorf("heap shares %+v", hs)
+	}
+}
+
+// TestSpawnReports: `bench -mode spawn` reports its child's exit code and
+// passes the environment it is given.
+func TestSpawnReports(t *testing.T) {
+	if _, err := exec.LookPath("sh"); err != nil {
+		t.Skip("no sh")
+	}
+	report := filepath.Join(t.TempDir(), "report.json")
+	if err := spawn(report, []string{"BENCH_SPAWN_TEST=7"}, []string{"sh", "-c", `exit "$BENCH_SPAWN_TEST"`}); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(report)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep spawnReport
+	if err := json.Unmarshal(b, &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep.Exit != 7 || rep.Wall <= 0 {
+		t.Errorf("report %+v, want exit 7", rep)
+	}
+}
+
+// TestShareCause: a missed figure 8 says which way bulkpatch missed its
+// half.
+func TestShareCause(t *testing.T) {
+	for _, c := range []struct {
+		mine float64
+		want string
+	}{{11.25, "bulkpatch took more than the half left to it"}, {7, "takes a few runs to reach the half"}} {
+		s := ShareRun{Allowed: 20, Limit: 40, Window: 2 * time.Second, Bins: [][2]int{{13, 21}, {22, 16}, {24, 15}, {23, 16}},
+			Mine: c.mine, Theirs: 8.31, Run: applyRun{Rows: 300, Exact: 300}}
+		gs := (&Report{Share: &s}).shareGoals()
+		if len(gs) != 1 || gs[0].Met || !strings.Contains(gs[0].Cause, c.want) {
+			t.Errorf("bulkpatch at %v writes/s: goals %+v, want a miss saying %q", c.mine, gs, c.want)
+		}
 	}
 }

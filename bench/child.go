@@ -26,6 +26,7 @@ import (
 //	bench -mode plaincsv FILE          read FILE with encoding/csv, nothing else
 //	bench -mode sequential -url U FILE PATCH each row in turn with net/http, no pacing, no retry
 //	bench -mode sequential -concurrency N -url U FILE   the same with N requests in flight
+//	bench -mode heap FILE              what apply's per-row state holds for FILE (memory.go)
 
 // plainCSV reads path with encoding/csv, reusing its record, as the
 // cheapest correct way to look at every cell: the floor for validate and
@@ -183,6 +184,8 @@ func runChildMode(ctx context.Context, mode, rawURL string, conc int, args []str
 	switch mode {
 	case "plaincsv":
 		return plainCSV(args[0], stdout)
+	case "heap":
+		return measureHeap(args[0], stdout)
 	case "sequential":
 		if !strings.HasPrefix(rawURL, "http://127.0.0.1:") {
 			return errors.New("-url must be a loopback emulator")

@@ -34,6 +34,7 @@ type emuSpec struct {
 	weather emulator.Weather
 	tls     bool
 	other   bool // the tenant also holds the second client's objects (withOther)
+	devices bool // the tenant holds managed devices (devicesState), not install statuses
 }
 
 // startEmu serves a fresh emulator holding st on 127.0.0.1.
@@ -238,8 +239,13 @@ func describeSpec(spec emuSpec) string {
 // emulator` flags, so a reader can reproduce a run by hand.
 func describe(opt emulator.Options) string {
 	var f []string
-	if opt.WriteLimit > 0 {
+	switch {
+	case opt.WriteLimit > 0 && opt.ReadLimit > 0:
+		f = append(f, fmt.Sprintf("--write-limit %d --read-limit %d --window %v", opt.WriteLimit, opt.ReadLimit, opt.Window))
+	case opt.WriteLimit > 0:
 		f = append(f, fmt.Sprintf("--write-limit %d --window %v", opt.WriteLimit, opt.Window))
+	case opt.ReadLimit > 0:
+		f = append(f, fmt.Sprintf("--read-limit %d --window %v", opt.ReadLimit, opt.Window))
 	}
 	if opt.RetryAfter != "" && opt.RetryAfter != emulator.RetryAfterInteger {
 		f = append(f, "--retry-after "+opt.RetryAfter)

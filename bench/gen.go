@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/bulkpatch/bulkpatch/internal/emulator"
+	"github.com/bulkpatch/bulkpatch/internal/resource"
 )
 
 // The generated input has the shape of an Intune export: a few apps,
@@ -123,15 +125,39 @@ func writeInput(w io.Writer, n int, direct bool) error {
 
 // genFile writes an n-row input to path.
 func genFile(path string, n int, direct bool) error {
+	return genWith(path, func(w io.Writer) error { return writeInput(w, n, direct) })
+}
+
+// genWith creates path and has write fill it.
+func genWith(path string, write func(io.Writer) error) error {
 	f, err := os.Create(path)
 	if err != nil {
 		return err
 	}
-	if err := writeInput(f, n, direct); err != nil {
+	if err := write(f); err != nil {
 		f.Close()
 		return fmt.Errorf("generating %s: %w", path, err)
 	}
 	return f.Close()
+}
+
+// writeByApp writes the rows of an n-row input (every row on the route
+// writeInput gives it) grouped by app, each app's in input order, where
+// writeInput deals them out to the apps in turn: the same rows, so that
+// a collection's rows all come before the next collection's.
+func writeByApp(w io.Writer, n int) error {
+	bw := bufio.NewWriterSize(w, 1<<20)
+	bw.WriteString(strings.Join(genHeader, ",") + "\n")
+	buf := make([]byte, 0, 512)
+	for app := range numApps {
+		for i := app; i < n; i += numApps {
+			buf = appendRow(buf[:0], i, false)
+			if _, err := bw.Write(buf); err != nil {
+				return err
+			}
+		}
+	}
+	return bw.Flush()
 }
 
 // genState is an emulator tenant holding every object rows 0..n-1
@@ -221,4 +247,73 @@ func rowMatches(obj map[string]any, cells []string) bool {
 		}
 	}
 	return true
+}
+
+// Figure 10's input: managedDevice rows (resource.ManagedDevice) that
+// give each device a name, a note and an owner, against a tenant holding
+// the devices with Graph's defaults, so that every row's PATCH changes
+// something.
+
+// devicesHeader is the header of the generated managedDevice input, as
+// `bulkpatch resources managedDevice --template` prints it.
+var devicesHeader = []string{"id", "managedDeviceName", "notes", "ownerType"}
+
+// deviceID is the id of generated device i.
+func deviceID(i int) string {
+	b := appendHex(nil, uint64(i)*2654435761%(1<<32), 8)
+	b = append(b, "-0d5e-4a7c-8b1f-"...)
+	return string(appendHex(b, uint64(i), 12))
+}
+
+// deviceCells are generated device row i's cells, in devicesHeader order.
+func deviceCells(i int) []string {
+	owner := "company"
+	if i%3 == 2 {
+		owner = "personal"
+	}
+	return []string{deviceID(i), fmt.Sprintf("DESKTOP-%06X", i), fmt.Sprintf("asset tag %d", 100000+i), owner}
+}
+
+// writeDevices writes a managedDevice input of n rows to w.
+func writeDevices(w io.Writer, n int) error {
+	bw := bufio.NewWriterSize(w, 1<<20)
+	bw.WriteString(strings.Join(devicesHeader, ",") + "\n")
+	for i := range n {
+		bw.WriteString(strings.Join(deviceCells(i), ",") + "\n")
+	}
+	return bw.Flush()
+}
+
+// devicesState is an emulator tenant holding the n generated devices,
+// each with only its id set (Graph's defaults for the rest).
+func devicesState(n int) *emulator.State {
+	recs := make([]emulator.Record, n)
+	for i := range recs {
+		id, _ := json.Marshal(deviceID(i))
+		recs[i] = emulator.Record{"id": id}
+	}
+	return &emulator.State{Resources: map[string][]emulator.Record{resource.ManagedDevice.Name: recs}}
+}
+
+// exactDevices counts the generated devices 0..n-1 that hold exactly
+// what their row says.
+func exactDevices(srv *emulator.Server, n int) int {
+	ok := 0
+	for i := range n {
+		cells := deviceCells(i)
+		obj, found := srv.Lookup(resource.ManagedDevice, resource.Key{cells[0]})
+		if !found {
+			continue
+		}
+		same := true
+		for k := 1; k < len(devicesHeader); k++ {
+			if s, _ := obj[devicesHeader[k]].(string); s != cells[k] {
+				same = false
+			}
+		}
+		if same {
+			ok++
+		}
+	}
+	return ok
 }

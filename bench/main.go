@@ -7,9 +7,10 @@
 //	go run ./bench -out BENCHMARKS.md
 //
 // -quick makes a small smoke run; -only limits, latency, batch, overhead,
-// cpu, peers, badday, share or micro (comma-separated) runs some figures
-// only. The same
-// binary also serves as the baselines (see child.go).
+// cpu, peers, badday, share, reapply, devices or micro (comma-separated)
+// runs some figures only. The same
+// binary also serves as the baselines (see child.go), and starts every
+// measured child (see spawn.go).
 package main
 
 import (
@@ -39,7 +40,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var (
 		out    = fs.String("out", "BENCHMARKS.md", "where to write the report")
 		quick  = fs.Bool("quick", false, "small sizes: a smoke run, not figures to publish")
-		only   = fs.String("only", "", "comma-separated figures to run (limits, latency, batch, overhead, cpu, peers, badday, share, micro); default all")
+		only   = fs.String("only", "", "comma-separated figures to run (limits, latency, batch, overhead, cpu, peers, badday, share, reapply, devices, micro); default all")
 		newman = fs.Bool("newman", true, "install Newman and the Graph JS SDK with npm and run them as peers")
 		keep   = fs.Bool("keep", false, "keep the temporary directory (inputs, results files)")
 		goCmd  = fs.String("go", envOr("GO", "go"), "the go command")
@@ -47,9 +48,22 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		mode   = fs.String("mode", "", "internal: run as a baseline child (plaincsv or sequential)")
 		rawURL = fs.String("url", "", "internal: the emulator for -mode sequential")
 		conc   = fs.Int("concurrency", 1, "internal: requests in flight for -mode sequential")
+		report = fs.String("report", "", "internal: where -mode spawn writes its child's exit code, time and rusage")
+		env    []string
 	)
+	fs.Func("env", "internal: with -mode spawn, add KEY=VALUE to the child's environment (repeatable)", func(s string) error {
+		env = append(env, s)
+		return nil
+	})
 	if err := fs.Parse(args); err != nil {
 		return 2
+	}
+	if *mode == "spawn" {
+		if err := spawn(*report, env, fs.Args()); err != nil {
+			fmt.Fprintf(stderr, "bench -mode spawn: %v\n", err)
+			return 1
+		}
+		return 0
 	}
 	if *mode != "" {
 		if err := runChildMode(ctx, *mode, *rawURL, *conc, fs.Args(), stdout); err != nil {
@@ -93,7 +107,7 @@ func envOr(key, def string) string {
 	return def
 }
 
-var figures = []string{"limits", "latency", "batch", "overhead", "cpu", "peers", "badday", "share", "micro"}
+var figures = []string{"limits", "latency", "batch", "overhead", "cpu", "peers", "badday", "share", "reapply", "devices", "micro"}
 
 func parseOnly(s string) (map[string]bool, error) {
 	want := map[string]bool{}
@@ -145,7 +159,7 @@ func measure(ctx context.Context, cfg config, want map[string]bool, goCmd, bin s
 	if err != nil {
 		return nil, err
 	}
-	b := &bench{cfg: cfg, bin: filepath.Join(dir, "bulkpatch"), self: self, dir: dir, log: log, gen: map[int]string{}}
+	b := &bench{cfg: cfg, bin: filepath.Join(dir, "bulkpatch"), self: self, dir: dir, log: log, gen: map[string]bool{}}
 	rep := &Report{Started: start, Config: cfg, Machine: machine(ctx, goCmd)}
 
 	if bin != "" {
@@ -177,6 +191,8 @@ func measure(ctx context.Context, cfg config, want map[string]bool, goCmd, bin s
 		{"peers", func() { pr := b.peers(ctx, *rep.Limits); rep.Peers = &pr }},
 		{"badday", func() { bd := b.badDay(ctx); rep.BadDay = &bd }},
 		{"share", func() { sr := b.share(ctx); rep.Share = &sr }},
+		{"reapply", func() { ra := b.reapply(ctx); rep.Reapply = &ra }},
+		{"devices", func() { dr := b.devices(ctx); rep.Devices = &dr }},
 		{"micro", func() { mr := b.micro(ctx, goCmd, root); rep.Micro = &mr }},
 	}
 	for _, s := range steps {

@@ -24,10 +24,12 @@ type Report struct {
 	Peers    *Peers
 	BadDay   *BadDay
 	Share    *ShareRun
+	Reapply  *Reapply
+	Devices  *DevicesRun
 	Micro    *MicroRuns
 }
 
-// goal is one target of an issue (3, 5, 11) and how this run did against it.
+// goal is one target of an issue (3, 5, 11, 15, 17) and how this run did against it.
 type goal struct {
 	Figure   string
 	What     string
@@ -46,6 +48,8 @@ func (r *Report) Goals() []goal {
 	gs = append(gs, r.overheadGoals()...)
 	gs = append(gs, r.badDayGoals()...)
 	gs = append(gs, r.shareGoals()...)
+	gs = append(gs, r.reapplyGoals()...)
+	gs = append(gs, r.devicesGoals()...)
 	return gs
 }
 
@@ -59,7 +63,10 @@ func (r *Report) Render() string {
 	w.line("bulkpatch's own (internal/emulator), served on 127.0.0.1 by the bench process; the bulkpatch under test is")
 	w.line("the real binary, built fresh and run as a child process. `PORT` stands for the emulator's port, `$TMP` for")
 	w.line("the bench's temporary directory, in which every command runs; each `bulkpatch` command ran with")
-	w.line("`BULKPATCH_TOKEN` set (the emulator requires a bearer token and takes any).")
+	w.line("`BULKPATCH_TOKEN` set (the emulator requires a bearer token and takes any). Each child is started by a fresh copy of")
+	w.line("the bench (`bench -mode spawn`), which reports its time and rusage: Linux counts the peak RSS of the process a child")
+	w.line("was started from as the child's own (golang/go#32054), and the bench, serving the emulator, grows far bigger than")
+	w.line("what it measures.")
 	w.line("")
 	if r.Quick {
 		w.line("**This is a `-quick` smoke run with small sizes: its figures are not meant to be published.**")
@@ -74,6 +81,8 @@ func (r *Report) Render() string {
 	r.renderPeers(&w)
 	r.renderBadDay(&w)
 	r.renderShare(&w)
+	r.renderReapply(&w)
+	r.renderDevices(&w)
 	r.renderMicro(&w)
 	return w.String()
 }

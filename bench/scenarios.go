@@ -17,7 +17,7 @@ import (
 )
 
 // config sizes the runs. The full sizes keep `make bench` within about
-// six minutes on a 2-core machine; quick ones make a smoke run.
+// ten minutes on a 2-core machine; quick ones make a smoke run.
 type config struct {
 	// Figures 1, 2 and 6: an Intune-like write quota on a short window.
 	limitRows  int
@@ -42,6 +42,12 @@ type config struct {
 	// after bulkpatch's first write, on figure 1's server.
 	shareRows int
 	shareFrom time.Duration
+	// Figure 9: a second, reconciling apply of an input the first one
+	// applied, on figure 1's server with Intune's read limit scaled alike.
+	reapplyRows int
+	// Figure 10: managedDevice rows at the resource's default --rate, on
+	// the devices bucket with figure 1's window.
+	devicesRows int
 }
 
 func fullConfig() config {
@@ -53,6 +59,7 @@ func fullConfig() config {
 		newman:     true,
 		badDayRows: 1000, badDayLimit: 100,
 		shareRows: 300, shareFrom: 4 * time.Second,
+		reapplyRows: 1000, devicesRows: 300,
 	}
 }
 
@@ -65,6 +72,7 @@ func quickConfig() config {
 		newman:     true,
 		badDayRows: 200, badDayLimit: 100,
 		shareRows: 120, shareFrom: 2 * time.Second,
+		reapplyRows: 100, devicesRows: 60,
 	}
 }
 
@@ -78,7 +86,7 @@ type bench struct {
 	self string // this program, for the baseline modes
 	dir  string
 	log  io.Writer
-	gen  map[int]string // generated inputs by row count
+	gen  map[string]bool // the inputs generated so far, by name
 
 	// Newman, installed once for figures 6 and 7.
 	newmanCmd, newmanInstall, newmanVersion string
@@ -88,16 +96,29 @@ type bench struct {
 // input returns the name (in b.dir) of an n-row generated input, writing
 // it the first time.
 func (b *bench) input(n int) (string, error) {
-	if name, ok := b.gen[n]; ok {
+	return b.generated(fmt.Sprintf("rows-%d.csv", n), func(w io.Writer) error { return writeInput(w, n, false) })
+}
+
+// inputFor returns the generated n-row input for spec's tenant: managed
+// devices or install statuses.
+func (b *bench) inputFor(spec emuSpec, n int) (string, error) {
+	if spec.devices {
+		return b.generated(fmt.Sprintf("devices-%d.csv", n), func(w io.Writer) error { return writeDevices(w, n) })
+	}
+	return b.input(n)
+}
+
+// generated returns name (in b.dir), having write fill it the first time.
+func (b *bench) generated(name string, write func(io.Writer) error) (string, error) {
+	if b.gen[name] {
 		return name, nil
 	}
-	name := fmt.Sprintf("rows-%d.csv", n)
 	start := time.Now()
-	if err := genFile(filepath.Join(b.dir, name), n, false); err != nil {
+	if err := genWith(filepath.Join(b.dir, name), write); err != nil {
 		return "", err
 	}
 	b.logf("generated %s in %v", name, time.Since(start).Round(time.Millisecond))
-	b.gen[n] = name
+	b.gen[name] = true
 	return name, nil
 }
 
@@ -108,17 +129,35 @@ func (b *bench) logf(format string, args ...any) {
 // bulkpatch runs the binary in b.dir. base, when set, is replaced by
 // "http://127.0.0.1:PORT/beta" in the command shown.
 func (b *bench) bulkpatch(ctx context.Context, base string, args ...string) (proc, error) {
-	display := "bulkpatch " + strings.Join(args, " ")
+	return b.bulkpatchEnv(ctx, base, nil, args...)
+}
+
+// bulkpatchEnv is bulkpatch with env added to the binary's environment
+// and shown before the command, as a shell would take it.
+func (b *bench) bulkpatchEnv(ctx context.Context, base string, env []string, args ...string) (proc, error) {
+	display := strings.Join(append(slices.Clone(env), "bulkpatch"), " ") + " " + strings.Join(args, " ")
 	if base != "" {
 		display = strings.ReplaceAll(display, base, "http://127.0.0.1:PORT/beta")
 	}
-	return b.child(ctx, display, b.bin, args...)
+	return b.run(ctx, display, env, b.bin, args...)
 }
 
 // child runs a program in b.dir with the bench token in its environment.
 func (b *bench) child(ctx context.Context, display, name string, args ...string) (proc, error) {
-	return runChildIn(ctx, b.dir, display, []string{"BULKPATCH_TOKEN=" + token}, name, args...)
+	return b.run(ctx, display, nil, name, args...)
 }
+
+// noReconcile makes apply write every row without reading it first
+// (after one preflight read of the first row's object), where by default
+// it reads every object and writes only the rows that differ. Every
+// figure that measures the write path passes it: against a fresh tenant
+// every row differs, so reading first would add a read per row (paced at
+// --read-rate) to what is timed, and the peers write every row unread.
+const noReconcile = "--no-reconcile"
+
+// writeFlags are flags for a run measuring the write path: noReconcile,
+// then flags.
+func writeFlags(flags ...string) []string { return append([]string{noReconcile}, flags...) }
 
 // applyRun is one apply (or peer) run against a fresh emulator.
 type applyRun struct {
@@ -128,6 +167,7 @@ type applyRun struct {
 	// From the emulator: the server's view of what happened.
 	Applied      int // objects changed at least once
 	Requests     int // HTTP requests ($batch POST: one)
+	Reads        int // GETs, throttled ones included
 	Writes       int // write items, throttled ones included
 	Admitted     int // write items the limiter let through: Writes less its 429s
 	Throttled    int
@@ -165,15 +205,24 @@ func (b *bench) withEmu(ctx context.Context, rows int, opt emulator.Options, fn 
 	return b.withEmuSpec(ctx, rows, emuSpec{opt: opt}, false, func(e *emu) (proc, error) { return fn(e.base) })
 }
 
-// withEmuSpec is withEmu for an emulator as spec says; with exact set it
-// also checks, row by row, that each object ended as its row says.
-func (b *bench) withEmuSpec(ctx context.Context, rows int, spec emuSpec, exact bool, fn func(e *emu) (proc, error)) (applyRun, error) {
-	run := applyRun{Rows: rows, Profile: describeSpec(spec), Exact: -1}
+// tenant is the emulator state an n-row generated input for spec
+// addresses, every object with Graph's defaults.
+func tenant(spec emuSpec, rows int) *emulator.State {
+	if spec.devices {
+		return devicesState(rows)
+	}
 	state := genState(rows)
 	if spec.other {
 		withOther(state)
 	}
-	e, err := startEmuSpec(state, spec)
+	return state
+}
+
+// withEmuSpec is withEmu for an emulator as spec says; with exact set it
+// also checks, row by row, that each object ended as its row says.
+func (b *bench) withEmuSpec(ctx context.Context, rows int, spec emuSpec, exact bool, fn func(e *emu) (proc, error)) (applyRun, error) {
+	run := applyRun{Rows: rows, Profile: describeSpec(spec), Exact: -1}
+	e, err := startEmuSpec(tenant(spec, rows), spec)
 	if err != nil {
 		return run, err
 	}
@@ -183,49 +232,93 @@ func (b *bench) withEmuSpec(ctx context.Context, rows int, spec emuSpec, exact b
 	if err != nil {
 		return run, err
 	}
-	st := e.srv.Stats()
-	run.Applied = len(st.WritesApplied)
-	run.Requests, run.Writes, run.Throttled = st.Requests, st.Writes, st.Throttled
-	run.Admitted = st.Writes - (st.Throttled - st.Faults["throttleAfterApply"])
-	run.EarlyRetries, run.MaxInFlight = st.EarlyRetries, st.MaxInFlight
-	run.First, run.Last, run.Done = e.probe.writeTimes()
-	run.Promised = e.probe.promised()
-	run.Waits503 = e.probe.unavailableWaits()
-	if spec.opt.WriteLimit > 0 {
-		run.Spans, run.MaxGap = e.probe.bunching(spec.opt.WriteLimit)
-	}
+	run.account(e, spec.opt, e.srv.Stats(), emulator.Stats{})
 	if exact {
-		run.Exact = exactRows(e.srv, rows)
+		run.Exact = exactOf(e.srv, spec, rows)
 	}
 	return run, nil
+}
+
+// exactOf counts the rows 0..n-1 of spec's generated input whose object
+// holds exactly what the row says.
+func exactOf(srv *emulator.Server, spec emuSpec, n int) int {
+	if spec.devices {
+		return exactDevices(srv, n)
+	}
+	return exactRows(srv, n)
+}
+
+// account fills in the server's view of the run: the emulator's counts
+// since before (zero: since it started) and the probe's times.
+func (a *applyRun) account(e *emu, opt emulator.Options, st, before emulator.Stats) {
+	a.Applied = len(st.WritesApplied) - len(before.WritesApplied)
+	a.Requests, a.Reads = st.Requests-before.Requests, st.Reads-before.Reads
+	a.Writes, a.Throttled = st.Writes-before.Writes, st.Throttled-before.Throttled
+	after := st.Faults["throttleAfterApply"] - before.Faults["throttleAfterApply"]
+	a.Admitted = a.Writes - (a.Throttled - after)
+	a.EarlyRetries, a.MaxInFlight = st.EarlyRetries-before.EarlyRetries, st.MaxInFlight
+	a.First, a.Last, a.Done = e.probe.writeTimes()
+	a.Promised = e.probe.promised()
+	a.Waits503 = e.probe.unavailableWaits()
+	if opt.WriteLimit > 0 {
+		a.Spans, a.MaxGap = e.probe.bunching(opt.WriteLimit)
+	}
+}
+
+// applyCase is one `bulkpatch apply` run against a fresh emulator.
+type applyCase struct {
+	tag  string // names the results file: INPUT.tag.results.csv
+	rows int
+	spec emuSpec
+	// in is the input (in b.dir); empty: the generated rows-row input for
+	// spec's tenant.
+	in string
+	// exact makes the run count the rows whose object ended exactly as
+	// they say.
+	exact bool
+	// during, when set, runs beside bulkpatch (figure 8's second client)
+	// until bulkpatch exits.
+	during func(ctx context.Context, e *emu)
+	// env is added to bulkpatch's environment (and shown before its
+	// command), e.g. GODEBUG=gctrace=1.
+	env   []string
+	flags []string
 }
 
 // apply runs `bulkpatch apply` on an n-row input against a fresh
 // emulator.
 func (b *bench) apply(ctx context.Context, tag string, rows int, opt emulator.Options, flags ...string) (applyRun, error) {
-	return b.applySpec(ctx, tag, rows, emuSpec{opt: opt}, false, nil, flags...)
+	return b.applyCase(ctx, applyCase{tag: tag, rows: rows, spec: emuSpec{opt: opt}, flags: flags})
 }
 
-// applySpec is apply against an emulator as spec says; with exact set
-// the run also counts the rows whose object ended exactly as they say,
-// and during, when set, runs beside bulkpatch (figure 8's second client)
-// until bulkpatch exits.
-func (b *bench) applySpec(ctx context.Context, tag string, rows int, spec emuSpec, exact bool,
-	during func(ctx context.Context, e *emu), flags ...string) (applyRun, error) {
-	in, err := b.input(rows)
-	if err != nil {
-		return applyRun{}, err
+// applyArgs are apply's arguments for input in, sending to base and
+// writing the results to results, then flags.
+func applyArgs(in, base, results string, flags []string) []string {
+	return append([]string{"apply", in, "--graph-url", base, "--auth", "token", "--yes", "--progress", "never", "--results", results}, flags...)
+}
+
+// resultsName is the results file of input in for run tag.
+func resultsName(in, tag string) string {
+	return strings.TrimSuffix(in, ".csv") + "." + tag + ".results.csv"
+}
+
+// applyCase runs c.
+func (b *bench) applyCase(ctx context.Context, c applyCase) (applyRun, error) {
+	in, err := c.in, error(nil)
+	if in == "" {
+		if in, err = b.inputFor(c.spec, c.rows); err != nil {
+			return applyRun{}, err
+		}
 	}
-	results := strings.TrimSuffix(in, ".csv") + "." + tag + ".results.csv"
-	run, err := b.withEmuSpec(ctx, rows, spec, exact, func(e *emu) (proc, error) {
-		if during != nil {
+	results := resultsName(in, c.tag)
+	run, err := b.withEmuSpec(ctx, c.rows, c.spec, c.exact, func(e *emu) (proc, error) {
+		if c.during != nil {
 			dctx, cancel := context.WithCancel(ctx)
 			done := make(chan struct{})
-			go func() { defer close(done); during(dctx, e) }()
+			go func() { defer close(done); c.during(dctx, e) }()
 			defer func() { cancel(); <-done }()
 		}
-		args := append([]string{"apply", in, "--graph-url", e.base, "--auth", "token", "--yes", "--progress", "never", "--results", results}, flags...)
-		return b.bulkpatch(ctx, e.base, args...)
+		return b.bulkpatchEnv(ctx, e.base, c.env, applyArgs(in, e.base, results, c.flags)...)
 	})
 	if err != nil {
 		return run, err
@@ -234,7 +327,7 @@ func (b *bench) applySpec(ctx context.Context, tag string, rows int, spec emuSpe
 		return run, fmt.Errorf("%s: exit %d: %s", run.Cmd, run.Exit, run.tail())
 	}
 	run.Outcomes, err = countOutcomes(filepath.Join(b.dir, results))
-	b.logf("%s: %v, %d applied, %d throttled", tag, run.Wall.Round(time.Millisecond), run.Applied, run.Throttled)
+	b.logf("%s: %v, %d applied, %d throttled", c.tag, run.Wall.Round(time.Millisecond), run.Applied, run.Throttled)
 	return run, err
 }
 
@@ -312,7 +405,7 @@ func (b *bench) limits(ctx context.Context) LimitRuns {
 	// decides when writes go: with 4, answers slowed by a busy machine
 	// left every worker waiting and the pace slipped without any 429.
 	flags := func(rate float64) []string {
-		return []string{"--rate", formatFloat(rate), "--concurrency", strconv.Itoa(limitConcurrency)}
+		return writeFlags("--rate", formatFloat(rate), "--concurrency", strconv.Itoa(limitConcurrency))
 	}
 	var err error
 	if lr.AtLimit, err = b.apply(ctx, "at-limit", c.limitRows, limitProfile(c), flags(lr.Allowed)...); err != nil {
@@ -360,7 +453,7 @@ func (b *bench) latencyRuns(ctx context.Context) []LatencyRun {
 	for _, conc := range b.cfg.concurrencies {
 		rows := conc * b.cfg.latencyRounds
 		run, err := b.apply(ctx, fmt.Sprintf("latency-c%d", conc), rows, emulator.Options{Latency: b.cfg.latency},
-			"--rate", strconv.Itoa(latencyRate), "--concurrency", strconv.Itoa(conc))
+			writeFlags("--rate", strconv.Itoa(latencyRate), "--concurrency", strconv.Itoa(conc))...)
 		lr := LatencyRun{Concurrency: conc, Run: run}
 		if err != nil {
 			lr.Err = err.Error()
@@ -383,12 +476,12 @@ type BatchRuns struct {
 func (b *bench) batchRuns(ctx context.Context) BatchRuns {
 	var br BatchRuns
 	opt := emulator.Options{Latency: b.cfg.latency}
-	common := []string{"--rate", strconv.Itoa(latencyRate), "--concurrency", strconv.Itoa(b.cfg.batchConcurrency)}
+	common := writeFlags("--rate", strconv.Itoa(latencyRate), "--concurrency", strconv.Itoa(b.cfg.batchConcurrency))
 	var err error
 	if br.Single, err = b.apply(ctx, "single", b.cfg.batchRows, opt, common...); err != nil {
 		br.SingleErr = err.Error()
 	}
-	if br.Batched, err = b.apply(ctx, "batch20", b.cfg.batchRows, opt, append(common, "--batch", "20")...); err != nil {
+	if br.Batched, err = b.apply(ctx, "batch20", b.cfg.batchRows, opt, append(slices.Clip(common), "--batch", "20")...); err != nil {
 		br.BatchedErr = err.Error()
 	}
 	return br
@@ -509,21 +602,25 @@ func best(ps []proc) proc {
 }
 
 // CPURuns holds figure 5's CPU per applied row: bulkpatch and the plain
-// sequential client on the same rows against the same fast server.
+// sequential client on the same rows against the same fast server; and
+// apply's memory as rows grow (memory.go).
 type CPURuns struct {
 	Bulkpatch, Plain applyRun
 	Err              string
-	// Big is bulkpatch on ten times the rows, for apply's peak RSS as
-	// rows grow.
-	Big    *applyRun
-	BigErr string
+	// Mem are the memory table's runs; Listings what the largest
+	// reconcile run's listings held; Heap what apply's per-row state
+	// holds at the smallest and largest size (HeapErr: why not known).
+	Mem      []MemRun
+	Listings *Listings
+	Heap     []heapShares
+	HeapErr  string
 }
 
 func (b *bench) cpuRuns(ctx context.Context) CPURuns {
 	var cr CPURuns
 	n := b.cfg.cpuRows
 	var err error
-	if cr.Bulkpatch, err = b.apply(ctx, "cpu", n, emulator.Options{}, "--rate", strconv.Itoa(latencyRate), "--concurrency", "8"); err != nil {
+	if cr.Bulkpatch, err = b.apply(ctx, "cpu", n, emulator.Options{}, writeFlags("--rate", strconv.Itoa(latencyRate), "--concurrency", "8")...); err != nil {
 		cr.Err = err.Error()
 		return cr
 	}
@@ -531,10 +628,9 @@ func (b *bench) cpuRuns(ctx context.Context) CPURuns {
 		cr.Err = err.Error()
 		return cr
 	}
-	big, err := b.apply(ctx, "cpu-big", 10*n, emulator.Options{}, "--rate", strconv.Itoa(latencyRate), "--concurrency", "8")
-	cr.Big = &big
-	if err != nil {
-		cr.BigErr = err.Error()
+	cr.Mem, cr.Listings = b.memoryRuns(ctx)
+	if cr.Heap, err = b.heapRuns(ctx); err != nil {
+		cr.HeapErr = err.Error()
 	}
 	return cr
 }

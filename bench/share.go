@@ -88,8 +88,8 @@ func (b *bench) share(ctx context.Context) ShareRun {
 		probeOf = e
 		during(ctx, e)
 	}
-	run, err := b.applySpec(ctx, "second-client", c.shareRows, spec, true, spy,
-		"--rate", formatFloat(c.allowed()), "--concurrency", strconv.Itoa(limitConcurrency))
+	run, err := b.applyCase(ctx, applyCase{tag: "second-client", rows: c.shareRows, spec: spec, exact: true, during: spy,
+		flags: writeFlags("--rate", formatFloat(c.allowed()), "--concurrency", strconv.Itoa(limitConcurrency))})
 	sr.Run = run
 	if err != nil {
 		sr.Err = err.Error()
@@ -257,10 +257,21 @@ func (r *Report) shareGoals() []goal {
 		if s.Run.Exact != s.Run.Rows {
 			g.Cause += fmt.Sprintf("Only %d of %d rows ended exact. ", s.Run.Exact, s.Run.Rows)
 		}
-		g.Cause += fmt.Sprintf("bulkpatch drew %d × 429 (Retry-After summed: %s); the second client %d. With whole-second Retry-After "+
-			"on a %v window, each run of 429s stops every worker for a second, half a window, while the controller's cut (to the "+
-			"share of its latest attempts the server accepted) takes a few runs to reach the half the other client leaves.",
-			s.Run.Throttled-s.OtherRefused, secs(s.Run.Promised), s.OtherRefused, s.Window)
+		g.Cause += fmt.Sprintf("bulkpatch drew %d × 429 (Retry-After summed: %s); the second client %d. ",
+			s.Run.Throttled-s.OtherRefused, secs(s.Run.Promised), s.OtherRefused)
+		if q > 1 {
+			// bulkpatch took more than its half (windows above 1.1 of it
+			// kept it from settling): the other client, which never asks
+			// for more than its half, got less.
+			g.Cause += fmt.Sprintf("bulkpatch took more than the half left to it, %.2f writes/s against the other client's %.2f: "+
+				"the other client never asks for more than its half, so the slots it lost to 429s went to bulkpatch, whose "+
+				"controller raises its rate again after running clean (probing for room) and, when a run of 429s comes, "+
+				"cuts it to what the server accepted of its own latest attempts, most of which got through.", s.Mine, s.Theirs)
+		} else {
+			g.Cause += fmt.Sprintf("With whole-second Retry-After on a %v window, each run of 429s stops every worker for a second, "+
+				"half a window, while the controller's cut (to the share of its latest attempts the server accepted) takes a few "+
+				"runs to reach the half the other client leaves.", s.Window)
+		}
 	}
 	return []goal{g}
 }
@@ -287,7 +298,7 @@ func (r *Report) renderShare(w *mdWriter) {
 		"writing at %s writes/s, half the quota, one write per tick whatever it is told: a refused write again once its "+
 		"Retry-After has passed, else a new one. Counted at the server, per window of %v from the second client's first write; bulkpatch's rate is "+
 		"measured from two windows after that to its last write. *Settled* is the first window from which every window held "+
-		"between 0.8 and 1.1 of the half of the quota for bulkpatch.",
+		"between 0.8 and 1.1 of the half of the quota for bulkpatch. "+writePathNote,
 		s.Limit, s.Window, c.shareRows, formatFloat(s.Allowed), c.shareFrom, formatFloat(s.Allowed/2), s.Window))
 	w.line("")
 	if s.Err != "" {
