@@ -21,9 +21,9 @@ func (e *env) resourcesCmd() *cobra.Command {
 			resource.WriteSummary(e.stdout)
 			return nil
 		}
-		r, err := resource.Find(pos[0])
-		if err != nil {
-			return usagef(c.CommandPath(), "--resource %w", err)
+		r, ok := resource.Lookup(pos[0])
+		if !ok {
+			return usagef(c.CommandPath(), "%w", &resource.NameError{Name: pos[0]})
 		}
 		if !template {
 			r.WriteDoc(e.stdout)

@@ -36,6 +36,9 @@ func TestCommandLine(t *testing.T) {
 		{[]string{"help", "apply"}, exitOK},
 		{[]string{"--version"}, exitOK},
 		{[]string{"version"}, exitOK},
+		{[]string{"resources", "managedDevice"}, exitOK},
+		{[]string{"resources", "nosuch"}, exitUsage},
+		{[]string{"resources", ""}, exitUsage},
 	} {
 		if r := cli(t, context.Background(), nil, tt.args...); r.code != tt.want {
 			t.Errorf("%q: exit %d, want %d\n%s%s", tt.args, r.code, tt.want, r.stdout, r.stderr)
