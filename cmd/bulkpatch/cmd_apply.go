@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/bulkpatch/bulkpatch/internal/apply"
+	"github.com/bulkpatch/bulkpatch/internal/csvio"
 	"github.com/bulkpatch/bulkpatch/internal/input"
 	"github.com/bulkpatch/bulkpatch/internal/journal"
 	"github.com/bulkpatch/bulkpatch/internal/report"
@@ -63,6 +64,9 @@ func (e *env) apply(ctx context.Context, cmd string, pos []string, o applyOpts) 
 	if err != nil {
 		return err
 	}
+	if _, err := apply.ResultsDialect(o.resultsDialect, csvio.Dialect{}); err != nil {
+		return usagef(cmd, "--results-dialect %w", err)
+	}
 	src, err := e.applySource(o, pos, opt)
 	if err != nil {
 		return err
@@ -110,7 +114,7 @@ func (e *env) applySource(o applyOpts, pos []string, opt input.Options) (*input.
 // validate: nothing is sent, and the spreadsheet user sees the problems
 // next to the data.
 func (e *env) writeInvalid(files *apply.Files, src *input.Source, ie *input.InvalidError, dialect string) error {
-	d, _ := apply.ResultsDialect(dialect, src.Dialect) // an unknown name, refused only for a valid input, writes plain
+	d, _ := apply.ResultsDialect(dialect, src.Dialect) // the name was checked before the input was opened
 	if err := files.WriteInvalid(src, d); err != nil {
 		fmt.Fprintf(e.stderr, "bulkpatch: writing %s: %v\n", files.Results, err)
 	} else {
@@ -144,10 +148,7 @@ func (e *env) applyRun(ctx context.Context, o applyOpts, src *input.Source, st i
 	if ask && !e.stdinTTY {
 		return usagef("bulkpatch apply", "refusing to write without confirmation: there is no terminal to ask on; pass --yes (cron) or review with `bulkpatch plan` first")
 	}
-	dialect, err := apply.ResultsDialect(o.resultsDialect, src.Dialect)
-	if err != nil {
-		return usagef("bulkpatch apply", "--results-dialect %w", err)
-	}
+	dialect, _ := apply.ResultsDialect(o.resultsDialect, src.Dialect) // the name was checked before the input was opened
 	job := &apply.Job{
 		Source: src, Rows: st.Rows, Files: files, Graph: conn.Client, Mode: journalMode(o), Dialect: dialect,
 		Reconcile: !o.noReconcile && (o.reconcile || src.Reconciles()), Collections: st, Logger: logger,

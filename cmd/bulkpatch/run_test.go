@@ -18,6 +18,7 @@ import (
 func TestCommandLine(t *testing.T) {
 	dir := t.TempDir()
 	in := writeFile(t, dir, "in.csv", "mobileAppId,mobileAppInstallStatusId,installState\na,s,installed\n")
+	bad := writeFile(t, dir, "bad.csv", "mobileAppId,mobileAppInstallStatusId,installState\na,s,nope\n")
 	for _, tt := range []struct {
 		args []string
 		want int
@@ -39,10 +40,15 @@ func TestCommandLine(t *testing.T) {
 		{[]string{"resources", "managedDevice"}, exitOK},
 		{[]string{"resources", "nosuch"}, exitUsage},
 		{[]string{"resources", ""}, exitUsage},
+		// an unknown dialect is refused before the input is read, valid or not
+		{[]string{"apply", bad, "--results-dialect", "nope", "--results", filepath.Join(dir, "r.csv")}, exitUsage},
 	} {
 		if r := cli(t, context.Background(), nil, tt.args...); r.code != tt.want {
 			t.Errorf("%q: exit %d, want %d\n%s%s", tt.args, r.code, tt.want, r.stdout, r.stderr)
 		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "r.csv")); !os.IsNotExist(err) {
+		t.Errorf("a refused --results-dialect still wrote a results file (stat: %v)", err)
 	}
 }
 
