@@ -256,7 +256,7 @@ func TestProfilesInterruptResume(t *testing.T) {
 				if r.code != exitOK {
 					t.Fatalf("the same command line again: exit %d, want 0\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, lastLines(r.stderr, 20))
 				}
-				if !strings.Contains(r.stderr, "continuing an interrupted run") {
+				if !strings.Contains(r.stderr, "continuing an unfinished run") {
 					t.Errorf("the second run does not say it continues the first:\n%s", lastLines(r.stderr, 10))
 				}
 				_, rows = readResults(t, results)

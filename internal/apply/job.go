@@ -287,11 +287,12 @@ func (j *Job) logFailed(r report.Row) {
 		"error_message", report.OneLine(r.ErrorMessage, report.MaxErrorMessage), "attempts", r.Attempts, "request_id", r.RequestID)
 }
 
-// logJournal says whether this run continues an earlier one, and keeps
+// logJournal says whether this run continues an earlier, unfinished one
+// (interrupted, or with failed rows left to retry), and keeps
 // the earlier run's results file before it is replaced.
 func (j *Job) logJournal(o journal.Opened) {
 	if o.Resumed {
-		j.Logger.Info("continuing an interrupted run of this input", "journal", j.Files.Journal(), "rows_done", o.Done)
+		j.Logger.Info("continuing an unfinished run of this input", "journal", j.Files.Journal(), "rows_done", o.Done)
 		return
 	}
 	if o.Why != "no journal" { // a first run has nothing to say about earlier ones

@@ -71,7 +71,8 @@ const (
 
 // Opened says what Open found and did.
 type Opened struct {
-	// Resumed is set when an earlier, interrupted run is continued.
+	// Resumed is set when an earlier, unfinished run (interrupted, or with
+	// failed rows) is continued.
 	Resumed bool
 	// Done counts the input lines earlier runs finished (applied or
 	// unchanged), when resumed.
