@@ -14,6 +14,7 @@ import (
 	"github.com/creack/pty"
 
 	"github.com/bulkpatch/bulkpatch/internal/emulator"
+	"github.com/bulkpatch/bulkpatch/internal/termtest"
 )
 
 // TestProgressOnTerminal runs apply with stderr on a pseudo-terminal 80
@@ -87,11 +88,11 @@ func TestProgressOnTerminal(t *testing.T) {
 		t.Fatalf("the bar was never drawn:\n%q", raw)
 	}
 
-	scr := &vt{width: 80}
+	scr := termtest.New(80)
 	scr.Write([]byte(raw))
 	warns := 0
 	bar := regexp.MustCompile(`\d+/40 (\[|applied|failed)`)
-	for _, l := range scr.lines() {
+	for _, l := range scr.Lines() {
 		if strings.Contains(l, "level=WARN") {
 			warns++
 			if !strings.HasPrefix(l, "level=WARN") || bar.MatchString(l) || strings.Count(l, "level=") > 1 {
@@ -100,53 +101,9 @@ func TestProgressOnTerminal(t *testing.T) {
 		}
 	}
 	if warns != missing {
-		t.Errorf("%d WARN lines on the screen, want %d:\n%s", warns, missing, strings.Join(scr.lines(), "\n"))
+		t.Errorf("%d WARN lines on the screen, want %d:\n%s", warns, missing, strings.Join(scr.Lines(), "\n"))
 	}
-	if last := scr.lines(); len(last) > 0 && bar.MatchString(last[len(last)-1]) {
+	if last := scr.Lines(); len(last) > 0 && bar.MatchString(last[len(last)-1]) {
 		t.Errorf("the bar is still on the screen after the run: %q", last[len(last)-1])
 	}
-}
-
-// vt is a terminal screen as far as bulkpatch uses one: printable runes,
-// carriage return, line feed and auto-wrap at the right margin.
-type vt struct {
-	width int
-	rows  [][]rune
-	r, c  int
-}
-
-func (s *vt) Write(p []byte) (int, error) {
-	for _, ch := range string(p) {
-		switch ch {
-		case '\r':
-			s.c = 0
-		case '\n':
-			s.r, s.c = s.r+1, 0
-		default:
-			if s.c == s.width {
-				s.r, s.c = s.r+1, 0
-			}
-			for len(s.rows) <= s.r {
-				s.rows = append(s.rows, nil)
-			}
-			for len(s.rows[s.r]) <= s.c {
-				s.rows[s.r] = append(s.rows[s.r], ' ')
-			}
-			s.rows[s.r][s.c] = ch
-			s.c++
-		}
-	}
-	return len(p), nil
-}
-
-// lines is what the screen shows, trailing blanks trimmed.
-func (s *vt) lines() []string {
-	var out []string
-	for _, r := range s.rows {
-		out = append(out, strings.TrimRight(string(r), " "))
-	}
-	for len(out) > 0 && out[len(out)-1] == "" {
-		out = out[:len(out)-1]
-	}
-	return out
 }

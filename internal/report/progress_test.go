@@ -7,54 +7,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/bulkpatch/bulkpatch/internal/termtest"
 )
-
-// screen is a terminal as far as the Console uses one: printable runes,
-// carriage return, line feed (as CR LF, like a tty's output processing)
-// and auto-wrap at the right margin. wraps counts the wraps.
-type screen struct {
-	width int
-	rows  [][]rune
-	r, c  int
-	wraps int
-}
-
-func (s *screen) Write(p []byte) (int, error) {
-	for _, ch := range string(p) {
-		switch ch {
-		case '\r':
-			s.c = 0
-		case '\n':
-			s.r, s.c = s.r+1, 0
-		default:
-			if s.c == s.width {
-				s.r, s.c = s.r+1, 0
-				s.wraps++
-			}
-			for len(s.rows) <= s.r {
-				s.rows = append(s.rows, nil)
-			}
-			for len(s.rows[s.r]) <= s.c {
-				s.rows[s.r] = append(s.rows[s.r], ' ')
-			}
-			s.rows[s.r][s.c] = ch
-			s.c++
-		}
-	}
-	return len(p), nil
-}
-
-// lines is what the screen shows, trailing blanks trimmed.
-func (s *screen) lines() []string {
-	var out []string
-	for _, r := range s.rows {
-		out = append(out, strings.TrimRight(string(r), " "))
-	}
-	for len(out) > 0 && out[len(out)-1] == "" {
-		out = out[:len(out)-1]
-	}
-	return out
-}
 
 func TestProgressStatusLineFits(t *testing.T) {
 	counts := []Counts{
@@ -173,7 +128,7 @@ func TestProgressFormatETA(t *testing.T) {
 // TestProgressConsoleKeepsLinesApart: text written while the status is
 // shown lands above it, whole; the status comes back below.
 func TestProgressConsoleKeepsLinesApart(t *testing.T) {
-	scr := &screen{width: 40}
+	scr := termtest.New(40)
 	width := 40
 	c := NewConsole(scr, nil, func() int { return width })
 	fmt.Fprint(c, "level=INFO msg=\"run starting\"\n")
@@ -189,33 +144,33 @@ func TestProgressConsoleKeepsLinesApart(t *testing.T) {
 		`level=WARN msg="row failed" line=4`,
 		"2/9 [====>     ] applied 1, failed 1",
 	}
-	if got := scr.lines(); strings.Join(got, "\n") != strings.Join(want, "\n") {
+	if got := scr.Lines(); strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("screen:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 	// A prompt holds the status back until its line ends.
 	fmt.Fprint(c, "Type yes: ")
 	c.Redraw()
-	if got := scr.lines(); got[len(got)-1] != "Type yes:" {
+	if got := scr.Lines(); got[len(got)-1] != "Type yes:" {
 		t.Errorf("the status was drawn onto a prompt: %q", got[len(got)-1])
 	}
 	fmt.Fprint(c, "\n")
 	// Narrower (the terminal cuts its lines, as xterm does): the status
 	// is cut to the width, minus the last column, which the Console never
-	// writes (a character the old line left there may stay).
-	width, scr.width = 20, 20
-	for i, r := range scr.rows {
-		scr.rows[i] = r[:min(len(r), 19)]
-	}
+	// writes (a character the old line left there may stay, so the
+	// screen is cut one column narrower first).
+	width = 20
+	scr.Resize(width - 1)
+	scr.Width = width
 	c.Redraw()
-	if got := scr.lines(); got[len(got)-1] != "2/9 [====>     ] ap" {
+	if got := scr.Lines(); got[len(got)-1] != "2/9 [====>     ] ap" {
 		t.Errorf("at 20 columns: %q", got[len(got)-1])
 	}
 	c.SetStatus(nil)
-	if got := scr.lines(); got[len(got)-1] != "Type yes:" {
+	if got := scr.Lines(); got[len(got)-1] != "Type yes:" {
 		t.Errorf("the status was not cleared: %q", got[len(got)-1])
 	}
-	if scr.wraps != 0 {
-		t.Errorf("%d wraps", scr.wraps)
+	if scr.Wraps != 0 {
+		t.Errorf("%d wraps", scr.Wraps)
 	}
 }
 
@@ -245,17 +200,17 @@ func TestProgressRowsAgree(t *testing.T) {
 // TestProgressFinishClears: Finish stops the drawing and clears the bar,
 // so that the summary after it stands alone.
 func TestProgressFinishClears(t *testing.T) {
-	scr := &screen{width: 80}
+	scr := termtest.New(80)
 	c := NewConsole(scr, nil, nil)
 	p := NewProgress(c, ProgressBar, 3, func() Live { return Live{WriteRate: 5} }, nil)
 	p.Row(Row{Outcome: Applied})
 	c.Redraw()
-	if got := scr.lines(); len(got) != 1 || !strings.HasPrefix(got[0], "1/3 [") {
+	if got := scr.Lines(); len(got) != 1 || !strings.HasPrefix(got[0], "1/3 [") {
 		t.Errorf("screen %q, want the bar", got)
 	}
 	p.Finish()
 	p.Finish() // twice is fine
-	if got := scr.lines(); len(got) != 0 {
+	if got := scr.Lines(); len(got) != 0 {
 		t.Errorf("screen after Finish %q, want it clear", got)
 	}
 }
