@@ -67,6 +67,7 @@ func (e *env) apply(ctx context.Context, cmd string, pos []string, o applyOpts) 
 	if _, err := apply.ResultsDialect(o.resultsDialect, csvio.Dialect{}); err != nil {
 		return usagef(cmd, "--results-dialect %w", err)
 	}
+	opt.SkipCollections = o.noReconcile && !o.verify // a CSV input is read live unless told not to
 	src, err := e.applySource(o, pos, opt)
 	if err != nil {
 		return err

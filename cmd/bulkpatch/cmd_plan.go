@@ -56,6 +56,7 @@ func (e *env) plan(ctx context.Context, cmd, path string, o planOpts) error {
 		}
 		defer out.File.Abort()
 	}
+	opt.SkipCollections = !o.reconcile // an offline plan reads nothing
 	src, st, err := e.openChecked(path, opt)
 	if src != nil { // an invalid input comes back open
 		defer src.Close()

@@ -26,6 +26,7 @@ func (e *env) validateCmd() *cobra.Command {
 
 // validate checks every row offline and sends nothing.
 func (e *env) validate(path string, opt input.Options) error {
+	opt.SkipCollections = true // nothing is read
 	src, st, err := e.openChecked(path, opt)
 	if err != nil {
 		return err

@@ -77,6 +77,35 @@ func TestCheckAndRows(t *testing.T) {
 	}
 }
 
+// TestCheckKeepsLittle: a clean check pass leaves the later passes
+// nothing to remember (the Validator forgot its rows), and with
+// SkipCollections counts no collections.
+func TestCheckKeepsLittle(t *testing.T) {
+	for _, skip := range []bool{false, true} {
+		if n := plan.NewValidator(resource.Default()); n.Remembered() != 0 {
+			t.Fatalf("a new Validator remembers %d rows", n.Remembered())
+		}
+		s, err := Open(write(t, "in.csv", good), Options{SkipCollections: skip})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		st, err := s.Check(func(msg string) { t.Errorf("problem: %s", msg) })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := st.Collections != nil; got == skip {
+			t.Errorf("SkipCollections %v: Collections = %v", skip, st.Collections)
+		}
+		if n := s.v.Remembered(); n != 0 {
+			t.Errorf("after a clean check the Validator remembers %d rows", n)
+		}
+		if n := len(rows(t, s)); n != 3 || s.v.Remembered() != 0 {
+			t.Errorf("a later pass: %d rows, %d remembered; want 3, 0", n, s.v.Remembered())
+		}
+	}
+}
+
 func TestInvalidRows(t *testing.T) {
 	in := "mobileAppId,mobileAppInstallStatusId,installState\n" +
 		"a,s1,installed\n" +

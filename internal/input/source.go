@@ -39,6 +39,11 @@ type Options struct {
 	// Stdin is what Open reads for the path "-" (standard input); nil:
 	// "-" is a file of that name.
 	Stdin io.Reader
+	// SkipCollections makes Check leave Stats.Collections nil, saving a
+	// count per collection (every user status is one), when nothing will
+	// read live objects: validate, an offline plan, apply --no-reconcile
+	// without --verify.
+	SkipCollections bool
 }
 
 // Source is an input held open for a command. Its fields are set by Open
@@ -68,7 +73,9 @@ type Source struct {
 	file *held
 	// v is the Validator every pass over the file shares (for vres): the
 	// objects the first pass met are remembered once, and a later pass
-	// finds the same duplicates without remembering them again.
+	// over an invalid input finds the same duplicates without
+	// remembering them again; after a clean check pass it remembers
+	// nothing (plan.Validator.Forget).
 	v    *plan.Validator
 	vres *resource.Resource
 }
@@ -109,7 +116,8 @@ type Stats struct {
 	Problems int
 	// Collections counts the valid rows per collection
 	// (Res.Collection of their key), for reconciliation to choose
-	// between listing a collection and reading objects one by one.
+	// between listing a collection and reading objects one by one; nil
+	// with Options.SkipCollections.
 	Collections map[resource.Key]int
 }
 
@@ -155,9 +163,13 @@ func (s *Source) Close() error { return s.file.Close() }
 // *InvalidError when any row has a problem, a *FileError when the input
 // cannot be used at all, a *ChangedError, or, when no resource was given,
 // an *AmbiguousError for a header that fits none or several. It must be
-// the first pass; after it, Res is known.
+// the first pass; after it, Res is known. A clean pass leaves the later
+// passes nothing to find among the rows (plan.Validator.Forget).
 func (s *Source) Check(problem func(msg string)) (Stats, error) {
-	st := Stats{Collections: make(map[resource.Key]int)}
+	var st Stats
+	if !s.opt.SkipCollections {
+		st.Collections = make(map[resource.Key]int)
+	}
 	if s.Res == nil {
 		res, err := s.infer()
 		if err != nil {
@@ -182,11 +194,14 @@ func (s *Source) Check(problem func(msg string)) (Stats, error) {
 			}
 			continue
 		}
-		countCollection(st.Collections, s.Res.Collection(r.Key))
+		if st.Collections != nil {
+			countCollection(st.Collections, s.Res.Collection(r.Key))
+		}
 	}
 	if st.Problems > 0 {
 		return st, &InvalidError{Path: s.shownPath(), Problems: st.Problems, BadRows: st.BadRows, Rows: st.Rows}
 	}
+	s.validator().Forget()
 	return st, nil
 }
 

@@ -537,6 +537,35 @@ func TestCheckDuplicates(t *testing.T) {
 	}
 }
 
+// TestValidatorForget: after Forget a Validator keeps nothing of the rows
+// it met and checks later rows on their own: the other checks still
+// apply, duplicate detection does not.
+func TestValidatorForget(t *testing.T) {
+	v := NewValidator(res)
+	row := func(line int, state string) *csvio.Record {
+		return newRecord(t, line, map[string]string{"mobileAppId": "app", "mobileAppInstallStatusId": "st", "installState": state})
+	}
+	if _, probs := v.Check(row(2, "installed")); len(probs) != 0 {
+		t.Fatalf("line 2: %v", probs)
+	}
+	if _, probs := v.Check(row(3, "installed")); len(probs) != 1 || probs[0].OtherLine != 2 {
+		t.Fatalf("before Forget, line 3: %v, want a duplicate of line 2", probs)
+	}
+	v.Forget()
+	if v.seen != nil || v.more != nil {
+		t.Errorf("Forget kept %d + %d rows", len(v.seen), len(v.more))
+	}
+	if _, probs := v.Check(row(4, "installed")); len(probs) != 0 {
+		t.Errorf("after Forget, line 4: %v, want no problem", probs)
+	}
+	if _, probs := v.Check(row(5, "nope")); len(probs) != 1 || probs[0].Column != "installState" {
+		t.Errorf("after Forget, line 5: %v, want the bad installState alone", probs)
+	}
+	if v.seen != nil || v.more != nil {
+		t.Errorf("rows remembered after Forget: %d + %d", len(v.seen), len(v.more))
+	}
+}
+
 func TestZeroValidatorPanics(t *testing.T) {
 	defer func() {
 		if r := recover(); r == nil || !strings.Contains(r.(string), "NewValidator") {

@@ -34,6 +34,8 @@ type Validator struct {
 	// while the other 32 differ, keyed by all 96.
 	more         map[[2]uint64]int32
 	seed1, seed2 maphash.Seed
+	// forgot: Forget was called; rows are no longer remembered.
+	forgot bool
 }
 
 // seenRow is what seen keeps of a row: its line and the hash bits that
@@ -131,9 +133,27 @@ func checkKeys(probs []Problem, op *Op) []Problem {
 	return probs
 }
 
+// Forget drops what the Validator remembers of the rows it has seen and
+// stops remembering: later rows are checked each on its own, without
+// duplicate detection. It is for the later passes over an input that a
+// whole pass found free of problems, duplicates included: the same bytes
+// hold the same distinct objects (input proves they are the same bytes
+// by their hash at the end of every pass), and a long run need not keep
+// some 40 bytes a row for nothing.
+func (v *Validator) Forget() {
+	v.seen, v.more, v.forgot = nil, nil, true
+}
+
+// Remembered returns how many rows' objects the Validator remembers (for
+// tests and memory figures).
+func (v *Validator) Remembered() int { return len(v.seen) + len(v.more) }
+
 // remember records op's object and adds a problem when an earlier row
 // already addressed it.
 func (v *Validator) remember(probs []Problem, op *Op) []Problem {
+	if v.forgot {
+		return probs
+	}
 	k, tag := v.hash(&op.Key)
 	return v.rememberKey(probs, op, k, tag)
 }
