@@ -479,13 +479,9 @@ func (r *Report) memoryCause(big *Overhead) string {
 		}
 		c += fmt.Sprintf("The same number of rows all on the direct route (%d collections instead of %d) peaks at %s "+
 			"instead of %s: what bulkpatch keeps per collection costs the difference, %.0f B of peak RSS per collection, "+
-			"against rows of %.0f B. The check pass counts the rows of every collection (input.Stats.Collections, which "+
-			"only apply's reads use, when reconciling or with --verify, but which validate and plan fill too), and each user status is a collection of its own. ",
+			"against rows of %.0f B (each user status is a collection of its own). validate and an offline plan count no "+
+			"collections (input.Options.SkipCollections), so the difference is not that count. ",
 			dc, nc, mib(dr.MaxRSS), mib(big.Validate.MaxRSS), float64(extra)/float64(nc-dc), float64(big.Bytes)/float64(big.Rows))
-		if e, ok := r.CPU.collectionEntry(); ok {
-			c += fmt.Sprintf("Measured in-process (`bench -mode heap`), an entry of that count holds %.0f B of live heap "+
-				"(its key's ids are cloned, so it keeps no row alive); the collector's headroom roughly doubles that in peak RSS.", e)
-		}
 	}
 	return c
 }
