@@ -22,6 +22,7 @@ func (e *env) connect(cmd string, c connFlags, p paceFlags, logger *slog.Logger)
 	cfg := c.Config
 	cfg.Auth.Getenv, cfg.Auth.Interactive, cfg.Auth.Prompt = e.getenv, e.stdinTTY, e.stderr
 	cfg.Graph = p.graph
+	cfg.Graph.MaxInFlight = p.run.Concurrency // --concurrency: requests in flight, batched or not
 	cfg.Graph.HTTPClient, cfg.Graph.Logger, cfg.Graph.UserAgent = e.graphHTTP, logger, "bulkpatch/"+version
 	if e.authTransport != nil {
 		// Only when set: a nil *http.Client in the interface would not

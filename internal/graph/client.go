@@ -73,6 +73,12 @@ type Config struct {
 	// RequestTimeout bounds each attempt, from sending to the last byte
 	// of the answer. 0 means no per-attempt limit.
 	RequestTimeout time.Duration
+	// MaxInFlight is the most HTTP requests on the wire at once for the
+	// whole client (a $batch POST is one, whatever its items). A request
+	// takes its place once paced, waiting as long as its context allows;
+	// one that waits out a Retry-After or a backoff holds none. 0 means
+	// no limit (the callers' own concurrency is the limit).
+	MaxInFlight int
 	// Clock is the source of time for every wait. Nil means real time.
 	Clock Clock
 	// Rand returns a jitter draw in [0,1); it may be called from many
@@ -107,6 +113,9 @@ type Client struct {
 
 	writes *pacer
 	reads  *pacer
+	// onWire holds a token per HTTP request on the wire, at most
+	// Config.MaxInFlight; nil: no limit.
+	onWire chan struct{}
 
 	requests, writesSent, readsSent, throttled, retries, unanswered atomic.Int64
 
@@ -136,6 +145,9 @@ func New(cfg Config) (*Client, error) {
 	}
 	if cfg.RequestTimeout < 0 {
 		return nil, fmt.Errorf("graph: RequestTimeout %v: want >= 0", cfg.RequestTimeout)
+	}
+	if cfg.MaxInFlight < 0 {
+		return nil, fmt.Errorf("graph: MaxInFlight %d: want >= 0", cfg.MaxInFlight)
 	}
 	c := &Client{
 		base:       strings.TrimSuffix(u.String(), "/"),
@@ -167,6 +179,9 @@ func New(cfg Config) (*Client, error) {
 	}
 	c.writes = newPacer(c.clock, cfg.WriteRate)
 	c.reads = newPacer(c.clock, cfg.ReadRate)
+	if cfg.MaxInFlight > 0 {
+		c.onWire = make(chan struct{}, cfg.MaxInFlight)
+	}
 	return c, nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -13,7 +14,9 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
@@ -623,6 +626,114 @@ func TestConcurrentUse(t *testing.T) {
 	if st := c.Stats(); st.Requests != 16 || st.Writes != 16 {
 		t.Errorf("Stats %+v", st)
 	}
+}
+
+// TestMaxInFlight: however many goroutines send, single requests and
+// $batch POSTs alike, no more than MaxInFlight HTTP requests are on the
+// wire at once, and every one is sent. The server is in-process, in a
+// synctest bubble: once every goroutine is blocked, the requests held by
+// the server are all the client let out.
+func TestMaxInFlight(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var onWire atomic.Int32
+		release := make(chan struct{})
+		var sent atomic.Int32
+		hold := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			sent.Add(1)
+			onWire.Add(1)
+			<-release
+			onWire.Add(-1)
+			if r.URL.Path == "/beta/$batch" {
+				w.Header().Set("Content-Type", "application/json")
+				io.WriteString(w, `{"responses":[{"id":"1","status":204},{"id":"2","status":204}]}`)
+				return
+			}
+			w.WriteHeader(204)
+		})
+		c, err := New(Config{BaseURL: "http://127.0.0.1/beta", HTTPClient: &http.Client{Transport: handlerTransport{hold}}, MaxInFlight: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		const senders = 6
+		var wg sync.WaitGroup
+		for i := range senders {
+			path := "/deviceAppManagement/mobileApps/a/deviceStatuses/" + string(rune('a'+i))
+			wg.Go(func() {
+				var rs []Result
+				if i%2 == 0 {
+					rs = []Result{c.Send(context.Background(), Write{Path: path, Body: []byte(`{}`)})}
+				} else {
+					rs = c.SendBatch(context.Background(), []Write{{Path: path, Body: []byte(`{}`)}, {Path: path + "2", Body: []byte(`{}`)}})
+				}
+				for _, res := range rs {
+					if res.Err != nil {
+						t.Error(res.Err)
+					}
+				}
+			})
+		}
+		synctest.Wait()
+		if n := onWire.Load(); n != 2 {
+			t.Errorf("%d requests on the wire with every sender waiting, want MaxInFlight 2", n)
+		}
+		close(release)
+		wg.Wait()
+		if n := sent.Load(); n != senders {
+			t.Errorf("%d requests, want %d", n, senders)
+		}
+	})
+}
+
+// TestMaxInFlightCancel: a request waiting for a place on the wire when
+// its context ends is not sent, and says it never was (Attempts 0).
+func TestMaxInFlightCancel(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		release := make(chan struct{})
+		var sent atomic.Int32
+		hold := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			sent.Add(1)
+			<-release
+			w.WriteHeader(204)
+		})
+		c, err := New(Config{BaseURL: "http://127.0.0.1/beta", HTTPClient: &http.Client{Transport: handlerTransport{hold}}, MaxInFlight: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var first Result
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			first = c.Send(context.Background(), Write{Path: target, Body: []byte(`{}`)})
+		}()
+		synctest.Wait() // the first is on the wire
+		ctx, cancel := context.WithCancel(context.Background())
+		var second Result
+		waited := make(chan struct{})
+		go func() {
+			defer close(waited)
+			second = c.Send(ctx, Write{Path: target + "2", Body: []byte(`{}`)})
+		}()
+		synctest.Wait() // the second waits for a place
+		cancel()
+		<-waited
+		if !errors.Is(second.Err, context.Canceled) || second.Attempts != 0 {
+			t.Errorf("the waiting request: Err %v after %d attempts, want context.Canceled and 0", second.Err, second.Attempts)
+		}
+		close(release)
+		<-done
+		if first.Err != nil || sent.Load() != 1 {
+			t.Errorf("first: %v; %d requests sent, want 1", first.Err, sent.Load())
+		}
+	})
+}
+
+// handlerTransport serves requests with a handler in-process.
+type handlerTransport struct{ h http.Handler }
+
+func (t handlerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	rec := httptest.NewRecorder()
+	t.h.ServeHTTP(rec, r)
+	return rec.Result(), nil
 }
 
 // TestDefaultClientDoesNotFollowRedirects: with HTTPClient nil a 3xx is

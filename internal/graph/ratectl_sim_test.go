@@ -40,7 +40,8 @@ type simProfile struct {
 	window  time.Duration
 	ra      string  // Retry-After of the limiter's 429s: "integer", "fractional" or "mixed"
 	ceiling float64 // --rate
-	workers int     // --concurrency
+	workers int     // units in flight: --concurrency, times apply.BatchesPerRequest with --batch
+	places  int     // Config.MaxInFlight (--concurrency); 0: no limit
 	batch   int     // --batch; < 2: one request per row
 	latency func(*rand.Rand) time.Duration
 	faults  simFaults
@@ -117,6 +118,8 @@ type sim struct {
 
 	// The client.
 	sends   []time.Time // every write item sent, in order
+	onWire  int         // requests holding a place (simProfile.places)
+	waiting []func()    // turns waiting for a place, in order
 	pending [][]*request
 	busy    int
 	done    int
@@ -186,6 +189,27 @@ func (s *sim) step(unit []*request) {
 	s.book(unit, group)
 }
 
+// board takes a place on the wire once paced, as Client.board does, then
+// calls f; alight gives the place back.
+func (s *sim) board(f func()) {
+	if s.p.places > 0 && s.onWire >= s.p.places {
+		s.waiting = append(s.waiting, f)
+		return
+	}
+	s.onWire++
+	f()
+}
+
+func (s *sim) alight() {
+	s.onWire--
+	if len(s.waiting) > 0 {
+		f := s.waiting[0]
+		s.waiting = s.waiting[1:]
+		s.onWire++
+		f()
+	}
+}
+
 // book waits for the pacer as pacer.wait does: book, sleep, book again if
 // a pause voided the booking.
 func (s *sim) book(unit, group []*request) {
@@ -195,7 +219,7 @@ func (s *sim) book(unit, group []*request) {
 			s.book(unit, group)
 			return
 		}
-		s.send(unit, group[:k])
+		s.board(func() { s.send(unit, group[:k]) })
 	})
 }
 
@@ -212,6 +236,7 @@ func (s *sim) send(unit, group []*request) {
 	arrive := s.now.Add(s.p.latency(s.rng))
 	s.at(arrive, func() {
 		got := s.serve(group)
+		s.alight()
 		for i, r := range group {
 			s.decide(r, got[i])
 		}
@@ -538,10 +563,11 @@ func TestSimBadDay(t *testing.T) {
 	for _, batch := range []int{0, 20} {
 		for seed := range uint64(4) {
 			p := simProfile{name: "bad day", rows: 1000, limit: 100, window: 2 * time.Second, ra: "mixed",
-				ceiling: 50, workers: 4, batch: batch, latency: simLatency(20*time.Millisecond, 30*time.Millisecond),
+				ceiling: 50, workers: 4, places: 4, batch: batch, latency: simLatency(20*time.Millisecond, 30*time.Millisecond),
 				faults: badDay, seed: seed}
 			if batch > 0 {
 				p.name += ", $batch 20"
+				p.workers *= 4 // apply.BatchesPerRequest
 			}
 			s := runSim(t, p)
 			s.check()

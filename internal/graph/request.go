@@ -245,10 +245,11 @@ type sender func(ctx context.Context, group []*request, tok string) []attempt
 
 // run drives rs until every one is finished: the one loop behind Send,
 // Get, List and SendBatch. It takes the requests that are due, at most
-// size at a time, waits for the pacer once per request, sends them with
-// send, and lets decide judge each attempt; when none is due it sleeps
-// until the next one is. A 401 refreshes the token once for all the
-// requests that got it. Once ctx is done no attempt starts: every
+// size at a time, waits for the pacer once per request and for a place
+// on the wire (board), sends them with send, and lets decide judge each
+// attempt; when none is due it sleeps until the next one is. A 401
+// refreshes the token once for all the requests that got it. Once ctx is
+// done no attempt starts: every
 // unfinished request is stopped. An attempt that has started runs to its
 // end (see roundTrip) and is judged like any other.
 func (c *Client) run(ctx context.Context, rs []*request, size int, send sender) {
@@ -270,12 +271,17 @@ func (c *Client) run(ctx context.Context, rs []*request, size int, send sender) 
 		if group == nil {
 			continue
 		}
+		if err := c.board(ctx); err != nil {
+			c.stop(rs, err)
+			return
+		}
 		now := c.clock.Now()
 		attempt := c.attempts.Add(1)
 		for _, r := range group {
 			r.begin(c, now, attempt)
 		}
 		got := send(ctx, group, tok)
+		c.alight()
 		sent := tok
 		tok = ""
 		now = c.clock.Now()
@@ -321,6 +327,32 @@ func (c *Client) ready(ctx context.Context, group []*request, wake time.Time, to
 		*tok = t
 	}
 	return group, ctx.Err()
+}
+
+// board waits for a place on the wire (Config.MaxInFlight) for one HTTP
+// request, until ctx ends; like ready, it fails when ctx ended, even if
+// a place came free at the same moment, so that nothing leaves after a
+// stop. alight gives the place back.
+func (c *Client) board(ctx context.Context) error {
+	if c.onWire == nil {
+		return ctx.Err()
+	}
+	select {
+	case c.onWire <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	if err := ctx.Err(); err != nil {
+		c.alight()
+		return err
+	}
+	return nil
+}
+
+func (c *Client) alight() {
+	if c.onWire != nil {
+		<-c.onWire
+	}
 }
 
 // due returns the first (at most size) unfinished requests of rs whose
