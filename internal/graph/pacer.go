@@ -42,7 +42,7 @@ func (p *pacer) wait(ctx context.Context, n int) (int, error) {
 		p.mu.Unlock()
 		if err := sleep(ctx, p.clock, at.Sub(now)); err != nil {
 			p.mu.Lock()
-			p.ctl.release(p.clock.Now(), at, k, ticket)
+			p.ctl.release(at, k, ticket)
 			p.mu.Unlock()
 			return 0, err
 		}

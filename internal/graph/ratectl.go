@@ -164,13 +164,20 @@ type ratectl struct {
 
 	// The schedule. lim (golang.org/x/time/rate, burst 1, driven by the
 	// times given, never the clock) books the slots of requests sent on
-	// their own; last is its latest booking, which release can give back.
-	// Once a group has been booked (framed), every booking goes into
-	// frames: frame is the first slot of the current one, used its slots
-	// taken. gen changes whenever a pause voids the bookings made.
+	// their own; lastAt is its latest booking's slot (zero: none since
+	// the schedule started), which release can give back. A rate change
+	// starts a new limiter whose first free slot is the old one's
+	// (reschedule). Once a group has been booked (framed), every booking
+	// goes into frames: frame is the first slot of the current one, used
+	// its slots taken. gen changes whenever a pause voids the bookings.
 	lim    *rate.Limiter
-	last   *rate.Reservation
 	lastAt time.Time
+	// limAt is the latest time lim was driven at. rate.Limiter takes
+	// the time it is given as its clock, even one before the last: a
+	// time earlier than a booking made for later (after a pause) would
+	// move its clock back and credit the time in between a second time.
+	// So it is always driven at limAt or later (drive).
+	limAt  time.Time
 	framed bool
 	frame  time.Time
 	used   int
@@ -195,6 +202,44 @@ func newRatectl(ceiling float64, now time.Time) *ratectl {
 	c := &ratectl{ceiling: ceiling, rate: ceiling, probeWait: probeEvery, fresh: now, since: now}
 	c.lim = rate.NewLimiter(c.limit(), 1)
 	return c
+}
+
+// reschedule makes the limiter pace at the current rate while keeping
+// its next free slot where it was: the slots booked stand, and the one
+// after them comes when it would have. (SetLimitAt would re-price, at
+// the new rate, the slots booked ahead: after a cut from 60 to 20 a
+// second, the next slot would move three times further out, and the
+// simulation's 3x-over and second-client runs lose 10-20%.)
+func (c *ratectl) reschedule(now time.Time) {
+	t := c.drive(now)
+	tok := c.lim.TokensAt(t)
+	if tok >= 1 || c.lim.Limit() == rate.Inf {
+		c.startAt(time.Time{}) // a slot is free now
+		return
+	}
+	c.startAt(t.Add(time.Duration((1 - tok) / float64(c.lim.Limit()) * float64(time.Second))))
+}
+
+// startAt starts a new schedule at the current rate whose first free
+// slot is next (zero: free at once).
+func (c *ratectl) startAt(next time.Time) {
+	c.lim, c.lastAt = rate.NewLimiter(c.limit(), 1), time.Time{}
+	if next.IsZero() || c.lim.Limit() == rate.Inf {
+		return
+	}
+	taken := next.Add(-c.interval())
+	c.lim.ReserveN(taken, 1) // the slot before next is taken
+	c.limAt = taken
+}
+
+// drive returns the time to drive the limiter at for t: t, or the latest
+// time it was driven at when that is later (see limAt).
+func (c *ratectl) drive(t time.Time) time.Time {
+	if t.Before(c.limAt) {
+		return c.limAt
+	}
+	c.limAt = t
+	return t
 }
 
 // limit is the pace of slots at the current rate, for the limiter.
@@ -229,8 +274,8 @@ func (c *ratectl) reserve(now time.Time, n int) (at time.Time, k int, ticket uin
 	if !c.framed || iv == 0 {
 		// One slot (n is 1 unless the rate is unlimited): the limiter's
 		// next, at or after earliest.
-		c.last = c.lim.ReserveN(earliest, n)
-		at = earliest.Add(c.last.DelayFrom(earliest))
+		t := c.drive(earliest)
+		at = t.Add(c.lim.ReserveN(t, n).DelayFrom(t))
 		c.lastAt = at
 		k = n
 	} else {
@@ -276,17 +321,16 @@ func (c *ratectl) reserve(now time.Time, n int) (at time.Time, k int, ticket uin
 // valid reports whether a booking made with ticket still stands.
 func (c *ratectl) valid(ticket uint64) bool { return ticket == c.gen }
 
-// release gives back, at now, the k slots of a booking that leaves at
-// at, when nobody booked after them: its requests will not be sent.
-func (c *ratectl) release(now, at time.Time, k int, ticket uint64) {
+// release gives back the k slots of a booking that leaves at at, when
+// nobody booked after them: its requests will not be sent.
+func (c *ratectl) release(at time.Time, k int, ticket uint64) {
 	if ticket != c.gen {
 		return
 	}
 	iv := c.interval()
 	if !c.framed {
-		if c.last != nil && c.lastAt.Equal(at) {
-			c.last.CancelAt(now)
-			c.last = nil
+		if !c.lastAt.IsZero() && c.lastAt.Equal(at) {
+			c.startAt(at) // its slot is free again
 		}
 		return
 	}
@@ -302,7 +346,7 @@ func (c *ratectl) pause(until time.Time) {
 		return
 	}
 	c.until = until
-	c.lim, c.last = rate.NewLimiter(c.limit(), 1), nil // a fresh schedule from until on
+	c.lim, c.lastAt, c.limAt = rate.NewLimiter(c.limit(), 1), time.Time{}, time.Time{} // a fresh schedule from until on
 	c.frame, c.used = until, 0
 	c.gen++
 	c.calm = 0
@@ -338,7 +382,7 @@ func (c *ratectl) setRate(now time.Time, r float64) {
 	if r != c.rate {
 		c.rate = r
 		c.since = now
-		c.lim.SetLimitAt(now, c.limit())
+		c.reschedule(now)
 	}
 }
 

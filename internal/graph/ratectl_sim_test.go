@@ -513,6 +513,9 @@ func TestSimAtLimit(t *testing.T) {
 		s.check()
 		achieved := float64(admittedIn(s.ours, s.sends[0], s.last.Add(time.Nanosecond))-1) / s.sends[len(s.sends)-1].Sub(s.sends[0]).Seconds()
 		t.Logf("%s (seed %d): achieved ÷ allowed %.3f, %d × 429", p.name, seed, achieved/p.allowed(), s.limited())
+		if q := achieved / p.allowed(); q < 0.97 {
+			t.Errorf("%s (seed %d): achieved ÷ allowed %.3f, want ≥ 0.97", p.name, seed, q)
+		}
 		if n := s.limited(); n > 0 {
 			t.Errorf("%s: %d × 429 with the ceiling at the limit", p.name, n)
 		}
@@ -529,6 +532,11 @@ func TestSimOverAsked(t *testing.T) {
 			ideal := float64(p.rows) / p.allowed()
 			t.Logf("%s (seed %d): total ÷ ideal %.3f, achieved ÷ allowed %.3f, %d × 429, %d runs of 429s, %d cuts, rate at the end %.1f",
 				p.name, seed, s.span().Seconds()/ideal, float64(p.rows)/s.span().Seconds()/p.allowed(), s.limited(), s.strong, s.cuts, s.ctl.rate)
+			// Issue 11's goal, in simulated time (deterministic: no
+			// wall clock is involved).
+			if q := s.span().Seconds() / ideal; q > 1.15 {
+				t.Errorf("%s (seed %d): total ÷ ideal %.3f, want ≤ 1.15", p.name, seed, q)
+			}
 		}
 	}
 }
@@ -556,6 +564,9 @@ func TestSimSecondClient(t *testing.T) {
 		t.Logf("%s: settled after %d windows; from two windows after the second client began: bulkpatch %.2f writes/s, "+
 			"the other %.2f; bulkpatch ÷ half %.3f; %d × 429, %d runs; per window (ours/theirs): %v",
 			p.name, settled, mine, theirs, mine/(p.allowed()/2), s.limited(), s.strong, bins)
+		if settled > 2 || mine/(p.allowed()/2) < 0.9 {
+			t.Errorf("%s: settled after %d windows at %.3f of the half left, want ≤ 2 and ≥ 0.9", p.name, settled, mine/(p.allowed()/2))
+		}
 	}
 }
 
