@@ -383,9 +383,16 @@ func TestShareMeasure(t *testing.T) {
 	}
 	theirs = append(theirs, at(100, 429))
 	s := ShareRun{Limit: 20, Window: 2 * time.Second, Allowed: 10}
-	s.measure(mine, theirs, t0.Add(8*time.Second))
+	s.measure(mine, theirs, t0.Add(8*time.Second), 1000)
 	if diff := cmp.Diff([][2]int{{8, 10}, {12, 10}, {10, 10}, {10, 10}}, s.Bins); diff != "" {
 		t.Errorf("bins (-want +got):\n%s", diff)
+	}
+	// With 38 rows in all, 8 are left when the last window begins, fewer
+	// than half the quota: that window says nothing of the share.
+	tail := ShareRun{Limit: 20, Window: 2 * time.Second, Allowed: 10}
+	tail.measure(mine, theirs, t0.Add(8*time.Second), 38)
+	if diff := cmp.Diff([][2]int{{8, 10}, {12, 10}, {10, 10}}, tail.Bins); diff != "" {
+		t.Errorf("bins with 38 rows (-want +got):\n%s", diff)
 	}
 	if k := s.settled(); k != 2 {
 		t.Errorf("settled after %d windows, want 2", k)

@@ -36,8 +36,10 @@ type ShareRun struct {
 	Window  time.Duration
 	// Start is when the second client's first write arrived; Bins are,
 	// for each window from Start on that ended before bulkpatch's last
-	// write, the writes the server admitted from bulkpatch and from the
-	// second client.
+	// write and began with at least half the quota's rows left for
+	// bulkpatch to write (a window at the end of the input cannot show
+	// whether it holds the half), the writes the server admitted from
+	// bulkpatch and from the second client.
 	Start time.Time
 	Bins  [][2]int
 	// Mine and Theirs are the writes/s the server admitted from bulkpatch
@@ -100,7 +102,7 @@ func (b *bench) share(ctx context.Context) ShareRun {
 		return sr
 	}
 	mine, theirs := probeOf.probe.all()
-	sr.measure(mine, theirs, run.Last)
+	sr.measure(mine, theirs, run.Last, c.shareRows)
 	if sr.Start.IsZero() {
 		sr.Err = "the second client's writes never reached the server: bulkpatch finished first"
 	}
@@ -109,8 +111,8 @@ func (b *bench) share(ctx context.Context) ShareRun {
 }
 
 // measure fills the bins and rates from the arrivals of both clients,
-// up to last (bulkpatch's last write).
-func (s *ShareRun) measure(mine, theirs []arrival, last time.Time) {
+// up to last (bulkpatch's last write); rows is what bulkpatch applies.
+func (s *ShareRun) measure(mine, theirs []arrival, last time.Time, rows int) {
 	if len(theirs) == 0 {
 		return
 	}
@@ -134,6 +136,9 @@ func (s *ShareRun) measure(mine, theirs []arrival, last time.Time) {
 		return n
 	}
 	for t := s.Start; !t.Add(s.Window).After(last); t = t.Add(s.Window) {
+		if left := rows - count(mine, time.Time{}, t); 2*left < s.Limit {
+			break
+		}
 		s.Bins = append(s.Bins, [2]int{count(mine, t, t.Add(s.Window)), count(theirs, t, t.Add(s.Window))})
 	}
 	from := s.Start.Add(2 * s.Window)
@@ -296,8 +301,8 @@ func (r *Report) renderShare(w *mdWriter) {
 	w.line(fmt.Sprintf("Figure 1's server (%d writes per %v, whole-second Retry-After); bulkpatch applies %d rows at --rate %s. "+
 		"%v after bulkpatch's first write, a second client of the same tenant (the bench itself, another app's objects) starts "+
 		"writing at %s writes/s, half the quota, one write per tick whatever it is told: a refused write again once its "+
-		"Retry-After has passed, else a new one. Counted at the server, per window of %v from the second client's first write; bulkpatch's rate is "+
-		"measured from two windows after that to its last write. *Settled* is the first window from which every window held "+
+		"Retry-After has passed, else a new one. Counted at the server, per window of %v from the second client's first write, while bulkpatch has at least "+
+		"half the quota's rows left to write; bulkpatch's rate is measured from two windows after that to its last write. *Settled* is the first window from which every window held "+
 		"between 0.8 and 1.1 of the half of the quota for bulkpatch. "+writePathNote,
 		s.Limit, s.Window, c.shareRows, formatFloat(s.Allowed), c.shareFrom, formatFloat(s.Allowed/2), s.Window))
 	w.line("")
