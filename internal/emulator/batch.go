@@ -74,6 +74,13 @@ func (s *Server) serveBatch(w http.ResponseWriter, r *http.Request, post *call) 
 		responses = s.runConcurrent(post, b)
 	}
 	if f == faultResetAfter {
+		// The items' answers never reach the client: neither do the
+		// Retry-Afters among them, so a retry is not early against them.
+		s.mu.Lock()
+		for _, it := range b.items {
+			s.book.forget(headerValue(it.Headers, "client-request-id"))
+		}
+		s.mu.Unlock()
 		abortConn(w)
 		return
 	}

@@ -101,6 +101,10 @@ func (b *retryBook) told(id string, now, until time.Time) {
 	}
 }
 
+// forget drops what the request with this client-request-id was told:
+// the answer that said it was lost on the way.
+func (b *retryBook) forget(id string) { delete(b.notBefore, id) }
+
 // early reports whether a request with this client-request-id arriving at
 // now came back before it was told to.
 func (b *retryBook) early(id string, now time.Time) bool {

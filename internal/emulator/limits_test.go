@@ -1,6 +1,7 @@
 package emulator
 
 import (
+	"encoding/json"
 	"testing"
 	"time"
 )
@@ -175,5 +176,35 @@ func TestRetryBookSweep(t *testing.T) {
 	}
 	if !b.early(string(rune('a'+4999%26))+string(rune(4999)), now) {
 		t.Errorf("the newest promise was swept")
+	}
+}
+
+// TestEarlyRetriesLostAnswer: when a $batch POST's connection drops after
+// its items were answered, the Retry-After among those answers never
+// reached the client, so a retry is not early against it.
+func TestEarlyRetriesLostAnswer(t *testing.T) {
+	clock := newFakeClock()
+	s, base := start(t, nil, Options{WriteLimit: 1, Window: 10 * time.Second, RetryAfter: RetryAfterFractional,
+		Clock: clock.Now, Faults: Faults{ResetAfterApply: 1}})
+	withID := func(id, crid string) map[string]any {
+		it := item(id, "PATCH", direct, `{}`)
+		it["headers"] = map[string]string{"Content-Type": "application/json", "client-request-id": crid}
+		return it
+	}
+	b, err := json.Marshal(map[string]any{"requests": []any{withID("1", "A"), withID("2", "B")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, err := send("POST", base+"/$batch", string(b)); err == nil {
+		t.Fatalf("the POST was answered %d; want its connection dropped", r.status)
+	}
+	if got := s.Stats().Throttled; got != 1 {
+		t.Fatalf("%d items throttled, want 1 (told a Retry-After the client never saw)", got)
+	}
+	for _, crid := range []string{"A", "B"} { // at once; their own answers may be dropped too
+		send("PATCH", base+direct, `{}`, "client-request-id", crid)
+	}
+	if got := s.Stats().EarlyRetries; got != 0 {
+		t.Errorf("EarlyRetries %d after a retry against a lost answer, want 0", got)
 	}
 }
