@@ -19,25 +19,39 @@ type reach struct {
 	mu    sync.Mutex
 	since time.Time // when the current run of unanswered attempts began; zero: the last one was answered
 	last  time.Time // the latest unanswered attempt of the run
-	first *request  // the request whose attempt began the run
-	many  bool      // attempts of other requests went unanswered in the run too
 	err   error     // the last unanswered attempt's error
 	heard bool      // some attempt, ever, got an answer
+	// onWire counts the HTTP requests sent and not yet back: while one
+	// is out, Graph's silence grows with the clock; while none is (every
+	// request waits for the pacer or for its retry), it does not.
+	onWire int
+}
+
+// sending and back bracket an HTTP request on the wire.
+func (r *reach) sending() {
+	r.mu.Lock()
+	r.onWire++
+	r.mu.Unlock()
+}
+
+func (r *reach) back() {
+	r.mu.Lock()
+	r.onWire--
+	r.mu.Unlock()
 }
 
 // note records an attempt of r at now: answered, or not with err.
-func (r *reach) note(answered bool, err error, now time.Time, req *request) {
+func (r *reach) note(answered bool, err error, now time.Time) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	switch {
 	case answered:
-		r.since, r.last, r.first, r.many, r.err = time.Time{}, time.Time{}, nil, false, nil
+		r.since, r.last, r.err = time.Time{}, time.Time{}, nil
 		r.heard = true
 	case r.since.IsZero():
-		r.since, r.last, r.first, r.many, r.err = now, now, req, false, err
+		r.since, r.last, r.err = now, now, err
 	default:
 		r.last, r.err = now, err
-		r.many = r.many || req != r.first
 	}
 }
 
@@ -47,21 +61,26 @@ func (r *reach) note(answered bool, err error, now time.Time, req *request) {
 // last attempt was answered, whatever its status. A caller stops a run
 // when Graph has not answered for long (see NoAnswerCause for the words).
 //
-// Once Graph has answered anything, a run of one request's unanswered
-// attempts counts only as far as its latest attempt: that request
-// waiting out its own backoff after a few resets is no evidence that
-// Graph has gone quiet (other requests, or its next attempt, will tell),
-// so the time returned is as much before now as its attempts span. A
-// Graph never heard from, or several requests unanswered, count from the
-// first unanswered attempt.
+// Once Graph has answered anything, the silence counts only while
+// bulkpatch is asking: up to the latest unanswered attempt, or up to now
+// while a request is on the wire. Requests that wait out their backoff,
+// or wait for the pacer after a cut of the rate, are no evidence that
+// Graph has gone quiet (their next attempts will tell), so the time
+// returned is as much before now as the silence spans. A Graph never
+// heard from counts from the first unanswered attempt.
 func (c *Client) Unanswered() (time.Time, error) {
 	c.reach.mu.Lock()
 	defer c.reach.mu.Unlock()
 	r := &c.reach
-	if r.since.IsZero() || r.many || !r.heard {
+	if r.since.IsZero() || !r.heard {
 		return r.since, r.err
 	}
-	return c.clock.Now().Add(-r.last.Sub(r.since)), r.err
+	now := c.clock.Now()
+	end := r.last
+	if r.onWire > 0 {
+		end = now
+	}
+	return now.Add(-end.Sub(r.since)), r.err
 }
 
 // IsApprovalRequired reports whether err is Intune's Multi Admin Approval

@@ -126,36 +126,47 @@ func TestShortTokenNotRedacted(t *testing.T) {
 	}
 }
 
-// TestUnansweredOneRequest: one request waiting out its backoff after a
-// few unanswered attempts is no evidence of silence beyond the span of
-// its attempts; a second request's unanswered attempt is.
-func TestUnansweredOneRequest(t *testing.T) {
+// TestUnansweredSilence: once Graph has answered, silence counts only
+// while bulkpatch asks: across unanswered attempts, and while a request
+// is on the wire, not while every request waits out a backoff or the
+// pacer.
+func TestUnansweredSilence(t *testing.T) {
 	clk := newFakeClock(false)
 	c := &Client{clock: clk}
-	a, b := &request{}, &request{}
-	c.reach.note(true, nil, clk.Now(), b) // Graph answered before
-	c.reach.note(false, errors.New("reset"), clk.Now(), a)
-	clk.Advance(15 * time.Second)
-	c.reach.note(false, errors.New("reset"), clk.Now(), a) // its fifth, say
-	clk.Advance(30 * time.Second)                          // its backoff
-	since, _ := c.Unanswered()
-	if silent := clk.Now().Sub(since); silent != 15*time.Second {
-		t.Errorf("one request's run counts %v of silence, want its attempts' span, 15s", silent)
+	silence := func() time.Duration {
+		since, _ := c.Unanswered()
+		if since.IsZero() {
+			return 0
+		}
+		return clk.Now().Sub(since)
 	}
-	// A Graph never heard from counts from the first attempt, however
-	// many requests tried: an unreachable host stops a run in time.
+	c.reach.note(true, nil, clk.Now()) // Graph answered before
+	c.reach.note(false, errors.New("reset"), clk.Now())
+	clk.Advance(15 * time.Second)
+	c.reach.note(false, errors.New("reset"), clk.Now()) // a retry, say
+	clk.Advance(30 * time.Second)                       // its backoff, or the pacer: nothing asked
+	if s := silence(); s != 15*time.Second {
+		t.Errorf("%v of silence after 30 s of asking nothing, want the attempts' span, 15s", s)
+	}
+	c.reach.note(false, errors.New("refused"), clk.Now()) // another request
+	if s := silence(); s != 45*time.Second {
+		t.Errorf("%v of silence, want 45s, from the first unanswered attempt to the last", s)
+	}
+	c.reach.sending() // a request on the wire: silence grows with the clock
+	clk.Advance(10 * time.Second)
+	if s := silence(); s != 55*time.Second {
+		t.Errorf("%v of silence with a request on the wire for 10s, want 55s", s)
+	}
+	c.reach.back()
+	c.reach.note(true, nil, clk.Now())
+	if s := silence(); s != 0 {
+		t.Errorf("an answer did not end the silence: %v", s)
+	}
+	// A Graph never heard from counts from the first attempt, asking or
+	// not: an unreachable host stops a run in time.
 	fresh := &Client{clock: clk}
-	fresh.reach.note(false, errors.New("no such host"), clk.Now().Add(-45*time.Second), a)
+	fresh.reach.note(false, errors.New("no such host"), clk.Now().Add(-45*time.Second))
 	if s, _ := fresh.Unanswered(); clk.Now().Sub(s) != 45*time.Second {
 		t.Errorf("a Graph never heard from: %v of silence, want 45s", clk.Now().Sub(s))
-	}
-	c.reach.note(false, errors.New("refused"), clk.Now(), b)
-	since, _ = c.Unanswered()
-	if silent := clk.Now().Sub(since); silent != 45*time.Second {
-		t.Errorf("two requests' run counts %v of silence, want 45s since the first", silent)
-	}
-	c.reach.note(true, nil, clk.Now(), a)
-	if since, _ := c.Unanswered(); !since.IsZero() {
-		t.Error("an answer did not end the run")
 	}
 }

@@ -67,7 +67,7 @@ const (
 // same way end the same way. It does not look at ctx (only the log
 // does): whether a retry it asks for is sent is run's decision.
 func (c *Client) decide(ctx context.Context, r *request, a attempt, now time.Time) next {
-	c.reach.note(a.status > 0, a.err, now, r)
+	c.reach.note(a.status > 0, a.err, now)
 	if a.status == 0 {
 		c.unanswered.Add(1)
 	}
@@ -332,10 +332,14 @@ func (c *Client) ready(ctx context.Context, group []*request, wake time.Time, to
 // board waits for a place on the wire (Config.MaxInFlight) for one HTTP
 // request, until ctx ends; like ready, it fails when ctx ended, even if
 // a place came free at the same moment, so that nothing leaves after a
-// stop. alight gives the place back.
+// stop. alight gives the place back. Both tell reach what is on the wire.
 func (c *Client) board(ctx context.Context) error {
 	if c.onWire == nil {
-		return ctx.Err()
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		c.reach.sending()
+		return nil
 	}
 	select {
 	case c.onWire <- struct{}{}:
@@ -343,13 +347,15 @@ func (c *Client) board(ctx context.Context) error {
 		return ctx.Err()
 	}
 	if err := ctx.Err(); err != nil {
-		c.alight()
+		<-c.onWire
 		return err
 	}
+	c.reach.sending()
 	return nil
 }
 
 func (c *Client) alight() {
+	c.reach.back()
 	if c.onWire != nil {
 		<-c.onWire
 	}
