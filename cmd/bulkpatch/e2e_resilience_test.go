@@ -323,11 +323,8 @@ func TestResilienceBatch(t *testing.T) {
 		fakeClock(t, func(t *testing.T) {
 			f := generate(t, 2, 500, 10, 50, 0) // 2000 rows
 			srv, ce := emulateInProcess(t, f.state, faultProfile(5))
-			// No check of EarlyRetries here: when the emulator drops a $batch
-			// connection after running its items, it still counts the
-			// Retry-After of an item it throttled as told, though the client
-			// never saw it, and the item's retry as early.
-			runApply(t, f, srv, ce, "--batch", "20", "--rate", "420", "--concurrency", "4", "--request-timeout", "1s")
+			_, st, _ := runApply(t, f, srv, ce, "--batch", "20", "--rate", "420", "--concurrency", "4", "--request-timeout", "1s")
+			checkNoEarlyRetries(t, st)
 		})
 	})
 }

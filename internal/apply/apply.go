@@ -47,24 +47,10 @@ type Recorder interface {
 	Row(line int, id uint64) (journal.Entry, bool, error)
 }
 
-// BatchesPerRequest is how many $batch units are in flight per request
-// the Graph client lets on the wire. A batch is done when its slowest
-// item is: one item waiting out a 503's Retry-After holds its worker for
-// seconds while its 19 neighbours are settled, and on a bad day two in
-// three batches meet a failure. With more batches than requests on the
-// wire, other batches' items go meanwhile, so the pacer, not the
-// waiting, decides the run's time.
-const BatchesPerRequest = 4
-
 // Options tunes a run. The zero value runs one row at a time, unbatched,
 // with no time limit.
 type Options struct {
-	// Concurrency is how many rows are in flight at most, one request
-	// each; with Batch, BatchesPerRequest times as many batches, since a
-	// batch waits for its slowest item while its requests are off the
-	// wire (the Graph client keeps Concurrency requests on the wire:
-	// graph.Config.MaxInFlight). <1 means 1.
-	Concurrency int
+	Concurrency int           // rows (or batches) in flight at most; <1 means 1
 	Batch       int           // rows per $batch request; <2 means one request per row
 	MaxDuration time.Duration // stop dispatching after this long, on Clock; 0: no limit
 	// SameFailures stops the run when this many rows in a row failed with
@@ -186,12 +172,8 @@ func (r *Runner) Run(ctx context.Context, rows iter.Seq2[input.Row, error]) erro
 func (r *Runner) dispatch(ctx context.Context, s *settler, rows iter.Seq2[input.Row, error], halted func() bool) error {
 	o := r.Options
 	g := new(errgroup.Group)
+	g.SetLimit(max(o.Concurrency, 1))
 	batchSize := max(o.Batch, 1)
-	if batchSize > 1 {
-		g.SetLimit(max(o.Concurrency, 1) * BatchesPerRequest)
-	} else {
-		g.SetLimit(max(o.Concurrency, 1))
-	}
 	var pending []item
 	flush := func() {
 		batch := pending

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"testing/synctest"
 	"time"
 
 	"github.com/bulkpatch/bulkpatch/internal/graph"
@@ -185,40 +184,6 @@ func TestConcurrencyLimit(t *testing.T) {
 	}
 }
 
-// TestBatchesInFlight: with --batch, BatchesPerRequest batches per
-// request of --concurrency are in flight (the Graph client keeps the
-// requests on the wire to --concurrency), so that a batch waiting for
-// its slowest item holds no other rows back.
-func TestBatchesInFlight(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		release := make(chan struct{})
-		fg := &fakeGraph{send: func(context.Context, string) graph.Result {
-			<-release
-			return graph.Result{Status: 204, Attempts: 1}
-		}}
-		r := &Runner{Graph: fg, Options: Options{Concurrency: 2, Batch: 5}}
-		done := make(chan error, 1)
-		go func() {
-			_, err := run(t, t.Context(), r, makeRows(100))
-			done <- err
-		}()
-		synctest.Wait()
-		fg.mu.Lock()
-		inFlight := fg.inFlight
-		fg.mu.Unlock()
-		if want := 2 * BatchesPerRequest; inFlight != want {
-			t.Errorf("%d batches in flight, want %d", inFlight, want)
-		}
-		close(release)
-		if err := <-done; err != nil {
-			t.Fatal(err)
-		}
-		if fg.maxInFlight != 2*BatchesPerRequest || len(fg.sent()) != 100 {
-			t.Errorf("at most %d batches in flight, %d rows sent; want %d and 100", fg.maxInFlight, len(fg.sent()), 2*BatchesPerRequest)
-		}
-	})
-}
-
 func TestBatching(t *testing.T) {
 	tests := []struct {
 		batch, rows int
@@ -240,18 +205,16 @@ func TestBatching(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			// Batches are in flight together (BatchesPerRequest), so
-			// they may leave in any order; each row goes exactly once.
-			if got := slices.Sorted(slices.Values(fg.batches)); !slices.Equal(got, slices.Sorted(slices.Values(tt.wantBatches))) {
-				t.Errorf("batches %v, want %v in any order", fg.batches, tt.wantBatches)
+			if !slices.Equal(fg.batches, tt.wantBatches) {
+				t.Errorf("batches %v, want %v", fg.batches, tt.wantBatches)
 			}
 			sent := fg.sent()
 			var want []string
 			for _, it := range items {
 				want = append(want, it.Key[2])
 			}
-			if !slices.Equal(slices.Sorted(slices.Values(sent)), want) {
-				t.Errorf("rows not sent exactly once: %q", sent)
+			if !slices.Equal(sent, want) {
+				t.Errorf("rows sent out of input order or not exactly once: %q", sent)
 			}
 			if singles := len(sent) - sum(fg.batches); singles != tt.wantSingles {
 				t.Errorf("%d rows sent alone, want %d", singles, tt.wantSingles)

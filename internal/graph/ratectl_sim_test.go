@@ -40,7 +40,7 @@ type simProfile struct {
 	window  time.Duration
 	ra      string  // Retry-After of the limiter's 429s: "integer", "fractional" or "mixed"
 	ceiling float64 // --rate
-	workers int     // units in flight: --concurrency, times apply.BatchesPerRequest with --batch
+	workers int     // units (rows, or batches) in flight: --concurrency
 	places  int     // Config.MaxInFlight (--concurrency); 0: no limit
 	batch   int     // --batch; < 2: one request per row
 	latency func(*rand.Rand) time.Duration
@@ -578,7 +578,6 @@ func TestSimBadDay(t *testing.T) {
 				faults: badDay, seed: seed}
 			if batch > 0 {
 				p.name += ", $batch 20"
-				p.workers *= 4 // apply.BatchesPerRequest
 			}
 			s := runSim(t, p)
 			s.check()
