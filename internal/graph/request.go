@@ -249,9 +249,9 @@ type sender func(ctx context.Context, group []*request, tok string) []attempt
 // on the wire (board), sends them with send, and lets decide judge each
 // attempt; when none is due it sleeps until the next one is. A 401
 // refreshes the token once for all the requests that got it. Once ctx is
-// done no attempt starts: every
-// unfinished request is stopped. An attempt that has started runs to its
-// end (see roundTrip) and is judged like any other.
+// done no attempt starts: every unfinished request is stopped. An attempt
+// that has started runs to its end (see roundTrip) and is judged like any
+// other.
 func (c *Client) run(ctx context.Context, rs []*request, size int, send sender) {
 	var tok string // a refreshed token to send next, if any
 	for {
