@@ -7,21 +7,16 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/bulkpatch/bulkpatch/internal/csvio"
 	"github.com/bulkpatch/bulkpatch/internal/export"
-	"github.com/bulkpatch/bulkpatch/internal/resource"
 	"github.com/bulkpatch/bulkpatch/internal/safefile"
 )
 
 // exportOpts are export's flags.
 type exportOpts struct {
-	conn             connFlags
-	pace             paceFlags
-	resource, filter string
-	delimiter        string
-	app, userStatus  string
-	out              string
-	excel, all       bool
+	conn        connFlags
+	pace        paceFlags
+	req         export.Request
+	filter, out string
 }
 
 // export writes the current objects of one collection as an input CSV, so
@@ -37,46 +32,25 @@ func (e *env) exportCmd() *cobra.Command {
 	for _, name := range []string{"rate", "concurrency", "batch", "max-duration", "progress"} {
 		fs.MarkHidden(name)
 	}
-	fs.StringVar(&o.resource, "resource", "", "what to export (see bulkpatch resources; default: mobileAppInstallStatus, with --app)")
+	fs.StringVar(&o.req.Resource, "resource", "", "what to export (see bulkpatch resources; default: mobileAppInstallStatus, with --app)")
 	fs.StringVar(&o.filter, "filter", "", "only the objects this OData $filter expression selects, e.g. \"startswith(managedDeviceName,'LAB-')\"")
-	fs.StringVar(&o.app, "app", "", "mobileAppId whose statuses to export")
-	fs.StringVar(&o.userStatus, "user-status", "", "export the deviceStatuses under this userAppInstallStatusId")
-	fs.BoolVar(&o.all, "all", false, "also export every nested collection (with --app: each user status's deviceStatuses), in the same file")
+	fs.StringVar(&o.req.App, "app", "", "mobileAppId whose statuses to export")
+	fs.StringVar(&o.req.UserStatus, "user-status", "", "export the deviceStatuses under this userAppInstallStatusId")
+	fs.BoolVar(&o.req.All, "all", false, "also export every nested collection (with --app: each user status's deviceStatuses), in the same file")
 	fs.StringVar(&o.out, "out", "", "output CSV (default: stdout)")
-	fs.BoolVar(&o.excel, "excel", false, "write for Excel: a UTF-8 BOM and CRLF line ends (with --delimiter's delimiter)")
-	fs.StringVar(&o.delimiter, "delimiter", ",", "delimiter: , ; or tab (Excel in most European locales wants ;)")
+	fs.BoolVar(&o.req.Excel, "excel", false, "write for Excel: a UTF-8 BOM and CRLF line ends (with --delimiter's delimiter)")
+	fs.StringVar(&o.req.Delimiter, "delimiter", ",", "delimiter: , ; or tab (Excel in most European locales wants ;)")
 	c.RunE = runE(func(ctx context.Context, _ []string) error { return e.export(ctx, c.CommandPath(), o) })
 	return c
 }
 
 func (e *env) export(ctx context.Context, cmd string, o exportOpts) error {
-	res, err := resource.Find(o.resource)
-	switch {
-	case err != nil:
-		return usagef(cmd, "--resource %w", err)
-	case res == nil:
-		res = resource.MobileAppInstallStatus
+	t, err := o.req.Resolve()
+	if err == nil {
+		err = o.pace.check()
 	}
-	if res == resource.MobileAppInstallStatus && o.app == "" {
-		return usagef(cmd, "--app is required: it names the app whose statuses to export")
-	}
-	coll, err := export.Collection(res, o.app, o.userStatus)
 	if err != nil {
 		return &usageError{cmd: cmd, err: err}
-	}
-	if o.all && len(export.Nested(res, coll)) == 0 {
-		return usagef(cmd, "--all: no collection of %s nests under the one exported; leave --all out", res.Name)
-	}
-	if err := o.pace.check(); err != nil {
-		return &usageError{cmd: cmd, err: err}
-	}
-	comma, err := csvio.ParseDelimiter(o.delimiter)
-	if err != nil {
-		return usagef(cmd, "--delimiter %w", err)
-	}
-	dialect := csvio.WriterOptions{Comma: comma}
-	if o.excel {
-		dialect = csvio.ExcelOptions(max(comma, ','))
 	}
 	var out *safefile.File
 	var w io.Writer = e.stdout
@@ -98,8 +72,8 @@ func (e *env) export(ctx context.Context, cmd string, o exportOpts) error {
 	if _, err := signIn(ctx, conn); err != nil {
 		return err
 	}
-	n, err := export.Write(ctx, conn.Client, res, coll, w, export.Options{
-		Filter: o.filter, Nested: o.all, Dialect: dialect,
+	n, err := export.Write(ctx, conn.Client, t.Res, t.Coll, w, export.Options{
+		Filter: o.filter, Nested: o.req.All, Dialect: t.Dialect,
 		Warn: func(msg string) { fmt.Fprintf(e.stderr, "bulkpatch: export: %s\n", msg) },
 	})
 	if err != nil {
