@@ -650,10 +650,7 @@ func TestMaxInFlight(t *testing.T) {
 			}
 			w.WriteHeader(204)
 		})
-		c, err := New(Config{BaseURL: "http://127.0.0.1/beta", HTTPClient: &http.Client{Transport: handlerTransport{hold}}, MaxInFlight: 2})
-		if err != nil {
-			t.Fatal(err)
-		}
+		c := inProcessClient(t, hold, 2)
 		const senders = 6
 		var wg sync.WaitGroup
 		for i := range senders {
@@ -695,10 +692,7 @@ func TestMaxInFlightCancel(t *testing.T) {
 			<-release
 			w.WriteHeader(204)
 		})
-		c, err := New(Config{BaseURL: "http://127.0.0.1/beta", HTTPClient: &http.Client{Transport: handlerTransport{hold}}, MaxInFlight: 1})
-		if err != nil {
-			t.Fatal(err)
-		}
+		c := inProcessClient(t, hold, 1)
 		var first Result
 		done := make(chan struct{})
 		go func() {
@@ -725,6 +719,17 @@ func TestMaxInFlightCancel(t *testing.T) {
 			t.Errorf("first: %v; %d requests sent, want 1", first.Err, sent.Load())
 		}
 	})
+}
+
+// inProcessClient is a client of h, served in-process (so that it can run
+// in a synctest bubble), with at most maxInFlight requests on the wire.
+func inProcessClient(t *testing.T, h http.Handler, maxInFlight int) *Client {
+	t.Helper()
+	c, err := New(Config{BaseURL: "http://127.0.0.1/beta", HTTPClient: &http.Client{Transport: handlerTransport{h}}, MaxInFlight: maxInFlight})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
 
 // handlerTransport serves requests with a handler in-process.

@@ -39,16 +39,24 @@ func rows(t *testing.T, s *Source) []Row {
 	return out
 }
 
-func TestCheckAndRows(t *testing.T) {
-	s, err := Open(write(t, "in.csv", good), Options{})
+// checked opens content as an input with opt and checks it; it must be
+// valid.
+func checked(t *testing.T, content string, opt Options) (*Source, Stats) {
+	t.Helper()
+	s, err := Open(write(t, "in.csv", content), opt)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
+	t.Cleanup(func() { s.Close() })
 	st, err := s.Check(func(msg string) { t.Errorf("problem: %s", msg) })
 	if err != nil {
 		t.Fatal(err)
 	}
+	return s, st
+}
+
+func TestCheckAndRows(t *testing.T) {
+	s, st := checked(t, good, Options{})
 	if st.Rows != 3 || st.BadRows != 0 || len(st.Collections) != 2 {
 		t.Errorf("stats = %+v", st)
 	}
@@ -81,19 +89,11 @@ func TestCheckAndRows(t *testing.T) {
 // nothing to remember (the Validator forgot its rows), and with
 // SkipCollections counts no collections.
 func TestCheckKeepsLittle(t *testing.T) {
+	if n := plan.NewValidator(resource.Default()); n.Remembered() != 0 {
+		t.Fatalf("a new Validator remembers %d rows", n.Remembered())
+	}
 	for _, skip := range []bool{false, true} {
-		if n := plan.NewValidator(resource.Default()); n.Remembered() != 0 {
-			t.Fatalf("a new Validator remembers %d rows", n.Remembered())
-		}
-		s, err := Open(write(t, "in.csv", good), Options{SkipCollections: skip})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer s.Close()
-		st, err := s.Check(func(msg string) { t.Errorf("problem: %s", msg) })
-		if err != nil {
-			t.Fatal(err)
-		}
+		s, st := checked(t, good, Options{SkipCollections: skip})
 		if got := st.Collections != nil; got == skip {
 			t.Errorf("SkipCollections %v: Collections = %v", skip, st.Collections)
 		}
