@@ -43,7 +43,7 @@ func startBinary(t *testing.T, dir string, vars map[string]string, args ...strin
 	t.Helper()
 	p := &proc{cmd: exec.Command(binary(t), args...), done: make(chan struct{})}
 	p.cmd.Dir = dir
-	p.cmd.Env = []string{"HOME=" + dir}
+	p.cmd.Env = []string{"HOME=" + dir, "TMPDIR=" + dir}
 	for k, v := range vars {
 		p.cmd.Env = append(p.cmd.Env, k+"="+v)
 	}

@@ -4,10 +4,8 @@ package main
 // SIGTERM, and the emulator counting what arrives afterwards.
 
 import (
-	"bytes"
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -50,36 +48,22 @@ func TestSignalStopsWrites(t *testing.T) {
 			dir := t.TempDir()
 			in := f.write(t, dir)
 			results := filepath.Join(dir, "results.csv")
-			cmd := exec.Command(binary(t), append([]string{"apply", in, "--yes", "--progress", "never", "--results", results}, tt.args...)...)
-			cmd.Env = []string{"HOME=" + dir, "TMPDIR=" + dir}
-			for k, v := range vars {
-				cmd.Env = append(cmd.Env, k+"="+v)
-			}
-			var stderr bytes.Buffer
-			cmd.Stderr = &stderr
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			defer cmd.Process.Kill()
+			p := startBinary(t, dir, vars, append([]string{"apply", in, "--yes", "--progress", "never", "--results", results}, tt.args...)...)
 			// Poll the emulator's counters, not a clock: the signal goes
 			// out the moment the run is where the case wants it.
-			deadline := time.Now().Add(60 * time.Second)
-			for !tt.signal(srv.Stats()) {
-				if time.Now().After(deadline) {
-					t.Fatalf("the run never got there: %+v", srv.Stats())
-				}
-				time.Sleep(time.Millisecond)
+			if !waitUntil(t, p, func() bool { return tt.signal(srv.Stats()) }) {
+				t.Fatalf("the run never got there: %+v\n%s", srv.Stats(), p.output())
 			}
 			sent := srv.Stats().Requests
 			start := time.Now()
-			if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+			if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 				t.Fatal(err)
 			}
-			cmd.Wait()
+			code := p.wait(t)
 			took := time.Since(start)
 			t.Logf("exit %v after SIGTERM; %d requests before it", took.Round(time.Millisecond), sent)
-			if code := cmd.ProcessState.ExitCode(); code != exitInterrupted {
-				t.Errorf("exit %d, want %d\n%s", code, exitInterrupted, stderr.String())
+			if code != exitInterrupted {
+				t.Errorf("exit %d, want %d\n%s", code, exitInterrupted, p.output())
 			}
 			if after := srv.Stats().Requests - sent; after != 0 {
 				t.Errorf("%d requests reached Graph after SIGTERM, want 0", after)
@@ -98,8 +82,8 @@ func TestSignalStopsWrites(t *testing.T) {
 			if c["applied"] != srv.Stats().Writes-srv.Stats().Throttled || c["not_attempted"] == 0 {
 				t.Errorf("outcomes %v after %d writes (%d throttled)", c, srv.Stats().Writes, srv.Stats().Throttled)
 			}
-			if !strings.Contains(stderr.String(), "interrupted") {
-				t.Errorf("the message does not say the run was interrupted:\n%s", stderr.String())
+			if !strings.Contains(p.stderr.String(), "interrupted") {
+				t.Errorf("the message does not say the run was interrupted:\n%s", p.output())
 			}
 		})
 	}
@@ -154,32 +138,17 @@ func TestSignalPlanOneLine(t *testing.T) {
 	srv, vars := emulate(t, f.state, emulator.Options{ReadFaults: emulator.Faults{Hang: 1, HangFor: time.Minute}})
 	dir := t.TempDir()
 	in := f.write(t, dir)
-	cmd := exec.Command(binary(t), "plan", in, "--reconcile")
-	cmd.Env = []string{"HOME=" + dir, "TMPDIR=" + dir}
-	for k, v := range vars {
-		cmd.Env = append(cmd.Env, k+"="+v)
+	p := startBinary(t, dir, vars, "plan", in, "--reconcile")
+	if !waitUntil(t, p, func() bool { return srv.Stats().InFlight > 0 }) {
+		t.Fatalf("no read ever reached the emulator\n%s", p.output())
 	}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
+	if err := p.cmd.Process.Signal(os.Interrupt); err != nil {
 		t.Fatal(err)
 	}
-	defer cmd.Process.Kill()
-	deadline := time.Now().Add(30 * time.Second)
-	for srv.Stats().InFlight == 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("no read ever reached the emulator")
-		}
-		time.Sleep(time.Millisecond)
+	if code := p.wait(t); code != exitInterrupted {
+		t.Errorf("exit %d, want %d\n%s", code, exitInterrupted, p.output())
 	}
-	if err := cmd.Process.Signal(os.Interrupt); err != nil {
-		t.Fatal(err)
-	}
-	cmd.Wait()
-	if code := cmd.ProcessState.ExitCode(); code != exitInterrupted {
-		t.Errorf("exit %d, want %d\n%s", code, exitInterrupted, stderr.String())
-	}
-	if lines := strings.Split(strings.TrimSpace(stderr.String()), "\n"); len(lines) != 1 {
-		t.Errorf("stderr has %d lines, want one:\n%s", len(lines), stderr.String())
+	if lines := strings.Split(strings.TrimSpace(p.stderr.String()), "\n"); len(lines) != 1 {
+		t.Errorf("stderr has %d lines, want one:\n%s", len(lines), p.output())
 	}
 }
