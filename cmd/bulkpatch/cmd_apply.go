@@ -16,7 +16,6 @@ import (
 	"github.com/bulkpatch/bulkpatch/internal/input"
 	"github.com/bulkpatch/bulkpatch/internal/journal"
 	"github.com/bulkpatch/bulkpatch/internal/report"
-	"github.com/bulkpatch/bulkpatch/internal/session"
 )
 
 // applyOpts are apply's flags.
@@ -130,8 +129,12 @@ func (e *env) applyRun(ctx context.Context, o applyOpts, src *input.Source, st i
 	if !o.pace.rateSet {
 		o.pace.graph.WriteRate = src.Res.DefaultRate // the resource's Intune throttling bucket
 	}
-	if err := planTarget(&o.conn, src); err != nil {
-		return err
+	if src.Plan != nil {
+		// A saved plan goes to the root it was made for; another one
+		// named is refused.
+		if err := o.conn.ForPlan(src.Plan.GraphRoot); err != nil {
+			return usagef("bulkpatch apply", "%w", err)
+		}
 	}
 	conn, err := e.connect("bulkpatch apply", o.conn, o.pace, logger)
 	if err != nil {
@@ -205,22 +208,6 @@ func journalMode(o applyOpts) journal.Mode {
 		return journal.Fresh
 	}
 	return journal.Auto
-}
-
-// planTarget makes a saved plan go to the Graph root it was made for,
-// unless the user names one explicitly: a different one is refused.
-func planTarget(c *connFlags, src *input.Source) error {
-	if src.Plan == nil {
-		return nil
-	}
-	var re *session.RootError
-	switch err := c.ForPlan(src.Plan.GraphRoot); {
-	case errors.As(err, &re):
-		return usagef("bulkpatch apply", "%v; plan again, or leave out --graph-url/--cloud to use the plan's", err)
-	case err != nil:
-		return usagef("bulkpatch apply", "%v", err)
-	}
-	return nil
 }
 
 // confirm shows what apply is about to do, where and as whom, and asks.

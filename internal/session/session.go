@@ -61,7 +61,7 @@ type RootError struct {
 }
 
 func (e *RootError) Error() string {
-	return fmt.Sprintf("the plan was made for %s, not %s", e.Plan, e.Got)
+	return fmt.Sprintf("the plan was made for %s, not %s; plan again, or leave out --graph-url/--cloud to use the plan's", e.Plan, e.Got)
 }
 
 // Session is a Graph client and the sign-in behind it.

@@ -89,7 +89,7 @@ func TestForPlan(t *testing.T) {
 		{"the same cloud", Config{Cloud: "china"}, "https://microsoftgraph.chinacloudapi.cn/beta", "", ""},
 		{"another URL", Config{Cloud: "global", GraphURL: "http://127.0.0.1:1/beta"}, plan,
 			"http://127.0.0.1:1/beta", "the plan was made for https://graph.microsoft.com/beta, not http://127.0.0.1:1/beta"},
-		{"another cloud", Config{Cloud: "usgov"}, plan, "", "the plan was made for https://graph.microsoft.com/beta, not https://graph.microsoft.us/beta"},
+		{"another cloud", Config{Cloud: "usgov"}, plan, "", "the plan was made for https://graph.microsoft.com/beta, not https://graph.microsoft.us/beta; plan again, or leave out --graph-url/--cloud"},
 		{"no such cloud", Config{Cloud: "moon"}, plan, "", `unknown cloud "moon"`},
 	}
 	for _, tt := range tests {
